@@ -1,0 +1,1 @@
+"""OpenDeep agents package."""

@@ -1,0 +1,188 @@
+"""The `opendeep` command: serve, db, user, doctor."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+
+from core.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="opendeep",
+    help="OpenDeep: AI outbound calling on your own Asterisk.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise fail(str(exc), 2) from None
+    from core.logging import configure_logging
+    from core.settings import secret_values
+
+    configure_logging(
+        level=settings.log_level, fmt=settings.log_format, secrets=secret_values(settings)
+    )
+    return settings
+
+
+def _upgrade(settings: Settings) -> str:
+    from core.db.migrate import current, upgrade
+    from core.logging import redactor
+
+    try:
+        upgrade(settings.database_url)
+        return current(settings.database_url) or "?"
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise fail(f"cannot upgrade the database: {redactor().text(first)}") from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest version."""
+    settings = settings_or_exit()
+    rev = _upgrade(settings)
+    typer.echo(f"database schema at {rev}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="target revision, e.g. base")],
+) -> None:
+    """Migrate the schema down to REVISION."""
+    from core.db.migrate import downgrade
+
+    settings = settings_or_exit()
+    downgrade(settings.database_url, revision)
+    typer.echo(f"database schema downgraded to {revision}")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="login name")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+    display_name: Annotated[str | None, typer.Option(help="name the AI uses for you")] = None,
+) -> None:
+    """Create a user (the password is asked for, or read from stdin)."""
+    from core.db import AlreadyExists, BadUserInput, Database
+
+    settings = settings_or_exit()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise fail("the passwords do not match")
+    _upgrade(settings)
+
+    async def add() -> int:
+        db = Database(settings.database_url)
+        try:
+            async with db.users() as users:
+                return await users.add(name, password, display_name=display_name)
+        finally:
+            await db.dispose()
+
+    try:
+        user_id = asyncio.run(add())
+    except (BadUserInput, AlreadyExists) as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"user {name.strip().lower()} created (id {user_id})")
+
+
+@user_app.command("bootstrap")
+def user_bootstrap() -> None:
+    """Create a first user `admin` when there is none (its password goes to data/secrets/)."""
+    import secrets
+
+    from core.db import Database
+
+    settings = settings_or_exit()
+    _upgrade(settings)
+    password_file = settings.data_dir / "secrets" / "admin_password"
+
+    async def bootstrap() -> bool:
+        db = Database(settings.database_url)
+        try:
+            async with db.users() as users:
+                if await users.count() > 0:
+                    return False
+                password = secrets.token_urlsafe(12)
+                await users.add("admin", password, display_name="Admin")
+        finally:
+            await db.dispose()
+        password_file.parent.mkdir(parents=True, exist_ok=True)
+        password_file.touch(mode=0o600)
+        password_file.write_text(password + "\n")
+        return True
+
+    if asyncio.run(bootstrap()):
+        typer.echo(
+            f"created the first user: admin — its password is in {password_file} "
+            "(add more with `opendeep user add NAME`)"
+        )
+    elif password_file.exists():
+        typer.echo(
+            f"sign in as admin with the password in {password_file}, or as any user you added"
+        )
+
+
+@app.command()
+def doctor() -> None:
+    """Check the database, the PBX, the ports and the keys; say what is missing and how to fix it."""
+    from core.doctor import render, run_checks
+
+    settings = settings_or_exit()
+    checks = asyncio.run(run_checks(settings))
+    typer.echo(render(checks))
+    if any(c.level == "fail" for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    ui: Annotated[bool, typer.Option("--ui/--no-ui", help="the Gradio app")] = True,
+    telephony: Annotated[
+        bool, typer.Option("--telephony/--no-telephony", help="AMI connection")
+    ] = True,
+    media: Annotated[bool, typer.Option("--media/--no-media", help="AudioSocket server")] = True,
+    scheduler: Annotated[
+        bool, typer.Option("--scheduler/--no-scheduler", help="task dispatcher")
+    ] = True,
+) -> None:
+    """Run OpenDeep: migrate the schema, then start the parts that are switched on."""
+    from core.service import PartsWanted, run_service
+
+    settings = settings_or_exit()
+    _upgrade(settings)
+    wanted = PartsWanted(ui=ui, telephony=telephony, media=media, scheduler=scheduler)
+    code = asyncio.run(run_service(settings, wanted))
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""The data layer: models, the `Database`, and its user-scoped repositories."""
+
+from core.db.database import Database
+from core.db.errors import AlreadyExists, NotFound
+from core.db.scoped import UserScope
+from core.db.system import CallRef, Claim, SystemOps
+from core.db.types import utcnow
+from core.db.users import BadUserInput, UserDirectory
+
+__all__ = [
+    "AlreadyExists",
+    "BadUserInput",
+    "CallRef",
+    "Claim",
+    "Database",
+    "NotFound",
+    "SystemOps",
+    "UserDirectory",
+    "UserScope",
+    "utcnow",
+]

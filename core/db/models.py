@@ -1,0 +1,248 @@
+"""SQLAlchemy 2.0 typed models. Every row that belongs to a user carries `user_id`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from core.db.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as plain strings (no native PG enum): adding a value needs no type migration.
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class CampaignStatus(enum.StrEnum):
+    PENDING_APPROVAL = "pending_approval"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+class StopRule(enum.StrEnum):
+    FIRST_SUCCESS = "first_success"
+    CALL_EVERYONE = "call_everyone"
+
+
+class TaskStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for due_at
+    CLAIMED = "claimed"  # a node holds the lease and is dialling / talking
+    ANALYZING = "analyzing"  # call ended, post-call analysis running
+    ON_HOLD = "on_hold"  # waiting for the owner
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+OPEN_TASK_STATUSES = (
+    TaskStatus.PENDING,
+    TaskStatus.CLAIMED,
+    TaskStatus.ANALYZING,
+    TaskStatus.ON_HOLD,
+)
+
+
+class CallState(enum.StrEnum):
+    ORIGINATING = "originating"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+class CallOutcome(enum.StrEnum):
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    CONGESTION = "congestion"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    VOICEMAIL = "voicemail"
+    TECHNICAL_FAILURE = "technical_failure"
+
+
+class FeedbackKind(enum.StrEnum):
+    PLAN_APPROVAL = "plan_approval"
+    LIVE_QUESTION = "live_question"
+    ANALYSIS_REVIEW = "analysis_review"
+    CHECK_IN = "check_in"
+
+
+class FeedbackStatus(enum.StrEnum):
+    PENDING = "pending"
+    ANSWERED = "answered"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    preferences: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (UniqueConstraint("user_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200))
+    objective: Mapped[str] = mapped_column(Text)
+    plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus), default=CampaignStatus.PENDING_APPROVAL
+    )
+    stop_rule: Mapped[StopRule] = mapped_column(_enum(StopRule), default=StopRule.CALL_EVERYONE)
+    window_start: Mapped[dt.time | None] = mapped_column(Time, nullable=True)
+    window_end: Mapped[dt.time | None] = mapped_column(Time, nullable=True)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    recording: Mapped[bool] = mapped_column(Boolean, default=True)
+    voicemail_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    thread_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "phone_e164"),
+        # The dispatcher's query: pending tasks by due time.
+        Index("ix_tasks_status_due_at", "status", "due_at"),
+        Index("ix_tasks_status_lease", "status", "lease_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    target_name: Mapped[str] = mapped_column(String(200))
+    phone_e164: Mapped[str] = mapped_column(String(20))
+    time_zones: Mapped[list[Any]] = mapped_column(default=list)
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus), default=TaskStatus.PENDING)
+    due_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    last_outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    __table_args__ = (UniqueConstraint("task_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    call_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    node_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    dialed_number: Mapped[str] = mapped_column(String(20))
+    state: Mapped[CallState] = mapped_column(_enum(CallState), default=CallState.ORIGINATING)
+    outcome: Mapped[CallOutcome | None] = mapped_column(_enum(CallOutcome), nullable=True)
+    hangup_cause: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hangup_cause_text: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    amd_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    recording_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    transcript: Mapped[list[Any]] = mapped_column(default=list)
+    facts: Mapped[list[Any]] = mapped_column(default=list)
+    analysis: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class DndEntry(Base):
+    """A Do-Not-Call entry: `user_id` NULL is the global list every user honours."""
+
+    __tablename__ = "dnd_list"
+    __table_args__ = (UniqueConstraint("user_id", "phone_e164"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    phone_e164: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    source: Mapped[str] = mapped_column(String(32), default="manual")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class FeedbackRequest(Base):
+    """Every human-in-the-loop item: plan approval, live-call question, analysis review, check-in."""
+
+    __tablename__ = "feedback_requests"
+    __table_args__ = (Index("ix_feedback_requests_user_status", "user_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[FeedbackKind] = mapped_column(_enum(FeedbackKind))
+    status: Mapped[FeedbackStatus] = mapped_column(
+        _enum(FeedbackStatus), default=FeedbackStatus.PENDING
+    )
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=True
+    )
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True
+    )
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), nullable=True
+    )
+    thread_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    question: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)

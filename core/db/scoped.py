@@ -1,0 +1,396 @@
+"""Repositories over one user's data.
+
+Each is built with a `user_id` and adds `WHERE user_id = :id` to every statement it runs, so
+there is no public way to read or change another user's rows: `UserScope` is the only door.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, case, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.errors import NotFound
+from core.db.models import (
+    OPEN_TASK_STATUSES,
+    Call,
+    CallState,
+    Campaign,
+    CampaignStatus,
+    DndEntry,
+    FeedbackKind,
+    FeedbackRequest,
+    FeedbackStatus,
+    StopRule,
+    Task,
+    TaskStatus,
+)
+from core.db.types import utcnow
+
+M = TypeVar("M", Campaign, Task, Call, FeedbackRequest)
+
+
+class _Scoped(Generic[M]):
+    model: type[M]
+    label: str
+
+    def __init__(self, session: AsyncSession, user_id: int) -> None:
+        if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id <= 0:
+            raise ValueError(f"a user-scoped repository needs a user id, got {user_id!r}")
+        self._session = session
+        self.user_id = user_id
+
+    def _select(self) -> Select[M]:
+        return select(self.model).where(self.model.user_id == self.user_id)
+
+    async def get(self, ident: int) -> M | None:
+        """The object with this id if it belongs to this user, else None."""
+        result = await self._session.execute(self._select().where(self.model.id == ident))
+        return result.scalar_one_or_none()
+
+    async def require(self, ident: int) -> M:
+        """Like `get`, raising `NotFound` instead of returning None."""
+        obj = await self.get(ident)
+        if obj is None:
+            raise NotFound(self.label, ident)
+        return obj
+
+    async def _update(self, ident: int, **values: Any) -> M:
+        """A scoped UPDATE of one row (never an unscoped ORM flush); returns the fresh row."""
+        if "updated_at" in self.model.__table__.c:
+            values.setdefault("updated_at", utcnow())
+        result = await self._session.execute(
+            update(self.model)
+            .where(self.model.user_id == self.user_id, self.model.id == ident)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise NotFound(self.label, ident)
+        stmt = (
+            self._select().where(self.model.id == ident).execution_options(populate_existing=True)
+        )
+        return (await self._session.execute(stmt)).scalar_one()
+
+
+class CampaignRepo(_Scoped[Campaign]):
+    model = Campaign
+    label = "campaign"
+
+    async def create(
+        self,
+        *,
+        idempotency_key: str,
+        name: str,
+        objective: str,
+        plan: dict[str, Any] | None = None,
+        stop_rule: StopRule = StopRule.CALL_EVERYONE,
+        status: CampaignStatus = CampaignStatus.PENDING_APPROVAL,
+        window_start: dt.time | None = None,
+        window_end: dt.time | None = None,
+        max_attempts: int = 3,
+        recording: bool = True,
+        voicemail_message: str | None = None,
+        thread_id: str | None = None,
+    ) -> Campaign:
+        """Create a campaign, or return the one already made with this idempotency key."""
+        existing = await self._session.execute(
+            self._select().where(Campaign.idempotency_key == idempotency_key)
+        )
+        found = existing.scalar_one_or_none()
+        if found is not None:
+            return found
+        campaign = Campaign(
+            user_id=self.user_id,
+            idempotency_key=idempotency_key,
+            name=name,
+            objective=objective,
+            plan=plan or {},
+            stop_rule=stop_rule,
+            status=status,
+            window_start=window_start,
+            window_end=window_end,
+            max_attempts=max_attempts,
+            recording=recording,
+            voicemail_message=voicemail_message,
+            thread_id=thread_id,
+        )
+        self._session.add(campaign)
+        await self._session.flush()
+        return campaign
+
+    async def list(self, status: CampaignStatus | None = None) -> Sequence[Campaign]:
+        stmt = self._select().order_by(Campaign.created_at.desc(), Campaign.id.desc())
+        if status is not None:
+            stmt = stmt.where(Campaign.status == status)
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def set_status(self, ident: int, status: CampaignStatus) -> Campaign:
+        return await self._update(ident, status=status)
+
+    async def set_summary(self, ident: int, summary: str) -> None:
+        await self._update(ident, summary=summary)
+
+    async def progress(self, ident: int) -> tuple[int, int]:
+        """(tasks ended, tasks in all) of one campaign."""
+        await self.require(ident)
+        ended = func.sum(case((Task.status.in_(OPEN_TASK_STATUSES), 0), else_=1))
+        row = (
+            await self._session.execute(
+                select(func.count(Task.id), ended).where(
+                    Task.user_id == self.user_id, Task.campaign_id == ident
+                )
+            )
+        ).one()
+        return int(row[1] or 0), int(row[0] or 0)
+
+
+class TaskRepo(_Scoped[Task]):
+    model = Task
+    label = "task"
+
+    async def add(
+        self,
+        *,
+        campaign_id: int,
+        target_name: str,
+        phone_e164: str,
+        time_zones: Iterable[str] = (),
+        instructions: str = "",
+        due_at: dt.datetime | None = None,
+        max_attempts: int = 3,
+    ) -> Task:
+        """Add a task to one of this user's campaigns; idempotent per (campaign, number)."""
+        await CampaignRepo(self._session, self.user_id).require(campaign_id)
+        existing = await self._session.execute(
+            self._select().where(Task.campaign_id == campaign_id, Task.phone_e164 == phone_e164)
+        )
+        found = existing.scalar_one_or_none()
+        if found is not None:
+            return found
+        task = Task(
+            user_id=self.user_id,
+            campaign_id=campaign_id,
+            target_name=target_name,
+            phone_e164=phone_e164,
+            time_zones=list(time_zones),
+            instructions=instructions,
+            due_at=due_at or utcnow(),
+            max_attempts=max_attempts,
+        )
+        self._session.add(task)
+        await self._session.flush()
+        return task
+
+    async def list_for_campaign(self, campaign_id: int) -> Sequence[Task]:
+        stmt = self._select().where(Task.campaign_id == campaign_id).order_by(Task.id)
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def list_open(self) -> Sequence[Task]:
+        stmt = self._select().where(Task.status.in_(OPEN_TASK_STATUSES)).order_by(Task.due_at)
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def set_status(
+        self, ident: int, status: TaskStatus, *, due_at: dt.datetime | None = None
+    ) -> Task:
+        values: dict[str, Any] = {"status": status}
+        if due_at is not None:
+            values["due_at"] = due_at
+        if status is not TaskStatus.CLAIMED:
+            values.update(claimed_by=None, lease_expires_at=None)
+        return await self._update(ident, **values)
+
+    async def cancel_pending_siblings(self, campaign_id: int, *, keep_task_id: int | None) -> int:
+        """Cancel this campaign's tasks that have not started; returns how many."""
+        stmt = (
+            update(Task)
+            .where(
+                Task.user_id == self.user_id,
+                Task.campaign_id == campaign_id,
+                Task.status.in_([TaskStatus.PENDING, TaskStatus.ON_HOLD]),
+            )
+            .values(status=TaskStatus.CANCELLED, updated_at=utcnow())
+        )
+        if keep_task_id is not None:
+            stmt = stmt.where(Task.id != keep_task_id)
+        result = await self._session.execute(stmt)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class CallRepo(_Scoped[Call]):
+    model = Call
+    label = "call"
+
+    async def create(
+        self, *, task_id: int, attempt: int, call_uuid: str, dialed_number: str, node_id: str
+    ) -> Call:
+        await TaskRepo(self._session, self.user_id).require(task_id)
+        call = Call(
+            user_id=self.user_id,
+            task_id=task_id,
+            attempt=attempt,
+            call_uuid=call_uuid,
+            dialed_number=dialed_number,
+            node_id=node_id,
+        )
+        self._session.add(call)
+        await self._session.flush()
+        return call
+
+    async def by_uuid(self, call_uuid: str) -> Call | None:
+        stmt = self._select().where(Call.call_uuid == call_uuid)
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def list_for_task(self, task_id: int) -> Sequence[Call]:
+        stmt = self._select().where(Call.task_id == task_id).order_by(Call.attempt)
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def list_live(self) -> Sequence[Call]:
+        stmt = self._select().where(Call.state != CallState.ENDED).order_by(Call.created_at)
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def append_turn(
+        self, ident: int, role: str, text: str, *, at: dt.datetime | None = None
+    ) -> None:
+        """Append one transcript turn (the caller commits it at once, so a crash loses nothing)."""
+        call = await self.require(ident)
+        turn = {"role": role, "text": text, "at": (at or utcnow()).isoformat()}
+        await self._update(ident, transcript=[*call.transcript, turn])
+
+
+class DndRepo:
+    """The user's Do-Not-Call list; lookups also honour the global list (`user_id` NULL)."""
+
+    def __init__(self, session: AsyncSession, user_id: int) -> None:
+        if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id <= 0:
+            raise ValueError(f"a user-scoped repository needs a user id, got {user_id!r}")
+        self._session = session
+        self.user_id = user_id
+
+    async def add(self, phone_e164: str, *, reason: str = "", source: str = "manual") -> DndEntry:
+        existing = await self._own(phone_e164)
+        if existing is not None:
+            return existing
+        entry = DndEntry(user_id=self.user_id, phone_e164=phone_e164, reason=reason, source=source)
+        self._session.add(entry)
+        await self._session.flush()
+        return entry
+
+    async def remove(self, phone_e164: str) -> bool:
+        result = await self._session.execute(
+            delete(DndEntry)
+            .where(DndEntry.user_id == self.user_id, DndEntry.phone_e164 == phone_e164)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def list(self) -> Sequence[DndEntry]:
+        stmt = (
+            select(DndEntry)
+            .where(DndEntry.user_id == self.user_id)
+            .order_by(DndEntry.created_at.desc(), DndEntry.id.desc())
+        )
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def blocks(self, phone_e164: str) -> bool:
+        """True when the number is on this user's list or on the global list."""
+        stmt = select(func.count(DndEntry.id)).where(
+            DndEntry.phone_e164 == phone_e164,
+            or_(DndEntry.user_id == self.user_id, DndEntry.user_id.is_(None)),
+        )
+        return bool((await self._session.execute(stmt)).scalar_one())
+
+    async def _own(self, phone_e164: str) -> DndEntry | None:
+        stmt = select(DndEntry).where(
+            DndEntry.user_id == self.user_id, DndEntry.phone_e164 == phone_e164
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+
+class FeedbackRepo(_Scoped[FeedbackRequest]):
+    model = FeedbackRequest
+    label = "feedback request"
+
+    async def create(
+        self,
+        *,
+        kind: FeedbackKind,
+        question: str,
+        payload: dict[str, Any] | None = None,
+        campaign_id: int | None = None,
+        task_id: int | None = None,
+        call_id: int | None = None,
+        thread_id: str | None = None,
+        expires_at: dt.datetime | None = None,
+    ) -> FeedbackRequest:
+        if campaign_id is not None:
+            await CampaignRepo(self._session, self.user_id).require(campaign_id)
+        if task_id is not None:
+            await TaskRepo(self._session, self.user_id).require(task_id)
+        if call_id is not None:
+            await CallRepo(self._session, self.user_id).require(call_id)
+        item = FeedbackRequest(
+            user_id=self.user_id,
+            kind=kind,
+            question=question,
+            payload=payload or {},
+            campaign_id=campaign_id,
+            task_id=task_id,
+            call_id=call_id,
+            thread_id=thread_id,
+            expires_at=expires_at,
+        )
+        self._session.add(item)
+        await self._session.flush()
+        return item
+
+    async def list_pending(self, kind: FeedbackKind | None = None) -> Sequence[FeedbackRequest]:
+        stmt = self._select().where(FeedbackRequest.status == FeedbackStatus.PENDING)
+        if kind is not None:
+            stmt = stmt.where(FeedbackRequest.kind == kind)
+        stmt = stmt.order_by(FeedbackRequest.created_at, FeedbackRequest.id)
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def answer(self, ident: int, answer: dict[str, Any]) -> bool:
+        """Record the owner's answer if the item is still pending; False if it was not."""
+        stmt = (
+            update(FeedbackRequest)
+            .where(
+                FeedbackRequest.user_id == self.user_id,
+                FeedbackRequest.id == ident,
+                FeedbackRequest.status == FeedbackStatus.PENDING,
+            )
+            .values(status=FeedbackStatus.ANSWERED, answer=answer, answered_at=utcnow())
+        )
+        result = await self._session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def close(self, ident: int, status: FeedbackStatus) -> bool:
+        """Expire or cancel a pending item; False if it was no longer pending."""
+        stmt = (
+            update(FeedbackRequest)
+            .where(
+                FeedbackRequest.user_id == self.user_id,
+                FeedbackRequest.id == ident,
+                FeedbackRequest.status == FeedbackStatus.PENDING,
+            )
+            .values(status=status)
+        )
+        result = await self._session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class UserScope:
+    """One user's view of the data: the only public way to reach user-owned rows."""
+
+    def __init__(self, session: AsyncSession, user_id: int) -> None:
+        self.session = session
+        self.user_id = user_id
+        self.campaigns = CampaignRepo(session, user_id)
+        self.tasks = TaskRepo(session, user_id)
+        self.calls = CallRepo(session, user_id)
+        self.dnd = DndRepo(session, user_id)
+        self.feedback = FeedbackRepo(session, user_id)

@@ -1,0 +1,132 @@
+"""Operations of the node itself (scheduler, media server) that span users.
+
+They hand back ids only — (user id, object id) pairs — so that whatever is read next goes
+through that user's `UserScope`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.models import OPEN_TASK_STATUSES, Call, Campaign, CampaignStatus, Task, TaskStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    user_id: int
+    task_id: int
+    attempt: int
+    lease_expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CallRef:
+    user_id: int
+    call_id: int
+    task_id: int
+
+
+class SystemOps:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @property
+    def _is_postgres(self) -> bool:
+        return self._session.get_bind().dialect.name == "postgresql"
+
+    async def claim_due(
+        self, *, node_id: str, now: dt.datetime, lease: dt.timedelta, limit: int
+    ) -> list[Claim]:
+        """Atomically claim up to `limit` due tasks of active campaigns for this node.
+
+        PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED`; SQLite: one conditional UPDATE per
+        candidate (`WHERE status='pending'`), so two nodes can never claim the same task.
+        """
+        if limit <= 0:
+            return []
+        expires = now + lease
+        candidates = (
+            select(Task.id)
+            .join(Campaign, Campaign.id == Task.campaign_id)
+            .where(
+                Task.status == TaskStatus.PENDING,
+                Task.due_at <= now,
+                Campaign.status == CampaignStatus.ACTIVE,
+            )
+            .order_by(Task.due_at, Task.id)
+            .limit(limit)
+        )
+        claims: list[Claim] = []
+        if self._is_postgres:
+            ids = (
+                (await self._session.execute(candidates.with_for_update(skip_locked=True, of=Task)))
+                .scalars()
+                .all()
+            )
+            if not ids:
+                return []
+            rows = await self._session.execute(
+                update(Task)
+                .where(Task.id.in_(ids))
+                .values(
+                    status=TaskStatus.CLAIMED,
+                    claimed_by=node_id,
+                    lease_expires_at=expires,
+                    attempts=Task.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(Task.user_id, Task.id, Task.attempts)
+            )
+            claims = [Claim(r[0], r[1], r[2], expires) for r in rows.all()]
+        else:
+            for task_id in (await self._session.execute(candidates)).scalars().all():
+                row = (
+                    await self._session.execute(
+                        update(Task)
+                        .where(Task.id == task_id, Task.status == TaskStatus.PENDING)
+                        .values(
+                            status=TaskStatus.CLAIMED,
+                            claimed_by=node_id,
+                            lease_expires_at=expires,
+                            attempts=Task.attempts + 1,
+                            updated_at=now,
+                        )
+                        .returning(Task.user_id, Task.id, Task.attempts)
+                    )
+                ).first()
+                if row is not None:
+                    claims.append(Claim(row[0], row[1], row[2], expires))
+        return sorted(claims, key=lambda c: c.task_id)
+
+    async def expired_leases(self, now: dt.datetime) -> Sequence[tuple[int, int]]:
+        """(user id, task id) of claimed tasks whose lease has run out."""
+        stmt = select(Task.user_id, Task.id).where(
+            Task.status == TaskStatus.CLAIMED, Task.lease_expires_at < now
+        )
+        return [(r[0], r[1]) for r in (await self._session.execute(stmt)).all()]
+
+    async def next_due_at(self) -> dt.datetime | None:
+        """When the earliest pending task of an active campaign is due (for the alarm clock)."""
+        stmt = (
+            select(Task.due_at)
+            .join(Campaign, Campaign.id == Task.campaign_id)
+            .where(Task.status == TaskStatus.PENDING, Campaign.status == CampaignStatus.ACTIVE)
+            .order_by(Task.due_at)
+            .limit(1)
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def users_with_open_tasks(self) -> Sequence[int]:
+        stmt = select(Task.user_id).where(Task.status.in_(OPEN_TASK_STATUSES)).distinct()
+        return list((await self._session.execute(stmt)).scalars().all())
+
+    async def locate_call(self, call_uuid: str) -> CallRef | None:
+        """Which user and call an AudioSocket/AMI call UUID belongs to."""
+        stmt = select(Call.user_id, Call.id, Call.task_id).where(Call.call_uuid == call_uuid)
+        row = (await self._session.execute(stmt)).first()
+        return CallRef(row[0], row[1], row[2]) if row else None

@@ -1,0 +1,163 @@
+"""`opendeep doctor`: checks what OpenDeep needs and says in plain words what is missing."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass
+from typing import Literal
+
+from core.settings import Settings
+
+Level = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    level: Level
+    detail: str
+    fix: str = ""
+
+
+async def check_database(settings: Settings) -> Check:
+    from core.db import Database
+    from core.db.migrate import current, head
+
+    db = Database(settings.database_url)
+    try:
+        await asyncio.wait_for(db.ping(), timeout=10)
+    except Exception as exc:
+        from core.logging import redactor
+
+        return Check(
+            "database",
+            "fail",
+            f"cannot reach {redactor().text(settings.database_url)}: "
+            f"{redactor().text(type(exc).__name__ + ': ' + str(exc).splitlines()[0])}",
+            "check DATABASE_URL; for PostgreSQL make sure the server runs and the user may log in",
+        )
+    finally:
+        await db.dispose()
+    try:
+        rev = await asyncio.to_thread(current, settings.database_url)
+    except Exception as exc:
+        return Check(
+            "database",
+            "fail",
+            f"cannot read the schema version: {exc}",
+            "run `opendeep db upgrade`",
+        )
+    want = head()
+    if rev != want:
+        return Check(
+            "database",
+            "fail",
+            f"schema is at {rev or 'nothing'}, code expects {want}",
+            "run `opendeep db upgrade`",
+        )
+    return Check("database", "ok", f"reachable, schema at {rev}")
+
+
+async def read_ami_banner(host: str, port: int, wait_s: float) -> str:
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), wait_s)
+    try:
+        line = await asyncio.wait_for(reader.readline(), wait_s)
+        return line.decode(errors="replace").strip()
+    finally:
+        writer.close()
+
+
+async def check_ami(settings: Settings) -> Check:
+    where = f"{settings.ami_host}:{settings.ami_port}"
+    try:
+        banner = await read_ami_banner(settings.ami_host, settings.ami_port, 3.0)
+    except (OSError, TimeoutError) as exc:
+        return Check(
+            "asterisk (AMI)",
+            "fail",
+            f"nothing answers at {where} ({type(exc).__name__})",
+            "start the development PBX with `sudo asterisk/devpbx up`, or set AMI_HOST/AMI_PORT "
+            "to your Asterisk",
+        )
+    if not banner.startswith("Asterisk Call Manager"):
+        return Check(
+            "asterisk (AMI)",
+            "fail",
+            f"{where} is not an AMI port (said {banner[:40]!r})",
+            "set AMI_PORT to Asterisk's manager port (manager.conf, usually 5038)",
+        )
+    if not settings.ami_secret.get_secret_value():
+        return Check(
+            "asterisk (AMI)",
+            "fail",
+            f"{banner} at {where}, but AMI_SECRET is not set",
+            "set AMI_SECRET (the devpbx writes it to data/secrets/ami_secret)",
+        )
+    return Check("asterisk (AMI)", "ok", f"{banner} at {where}")
+
+
+def check_port(settings: Settings) -> Check:
+    where = f"{settings.audiosocket_host}:{settings.audiosocket_port}"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((settings.audiosocket_host, settings.audiosocket_port))
+        except OSError as exc:
+            return Check(
+                "audiosocket port",
+                "warn",
+                f"cannot bind {where}: {exc.strerror}",
+                "another OpenDeep may be running; or set AUDIOSOCKET_PORT",
+            )
+    return Check("audiosocket port", "ok", f"{where} is free")
+
+
+def check_keys(settings: Settings) -> list[Check]:
+    checks = []
+    if settings.has_openai or settings.openai_base_url:
+        checks.append(
+            Check(
+                "OpenAI",
+                "ok",
+                "OPENAI_API_KEY is set"
+                if settings.has_openai
+                else f"OpenAI-compatible server at {settings.openai_base_url}",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "OpenAI",
+                "warn",
+                "OPENAI_API_KEY is not set: agents run as a rehearsal with scripted turns",
+                "set OPENAI_API_KEY (or OPENAI_BASE_URL for a local Ollama/vLLM server)",
+            )
+        )
+    if settings.has_google:
+        checks.append(Check("Google", "ok", "GOOGLE_API_KEY is set"))
+    else:
+        checks.append(
+            Check(
+                "Google",
+                "warn",
+                "GOOGLE_API_KEY is not set: no business lookup or internet search in chat",
+                "set GOOGLE_API_KEY (Places API (New) + Gemini)",
+            )
+        )
+    return checks
+
+
+async def run_checks(settings: Settings) -> list[Check]:
+    database, ami = await asyncio.gather(check_database(settings), check_ami(settings))
+    return [database, ami, check_port(settings), *check_keys(settings)]
+
+
+def render(checks: list[Check]) -> str:
+    marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+    lines = []
+    for check in checks:
+        lines.append(f"[{marks[check.level]}] {check.name}: {check.detail}")
+        if check.fix and check.level != "ok":
+            lines.append(f"       fix: {check.fix}")
+    return "\n".join(lines)

@@ -1,0 +1,256 @@
+"""The one settings object of OpenDeep.
+
+Every knob is read here, from the environment or a `.env` file, and passed on explicitly;
+no other module reads `os.environ`. Secrets are `SecretStr` so they never print by accident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/opendeep.db"
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message names the setting and says what is expected."""
+
+
+class Settings(BaseSettings):
+    """All of OpenDeep's configuration. Field names map 1:1 to upper-case environment names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    # --- storage -------------------------------------------------------------------------
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL of the database: SQLite (embedded default) or PostgreSQL.",
+    )
+    data_dir: Path = Field(
+        Path("./data"), description="Folder for the SQLite file, recordings and state."
+    )
+
+    # --- node ----------------------------------------------------------------------------
+    node_id: str = Field(
+        "", description="This node's id in task claims; empty means host name + pid."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level."
+    )
+    log_format: Literal["json", "console"] = Field("json", description="Log line format.")
+
+    # --- Asterisk (AMI) ------------------------------------------------------------------
+    ami_host: str = Field("127.0.0.1", description="Asterisk Manager Interface host.")
+    ami_port: int = Field(5038, ge=1, le=65535, description="AMI TCP port.")
+    ami_username: str = Field("opendeep", description="AMI user (manager.conf).")
+    ami_secret: SecretStr = Field(
+        SecretStr(""), description="AMI secret (manager.conf). Never logged."
+    )
+    ami_action_timeout_s: float = Field(10.0, gt=0, description="Upper bound on any AMI action.")
+    ami_ping_interval_s: float = Field(
+        5.0, gt=0, description="Heartbeat period on the AMI connection."
+    )
+    pbx_trunk: str = Field(
+        "opendeep-sim",
+        description="PJSIP endpoint/trunk that outbound calls dial through (devpbx: simulated callees).",
+    )
+    pbx_external: bool = Field(
+        False,
+        description="True when an external Asterisk is configured; `make run` then skips devpbx.",
+    )
+
+    # --- AudioSocket (media) -------------------------------------------------------------
+    audiosocket_host: str = Field("127.0.0.1", description="AudioSocket server bind address.")
+    audiosocket_port: int = Field(9092, ge=1, le=65535, description="AudioSocket server TCP port.")
+
+    # --- model providers -----------------------------------------------------------------
+    openai_api_key: SecretStr = Field(SecretStr(""), description="OpenAI API key. Never logged.")
+    openai_base_url: str = Field("", description="OpenAI-compatible HTTP base URL (empty: OpenAI).")
+    realtime_url: str = Field(
+        "wss://api.openai.com/v1",
+        description="Realtime WebSocket base URL; point it at a local server for tests/rehearsals.",
+    )
+    realtime_model: str = Field("gpt-realtime", description="Realtime speech-to-speech model.")
+    realtime_voice: str = Field("marin", description="Realtime voice.")
+    google_api_key: SecretStr = Field(
+        SecretStr(""), description="Google API key (Places, Gemini). Never logged."
+    )
+    google_places_url: str = Field(
+        "https://places.googleapis.com/v1", description="Google Places API (New) base URL."
+    )
+    assistant_model: str = Field(
+        "openai:gpt-4.1-mini", description="Chat model of the UI assistant."
+    )
+    orchestrator_model: str = Field("openai:gpt-4.1-mini", description="Model of the orchestrator.")
+    analyzer_model: str = Field(
+        "openai:gpt-4.1-mini", description="Model of the post-call analyzer."
+    )
+    lifecycle_model: str = Field(
+        "openai:gpt-4.1-mini", description="Model of the lifecycle manager."
+    )
+    search_model: str = Field(
+        "google_genai:gemini-2.5-flash", description="Model used for grounded internet search."
+    )
+
+    # --- calling rules -------------------------------------------------------------------
+    app_test_mode: bool = Field(
+        True,
+        validation_alias=AliasChoices("APP_TEST_MODE", "app_test_mode"),
+        description="Redirect every call to APP_TEST_MODE_REDIRECT_NUMBER and dial one at a time.",
+    )
+    app_test_mode_redirect_number: str = Field(
+        "+12125550101",
+        validation_alias=AliasChoices(
+            "APP_TEST_MODE_REDIRECT_NUMBER", "app_test_mode_redirect_number"
+        ),
+        description="Where test mode sends every call (devpbx: the simulated human).",
+    )
+    max_concurrent_calls: int = Field(
+        4,
+        ge=1,
+        le=1000,
+        validation_alias=AliasChoices("MAX_CONCURRENT_CALLS", "max_concurrent_calls"),
+        description="Calls this node may have up at once.",
+    )
+    calling_window_start: dt.time = Field(
+        dt.time(8, 0), description="Earliest callee-local time to call."
+    )
+    calling_window_end: dt.time = Field(
+        dt.time(21, 0), description="Latest callee-local time to call."
+    )
+    default_region: str = Field(
+        "US", min_length=2, max_length=2, description="Region for numbers without +."
+    )
+    ai_disclosure: str = Field(
+        "Hi, this is an AI assistant calling on behalf of {owner}.",
+        description="The greeting's disclosure line; {owner} is the user's display name.",
+    )
+    feedback_timeout_s: float = Field(
+        60.0, gt=0, description="How long a live call waits for the owner's answer."
+    )
+
+    # --- UI ------------------------------------------------------------------------------
+    ui_host: str = Field("127.0.0.1", description="Gradio bind address.")
+    ui_port: int = Field(7860, ge=1, le=65535, description="Gradio port.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        value = value.strip()
+        if value.startswith(("postgres://", "postgresql://")):
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite:///"):
+            value = "sqlite+aiosqlite:///" + value[len("sqlite:///") :]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+            raise ValueError("expected sqlite:///PATH or postgresql://USER:PASS@HOST/DB")
+        return value
+
+    @field_validator("app_test_mode_redirect_number")
+    @classmethod
+    def _check_redirect(cls, value: str) -> str:
+        from core.phone import InvalidPhoneNumber, normalize
+
+        try:
+            return normalize(value)
+        except InvalidPhoneNumber as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper_region(cls, value: str) -> str:
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _check_window(self) -> Settings:
+        if self.calling_window_start >= self.calling_window_end:
+            raise ValueError(
+                "calling_window_start must be before calling_window_end "
+                f"(got {self.calling_window_start} and {self.calling_window_end})"
+            )
+        return self
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @cached_property
+    def effective_node_id(self) -> str:
+        import os
+        import socket
+
+        return self.node_id or f"{socket.gethostname()}-{os.getpid()}"
+
+    @property
+    def has_openai(self) -> bool:
+        return bool(self.openai_api_key.get_secret_value())
+
+    @property
+    def has_google(self) -> bool:
+        return bool(self.google_api_key.get_secret_value())
+
+
+def _env_name(settings_cls: type[Settings], field: str) -> str:
+    info = settings_cls.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices) and alias.choices:
+        first = alias.choices[0]
+        return str(first)
+    return field.upper()
+
+
+SECRETS_DIR = Path("data/secrets")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning a validation failure into one clear `SettingsError` line.
+
+    Besides the environment and `.env`, secrets may sit one per file in `./data/secrets/`
+    (file name = setting name, e.g. `ami_secret`, as the development PBX writes it).
+    """
+    kwargs: dict[str, object] = dict(overrides)
+    if SECRETS_DIR.is_dir():
+        kwargs.setdefault("_secrets_dir", SECRETS_DIR)
+    try:
+        return Settings(**kwargs)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = err.get("loc") or ("settings",)
+            field = str(loc[0])
+            name = _env_name(Settings, field) if field in Settings.model_fields else field.upper()
+            msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+            problems.append(f"{name}: {msg}")
+        raise SettingsError("bad setting " + "; ".join(problems)) from None
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret's clear value (non-empty), for the log redactor."""
+    values = []
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr) and value.get_secret_value():
+            values.append(value.get_secret_value())
+    from sqlalchemy.engine import make_url
+
+    password = make_url(settings.database_url).password
+    if password:
+        values.append(str(password))
+    return values

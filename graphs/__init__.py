@@ -1,0 +1,1 @@
+"""OpenDeep graphs package."""

@@ -1,0 +1,1 @@
+"""OpenDeep media package."""

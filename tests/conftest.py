@@ -1,0 +1,88 @@
+"""Shared fixtures: a fresh, migrated database on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from core.db import Database
+from core.db.migrate import upgrade
+
+PG_ENV = "OPENDEEP_TEST_POSTGRES_URL"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def postgres_admin_url() -> str | None:
+    """A PostgreSQL URL (any database) with rights to create databases, or None."""
+    return os.environ.get(PG_ENV) or None
+
+
+def require_postgres() -> str:
+    url = postgres_admin_url()
+    if url:
+        return url
+    reason = (
+        f"PostgreSQL tests need {PG_ENV}=postgresql://USER:PASS@127.0.0.1/DB "
+        "(`make test` starts a server and sets it)"
+    )
+    if IN_CI:
+        pytest.fail("CI must run the PostgreSQL tests: " + reason)
+    pytest.skip("NOT TESTED ON POSTGRESQL — " + reason)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """One throw-away PostgreSQL database for the whole test session."""
+    admin = require_postgres()
+    name = f"opendeep_test_{uuid.uuid4().hex[:10]}"
+    sync_admin = admin.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(sync_admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base, _, _ = sync_admin.rpartition("/")
+    yield f"{base}/{name}"
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database URL — the same test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'opendeep.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+        _reset_postgres(url)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+async def make_user(db: Database, name: str) -> int:
+    async with db.users() as users:
+        return await users.add(name, f"{name}-password-123")
+
+
+@pytest.fixture
+async def two_users(db: Database) -> tuple[int, int]:
+    return await make_user(db, "alice"), await make_user(db, "bob")

@@ -1,0 +1,81 @@
+"""Claiming due tasks is atomic: concurrent claimers never get the same task."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from core.db import Database, utcnow
+from core.db.models import CampaignStatus
+
+
+async def _seed(db: Database, user_id: int, n: int, *, active: bool = True) -> int:
+    async with db.scope(user_id) as s:
+        c = await s.campaigns.create(idempotency_key=f"k{active}", name="c", objective="o")
+        if active:
+            await s.campaigns.set_status(c.id, CampaignStatus.ACTIVE)
+        for i in range(n):
+            await s.tasks.add(
+                campaign_id=c.id,
+                target_name=f"t{i}",
+                phone_e164=f"+1212555{i:04d}",
+                due_at=utcnow() - dt.timedelta(seconds=1),
+            )
+        return c.id
+
+
+async def test_concurrent_claimers_never_share_a_task(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    alice, bob = two_users
+    await _seed(db, alice, 60)
+    await _seed(db, bob, 60)
+    await _seed(db, bob, 5, active=False)  # a campaign that is not active is never claimed
+
+    async def claimer(node: str) -> list[int]:
+        got: list[int] = []
+        while True:
+            async with db.system() as system:
+                claims = await system.claim_due(
+                    node_id=node, now=utcnow(), lease=dt.timedelta(minutes=5), limit=7
+                )
+            if not claims:
+                return got
+            got.extend(c.task_id for c in claims)
+            await asyncio.sleep(0)
+
+    results = await asyncio.gather(*(claimer(f"node-{i}") for i in range(4)))
+    every = [t for r in results for t in r]
+    assert len(every) == len(set(every)) == 120
+    async with db.system() as system:
+        assert await system.next_due_at() is None
+        assert (
+            await system.claim_due(node_id="x", now=utcnow(), lease=dt.timedelta(1), limit=5) == []
+        )
+
+
+async def test_future_tasks_wait_and_leases_expire(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    alice, _ = two_users
+    async with db.scope(alice) as s:
+        c = await s.campaigns.create(idempotency_key="k", name="c", objective="o")
+        await s.campaigns.set_status(c.id, CampaignStatus.ACTIVE)
+        later = utcnow() + dt.timedelta(hours=1)
+        t = await s.tasks.add(
+            campaign_id=c.id, target_name="t", phone_e164="+12125550101", due_at=later
+        )
+    now = utcnow()
+    async with db.system() as system:
+        assert (
+            await system.claim_due(node_id="n", now=now, lease=dt.timedelta(seconds=30), limit=5)
+            == []
+        )
+        assert await system.next_due_at() == later
+        claims = await system.claim_due(
+            node_id="n", now=later, lease=dt.timedelta(seconds=30), limit=5
+        )
+    assert [(c.user_id, c.task_id, c.attempt) for c in claims] == [(alice, t.id, 1)]
+    async with db.system() as system:
+        assert await system.expired_leases(later + dt.timedelta(seconds=10)) == []
+        assert await system.expired_leases(later + dt.timedelta(seconds=31)) == [(alice, t.id)]

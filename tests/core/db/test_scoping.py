@@ -1,0 +1,172 @@
+"""No public call reads or changes another user's rows — proven two ways.
+
+1. Behaviour: every repository method, used by Bob on Alice's ids, finds nothing / changes nothing.
+2. Mechanism: every SQL statement a `UserScope` emits against a user-owned table filters on
+   `user_id` — checked on the SQL that actually reaches the database.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import pytest
+from sqlalchemy import event
+
+from core.db import Database, NotFound, UserScope
+from core.db.models import FeedbackKind, FeedbackStatus, TaskStatus
+from core.db.scoped import CallRepo, CampaignRepo, DndRepo, FeedbackRepo, TaskRepo
+
+USER_TABLES = ("campaigns", "tasks", "calls", "dnd_list", "feedback_requests")
+
+
+async def _seed(db: Database, user_id: int) -> dict[str, int]:
+    async with db.scope(user_id) as s:
+        c = await s.campaigns.create(idempotency_key="k", name="c", objective="o")
+        t = await s.tasks.add(campaign_id=c.id, target_name="A", phone_e164="+12125550101")
+        call = await s.calls.create(
+            task_id=t.id,
+            attempt=1,
+            call_uuid=f"00000000-0000-4000-8000-{user_id:012d}",
+            dialed_number="+12125550101",
+            node_id="n",
+        )
+        f = await s.feedback.create(kind=FeedbackKind.CHECK_IN, question="q?", campaign_id=c.id)
+        await s.dnd.add("+12125550108")
+        return {"campaign": c.id, "task": t.id, "call": call.id, "feedback": f.id}
+
+
+async def test_other_users_rows_are_invisible_and_untouchable(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    alice, bob = two_users
+    a = await _seed(db, alice)
+    async with db.scope(bob) as s:
+        assert await s.campaigns.get(a["campaign"]) is None
+        assert await s.tasks.get(a["task"]) is None
+        assert await s.calls.get(a["call"]) is None
+        assert await s.feedback.get(a["feedback"]) is None
+        assert await s.calls.by_uuid(f"00000000-0000-4000-8000-{alice:012d}") is None
+        assert await s.campaigns.list() == []
+        assert await s.tasks.list_open() == []
+        assert await s.tasks.list_for_campaign(a["campaign"]) == []
+        assert await s.calls.list_live() == []
+        assert await s.calls.list_for_task(a["task"]) == []
+        assert await s.feedback.list_pending() == []
+        assert await s.dnd.list() == []
+        assert not await s.dnd.blocks("+12125550108")
+        assert not await s.dnd.remove("+12125550108")
+        assert await s.tasks.cancel_pending_siblings(a["campaign"], keep_task_id=None) == 0
+        assert not await s.feedback.answer(a["feedback"], {"type": "accept"})
+        assert not await s.feedback.close(a["feedback"], FeedbackStatus.CANCELLED)
+        for call in (
+            s.campaigns.require(a["campaign"]),
+            s.campaigns.progress(a["campaign"]),
+            s.campaigns.set_summary(a["campaign"], "x"),
+            s.tasks.set_status(a["task"], TaskStatus.CANCELLED),
+            s.tasks.add(campaign_id=a["campaign"], target_name="x", phone_e164="+12125550109"),
+            s.calls.create(
+                task_id=a["task"], attempt=2, call_uuid="x", dialed_number="+1", node_id="n"
+            ),
+            s.calls.append_turn(a["call"], "callee", "sneaky"),
+            s.feedback.create(kind=FeedbackKind.CHECK_IN, question="?", campaign_id=a["campaign"]),
+        ):
+            with pytest.raises(NotFound):
+                await call
+    # And Alice's data is unchanged.
+    async with db.scope(alice) as s:
+        task = await s.tasks.require(a["task"])
+        call = await s.calls.require(a["call"])
+        feedback = await s.feedback.require(a["feedback"])
+        assert task.status is TaskStatus.PENDING
+        assert call.transcript == []
+        assert feedback.status is FeedbackStatus.PENDING
+        assert len(await s.tasks.list_for_campaign(a["campaign"])) == 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, None, "1", True, 1.0])
+def test_a_scope_needs_a_real_user_id(bad: object) -> None:
+    with pytest.raises(ValueError, match="needs a user id"):
+        UserScope(None, bad)  # type: ignore[arg-type]
+
+
+def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
+    """When a repository gains a method, the SQL check below must call it too."""
+    exercised = {
+        CampaignRepo: {"get", "require", "create", "list", "set_status", "set_summary", "progress"},
+        TaskRepo: {
+            "get",
+            "require",
+            "add",
+            "list_for_campaign",
+            "list_open",
+            "set_status",
+            "cancel_pending_siblings",
+        },
+        CallRepo: {
+            "get",
+            "require",
+            "create",
+            "by_uuid",
+            "list_for_task",
+            "list_live",
+            "append_turn",
+        },
+        DndRepo: {"add", "remove", "list", "blocks"},
+        FeedbackRepo: {"get", "require", "create", "list_pending", "answer", "close"},
+    }
+    for cls, names in exercised.items():
+        public = {
+            n for n, _ in inspect.getmembers(cls, inspect.isfunction) if not n.startswith("_")
+        }
+        assert public == names, f"{cls.__name__}: add new methods to the SQL scoping check"
+
+
+async def test_every_statement_on_user_tables_filters_by_user_id(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    alice, _ = two_users
+    statements: list[str] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        ids = await _seed(db, alice)
+        async with db.scope(alice) as s:
+            await s.campaigns.get(ids["campaign"])
+            await s.campaigns.list()
+            await s.campaigns.progress(ids["campaign"])
+            await s.campaigns.set_status(
+                ids["campaign"], s.campaigns.model.status.type.python_type("active")
+            )
+            await s.campaigns.set_summary(ids["campaign"], "s")
+            await s.tasks.list_open()
+            await s.tasks.list_for_campaign(ids["campaign"])
+            await s.tasks.set_status(ids["task"], TaskStatus.ON_HOLD)
+            await s.tasks.cancel_pending_siblings(ids["campaign"], keep_task_id=ids["task"])
+            await s.calls.by_uuid("nope")
+            await s.calls.list_for_task(ids["task"])
+            await s.calls.list_live()
+            await s.calls.append_turn(ids["call"], "agent", "hello")
+            await s.dnd.list()
+            await s.dnd.blocks("+12125550108")
+            await s.dnd.remove("+12125550108")
+            await s.feedback.list_pending()
+            await s.feedback.answer(ids["feedback"], {"a": 1})
+            await s.feedback.close(ids["feedback"], FeedbackStatus.EXPIRED)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", capture)
+
+    checked = 0
+    for sql in statements:
+        flat = " ".join(sql.split()).lower()
+        if not flat.startswith(("select", "update", "delete")):
+            continue
+        tables = [t for t in USER_TABLES if re.search(rf"\b(from|update|join)\s+{t}\b", flat)]
+        if not tables:
+            continue
+        checked += 1
+        assert re.search(r"\buser_id\b\s*(=|is|in)", flat), f"unscoped statement: {sql}"
+    assert checked >= 20

@@ -1,0 +1,122 @@
+"""The `opendeep` command, run as a user runs it (a real process)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PLANTED = "planted-ami-secret-93b1"
+
+
+def run(
+    args: list[str], cwd: Path, *, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AMI_", "OPENAI", "GOOGLE", "DATABASE_URL", "APP_", "MAX_CONC"))
+    }
+    full_env.update({"AMI_PORT": "1", **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=full_env,
+        check=False,
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def test_user_add_hashes_the_password(home: Path) -> None:
+    result = run(
+        ["user", "add", "Alice", "--password-stdin"], home, stdin="correct horse battery\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "user alice created" in result.stdout
+    db = home / "data" / "opendeep.db"
+    rows = sqlite3.connect(db).execute("select username, password_hash from users").fetchall()
+    assert rows[0][0] == "alice" and rows[0][1].startswith("$argon2id$")
+    raw = db.read_bytes() + b"".join(p.read_bytes() for p in (home / "data").glob("*"))
+    assert b"correct horse battery" not in raw
+    assert "correct horse battery" not in result.stdout + result.stderr
+
+    again = run(["user", "add", "alice", "--password-stdin"], home, stdin="another password\n")
+    assert again.returncode == 1
+    assert again.stderr.strip().splitlines()[-1] == "error: a user named 'alice' already exists"
+    assert "Traceback" not in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "message"),
+    [
+        ("bad name!", "long enough pw", "username 'bad name!' is not allowed"),
+        ("bob", "short", "the password is too short"),
+    ],
+)
+def test_user_add_bad_input_is_one_clear_line(
+    home: Path, name: str, password: str, message: str
+) -> None:
+    result = run(["user", "add", name, "--password-stdin"], home, stdin=password + "\n")
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bootstrap_creates_a_first_user_once(home: Path) -> None:
+    first = run(["user", "bootstrap"], home)
+    assert first.returncode == 0, first.stderr
+    secret_file = home / "data" / "secrets" / "admin_password"
+    assert secret_file.stat().st_mode & 0o077 == 0
+    password = secret_file.read_text().strip()
+    assert password not in first.stdout
+    second = run(["user", "bootstrap"], home)
+    assert second.returncode == 0 and secret_file.read_text().strip() == password
+
+
+def test_doctor_says_what_is_missing_and_how_to_fix_it(home: Path) -> None:
+    result = run(["doctor"], home, env={"AMI_SECRET": PLANTED, "AMI_PORT": "1"})
+    out = result.stdout
+    assert result.returncode == 1
+    assert "[FAIL] database: schema is at nothing" in out and "opendeep db upgrade" in out
+    assert "[FAIL] asterisk (AMI): nothing answers at 127.0.0.1:1" in out
+    assert "asterisk/devpbx up" in out
+    assert "[warn] OpenAI: OPENAI_API_KEY is not set" in out
+    assert PLANTED not in out + result.stderr
+
+    assert run(["db", "upgrade"], home).returncode == 0
+    result = run(["doctor"], home)
+    assert "[ok  ] database: reachable, schema at" in result.stdout
+
+
+def test_doctor_never_shows_a_database_password(home: Path) -> None:
+    result = run(
+        ["doctor"], home, env={"DATABASE_URL": "postgresql://od:pg-planted-pw@127.0.0.1:1/od"}
+    )
+    assert "[FAIL] database: cannot reach" in result.stdout
+    assert "pg-planted-pw" not in result.stdout + result.stderr
+
+
+def test_a_bad_setting_is_one_line_and_exit_2(home: Path) -> None:
+    result = run(["doctor"], home, env={"MAX_CONCURRENT_CALLS": "lots"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: bad setting MAX_CONCURRENT_CALLS: Input should be a valid integer, "
+        "unable to parse string as an integer"
+    )
+
+
+def test_help_lists_every_command(home: Path) -> None:
+    out = run(["--help"], home).stdout
+    for command in ("serve", "db", "user", "doctor"):
+        assert command in out

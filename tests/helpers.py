@@ -1,0 +1,30 @@
+"""Helpers shared by tests: free ports, waiting for a process to say something."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 60.0) -> list[str]:
+    """Read the process's stdout until a line contains `needle`; fail with what it printed."""
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                break
+            continue
+        seen.append(line.rstrip())
+        if needle in line:
+            return seen
+    raise AssertionError(f"never saw {needle!r}; output:\n" + "\n".join(seen))

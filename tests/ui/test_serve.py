@@ -1,0 +1,111 @@
+"""`opendeep serve` starts, tells where to open it, serves a login page, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.helpers import free_port, wait_for_line
+
+
+def test_serve_starts_prints_the_url_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "UI_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "LOG_FORMAT": "console",
+    }
+    env.pop("DATABASE_URL", None)
+    subprocess.run(
+        [sys.executable, "-m", "core.cli", "user", "add", "alice", "--password-stdin"],
+        cwd=tmp_path,
+        input="alice-password-1\n",
+        text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "serve",
+            "--no-telephony",
+            "--no-media",
+            "--no-scheduler",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_line(proc, "OpenDeep is running", timeout=90)
+        banner = wait_for_line(proc, "ui", timeout=5)[-1]
+        assert banner.split() == [
+            "ui",
+            "open",
+            f"http://127.0.0.1:{port}/",
+            "in",
+            "your",
+            "browser",
+        ]
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/healthz", timeout=10).json() == {"status": "ok"}
+        page = httpx.get(f"{base}/", timeout=10, follow_redirects=True)
+        assert page.status_code == 200
+        bad = httpx.post(
+            f"{base}/login", data={"username": "alice", "password": "nope"}, timeout=30
+        )
+        assert bad.status_code == 400
+        good = httpx.post(
+            f"{base}/login", data={"username": "alice", "password": "alice-password-1"}, timeout=30
+        )
+        assert good.status_code == 200 and good.json() == {"success": True}
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0
+        assert "OpenDeep stopped." in out
+        assert "Traceback" not in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_reports_a_busy_port_clearly(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        env = {**os.environ, "UI_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "core.cli",
+                "serve",
+                "--no-telephony",
+                "--no-media",
+                "--no-scheduler",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert "error: cannot start" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr

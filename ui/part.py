@@ -1,0 +1,74 @@
+"""The UI as a service part: Gradio mounted on FastAPI, served by uvicorn on the shared loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+
+from core.db import Database
+from core.settings import Settings
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the service owns SIGINT/SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class UiPart:
+    name = "ui"
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self._settings = settings
+        self._db = db
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def describe(self) -> str:
+        return f"open http://{self._settings.ui_host}:{self._settings.ui_port}/ in your browser"
+
+    async def start(self) -> None:
+        os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+        from ui.app import build_asgi_app
+
+        app = build_asgi_app(self._settings, self._db)
+        config = uvicorn.Config(
+            app,
+            host=self._settings.ui_host,
+            port=self._settings.ui_port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+        self._server = _Server(config)
+        # Bind here so a busy port is a clear OSError, not uvicorn's sys.exit inside a task.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self._settings.ui_host, self._settings.ui_port))
+        except OSError as exc:
+            sock.close()
+            where = f"{self._settings.ui_host}:{self._settings.ui_port}"
+            raise OSError(exc.errno, f"the UI cannot listen on {where}: {exc.strerror}") from None
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="ui-server")
+        for _ in range(600):
+            if self._server.started:
+                return
+            if self._task.done():
+                self._task.result()
+                raise OSError(f"the UI server stopped while starting on {self._settings.ui_port}")
+            await asyncio.sleep(0.05)
+        raise TimeoutError("the UI server did not start within 30 s")
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._task is not None:
+            await self._task
