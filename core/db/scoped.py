@@ -17,6 +17,7 @@ from core.db.errors import NotFound
 from core.db.models import (
     OPEN_TASK_STATUSES,
     Call,
+    CallOutcome,
     CallState,
     Campaign,
     CampaignStatus,
@@ -251,6 +252,53 @@ class CallRepo(_Scoped[Call]):
     async def list_live(self) -> Sequence[Call]:
         stmt = self._select().where(Call.state != CallState.ENDED).order_by(Call.created_at)
         return (await self._session.execute(stmt)).scalars().all()
+
+    async def set_progress(
+        self,
+        ident: int,
+        *,
+        state: CallState | None = None,
+        outcome: CallOutcome | None = None,
+        hangup_cause: int | None = None,
+        hangup_cause_text: str | None = None,
+        amd_status: str | None = None,
+        recording_path: str | None = None,
+        answered_at: dt.datetime | None = None,
+        ended_at: dt.datetime | None = None,
+    ) -> Call:
+        """Record what telephony learnt about the call; fields left None are unchanged."""
+        values = {
+            k: v
+            for k, v in {
+                "state": state,
+                "outcome": outcome,
+                "hangup_cause": hangup_cause,
+                "hangup_cause_text": hangup_cause_text,
+                "amd_status": amd_status,
+                "recording_path": recording_path,
+                "answered_at": answered_at,
+                "ended_at": ended_at,
+            }.items()
+            if v is not None
+        }
+        if not values:
+            return await self.require(ident)
+        return await self._update(ident, **values)
+
+    async def set_results(
+        self,
+        ident: int,
+        *,
+        facts: list[Any] | None = None,
+        analysis: dict[str, Any] | None = None,
+    ) -> Call:
+        """Store the in-call facts and/or the post-call analysis."""
+        values: dict[str, Any] = {}
+        if facts is not None:
+            values["facts"] = facts
+        if analysis is not None:
+            values["analysis"] = analysis
+        return await self._update(ident, **values) if values else await self.require(ident)
 
     async def append_turn(
         self, ident: int, role: str, text: str, *, at: dt.datetime | None = None

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event
 
 from core.db import Database, NotFound, UserScope
-from core.db.models import FeedbackKind, FeedbackStatus, TaskStatus
+from core.db.models import CallState, FeedbackKind, FeedbackStatus, TaskStatus
 from core.db.scoped import CallRepo, CampaignRepo, DndRepo, FeedbackRepo, TaskRepo
 
 USER_TABLES = ("campaigns", "tasks", "calls", "dnd_list", "feedback_requests")
@@ -69,6 +69,8 @@ async def test_other_users_rows_are_invisible_and_untouchable(
                 task_id=a["task"], attempt=2, call_uuid="x", dialed_number="+1", node_id="n"
             ),
             s.calls.append_turn(a["call"], "callee", "sneaky"),
+            s.calls.set_progress(a["call"], state=CallState.ENDED),
+            s.calls.set_results(a["call"], facts=[]),
             s.feedback.create(kind=FeedbackKind.CHECK_IN, question="?", campaign_id=a["campaign"]),
         ):
             with pytest.raises(NotFound):
@@ -104,6 +106,8 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "cancel_pending_siblings",
         },
         CallRepo: {
+            "set_progress",
+            "set_results",
             "get",
             "require",
             "create",
@@ -150,6 +154,8 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.calls.list_for_task(ids["task"])
             await s.calls.list_live()
             await s.calls.append_turn(ids["call"], "agent", "hello")
+            await s.calls.set_progress(ids["call"], state=CallState.ANSWERED, hangup_cause=16)
+            await s.calls.set_results(ids["call"], facts=[{"name": "x"}], analysis={"a": 1})
             await s.dnd.list()
             await s.dnd.blocks("+12125550108")
             await s.dnd.remove("+12125550108")
