@@ -1,0 +1,81 @@
+"""The one pre-dial gate every path goes through. Pure: facts in, verdict out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from core.rules.calling_window import Window, next_opening
+
+SLOT_RETRY = dt.timedelta(seconds=5)
+
+
+class Verdict(enum.StrEnum):
+    DIAL = "dial"  # go ahead, to `number`
+    DEFER = "defer"  # not now: try again at `at`
+    HOLD = "hold"  # wait for the owner (campaign paused / not active)
+    BLOCK = "block"  # never: the task ends (`final` says how)
+
+
+@dataclass(frozen=True, slots=True)
+class GateFacts:
+    now: dt.datetime
+    campaign_active: bool
+    number: str
+    zones: tuple[str, ...]
+    window: Window
+    on_user_dnc: bool
+    on_global_dnc: bool
+    attempts_made: int
+    max_attempts: int
+    slots_free: int
+    test_mode: bool
+    redirect_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class GateVerdict:
+    verdict: Verdict
+    reason: str
+    number: str | None = None
+    at: dt.datetime | None = None
+    final: str | None = None  # task status when blocked: "cancelled" or "failed"
+
+
+def decide(f: GateFacts) -> GateVerdict:
+    """Apply the rules in order; the first that says no wins.
+
+    1. the campaign is active;  2. the number is on no Do-Not-Call list (the user's or the
+    global one) — checked even in test mode;  3. attempts are left;  4. the callee-local window
+    (skipped in test mode: no real callee is called then);  5. a concurrency slot is free.
+    Test mode redirects the call to the redirect number.
+    """
+    if not f.campaign_active:
+        return GateVerdict(Verdict.HOLD, "the campaign is not active")
+    if f.on_user_dnc or f.on_global_dnc:
+        which = "your" if f.on_user_dnc else "the global"
+        return GateVerdict(
+            Verdict.BLOCK, f"{f.number} is on {which} Do-Not-Call list", final="cancelled"
+        )
+    if f.attempts_made >= f.max_attempts:
+        return GateVerdict(
+            Verdict.BLOCK,
+            f"no attempts left ({f.attempts_made} of {f.max_attempts})",
+            final="failed",
+        )
+    if not f.test_mode:
+        opening = next_opening(f.now, f.zones, f.window)
+        if opening is None:
+            return GateVerdict(
+                Verdict.BLOCK,
+                "the calling window never opens in the callee's time zones",
+                final="failed",
+            )
+        if opening > f.now:
+            return GateVerdict(Verdict.DEFER, "outside the callee's calling window", at=opening)
+    if f.slots_free <= 0:
+        return GateVerdict(Verdict.DEFER, "no free call slot", at=f.now + SLOT_RETRY)
+    number = f.redirect_number if f.test_mode else f.number
+    reason = f"test mode: redirected to {number}" if f.test_mode else "all checks passed"
+    return GateVerdict(Verdict.DIAL, reason, number=number)
