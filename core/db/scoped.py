@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy import Select, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -195,14 +195,43 @@ class TaskRepo(_Scoped[Task]):
         return (await self._session.execute(stmt)).scalars().all()
 
     async def set_status(
-        self, ident: int, status: TaskStatus, *, due_at: dt.datetime | None = None
+        self,
+        ident: int,
+        status: TaskStatus,
+        *,
+        due_at: dt.datetime | None = None,
+        last_outcome: str | None = None,
+        result: dict[str, Any] | None = None,
     ) -> Task:
+        """Move the task on; leaving CLAIMED always drops the node's lease."""
         values: dict[str, Any] = {"status": status}
         if due_at is not None:
             values["due_at"] = due_at
+        if last_outcome is not None:
+            values["last_outcome"] = last_outcome
+        if result is not None:
+            values["result"] = result
         if status is not TaskStatus.CLAIMED:
             values.update(claimed_by=None, lease_expires_at=None)
         return await self._update(ident, **values)
+
+    async def record_attempt(self, ident: int, attempt: int) -> Task:
+        """Count a dial attempt (called just before the Originate of that attempt)."""
+        return await self._update(ident, attempts=attempt)
+
+    async def extend_lease(self, ident: int, *, node_id: str, until: dt.datetime) -> bool:
+        """Extend this node's lease on a claimed task; False if the node no longer holds it."""
+        result = await self._session.execute(
+            update(Task)
+            .where(
+                Task.user_id == self.user_id,
+                Task.id == ident,
+                Task.status == TaskStatus.CLAIMED,
+                Task.claimed_by == node_id,
+            )
+            .values(lease_expires_at=until)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def cancel_pending_siblings(self, campaign_id: int, *, keep_task_id: int | None) -> int:
         """Cancel this campaign's tasks that have not started; returns how many."""
@@ -345,11 +374,18 @@ class DndRepo:
 
     async def blocks(self, phone_e164: str) -> bool:
         """True when the number is on this user's list or on the global list."""
-        stmt = select(func.count(DndEntry.id)).where(
+        return await self.blocking_list(phone_e164) is not None
+
+    async def blocking_list(self, phone_e164: str) -> Literal["user", "global"] | None:
+        """Which list holds the number: this user's, the global one, or None."""
+        stmt = select(DndEntry.user_id).where(
             DndEntry.phone_e164 == phone_e164,
             or_(DndEntry.user_id == self.user_id, DndEntry.user_id.is_(None)),
         )
-        return bool((await self._session.execute(stmt)).scalar_one())
+        owners = set((await self._session.execute(stmt)).scalars().all())
+        if self.user_id in owners:
+            return "user"
+        return "global" if owners else None
 
     async def _own(self, phone_e164: str) -> DndEntry | None:
         stmt = select(DndEntry).where(

@@ -18,6 +18,8 @@ from core.db.models import OPEN_TASK_STATUSES, Call, Campaign, CampaignStatus, T
 
 @dataclass(frozen=True, slots=True)
 class Claim:
+    """A task this node now holds. `attempt` is the number the next dial would carry."""
+
     user_id: int
     task_id: int
     attempt: int
@@ -77,12 +79,11 @@ class SystemOps:
                     status=TaskStatus.CLAIMED,
                     claimed_by=node_id,
                     lease_expires_at=expires,
-                    attempts=Task.attempts + 1,
                     updated_at=now,
                 )
                 .returning(Task.user_id, Task.id, Task.attempts)
             )
-            claims = [Claim(r[0], r[1], r[2], expires) for r in rows.all()]
+            claims = [Claim(r[0], r[1], r[2] + 1, expires) for r in rows.all()]
         else:
             for task_id in (await self._session.execute(candidates)).scalars().all():
                 row = (
@@ -93,14 +94,13 @@ class SystemOps:
                             status=TaskStatus.CLAIMED,
                             claimed_by=node_id,
                             lease_expires_at=expires,
-                            attempts=Task.attempts + 1,
                             updated_at=now,
                         )
                         .returning(Task.user_id, Task.id, Task.attempts)
                     )
                 ).first()
                 if row is not None:
-                    claims.append(Claim(row[0], row[1], row[2], expires))
+                    claims.append(Claim(row[0], row[1], row[2] + 1, expires))
         return sorted(claims, key=lambda c: c.task_id)
 
     async def expired_leases(self, now: dt.datetime) -> Sequence[tuple[int, int]]:

@@ -129,6 +129,7 @@ async def test_dnd_user_list_and_global_list(db: Database, two_users: tuple[int,
         await s.dnd.add("+12125550108")  # idempotent
         assert len(await s.dnd.list()) == 1
         assert await s.dnd.blocks("+12125550108")
+        assert await s.dnd.blocking_list("+12125550108") == "user"
     async with db.scope(bob) as s:
         assert not await s.dnd.blocks("+12125550108")
         assert await s.dnd.list() == []
@@ -138,6 +139,7 @@ async def test_dnd_user_list_and_global_list(db: Database, two_users: tuple[int,
         system._session.add(DndEntry(user_id=None, phone_e164="+12125550199", reason="regulator"))
     async with db.scope(bob) as s:
         assert await s.dnd.blocks("+12125550199")
+        assert await s.dnd.blocking_list("+12125550199") == "global"
         assert await s.dnd.list() == []  # the global list is honoured, not listed as bob's
         assert not await s.dnd.remove("+12125550199")  # and bob cannot remove it
     async with db.scope(alice) as s:

@@ -13,7 +13,7 @@ import re
 import pytest
 from sqlalchemy import event
 
-from core.db import Database, NotFound, UserScope
+from core.db import Database, NotFound, UserScope, utcnow
 from core.db.models import CallState, FeedbackKind, FeedbackStatus, TaskStatus
 from core.db.scoped import CallRepo, CampaignRepo, DndRepo, FeedbackRepo, TaskRepo
 
@@ -57,6 +57,7 @@ async def test_other_users_rows_are_invisible_and_untouchable(
         assert not await s.dnd.blocks("+12125550108")
         assert not await s.dnd.remove("+12125550108")
         assert await s.tasks.cancel_pending_siblings(a["campaign"], keep_task_id=None) == 0
+        assert not await s.tasks.extend_lease(a["task"], node_id="n", until=utcnow())
         assert not await s.feedback.answer(a["feedback"], {"type": "accept"})
         assert not await s.feedback.close(a["feedback"], FeedbackStatus.CANCELLED)
         for call in (
@@ -64,6 +65,7 @@ async def test_other_users_rows_are_invisible_and_untouchable(
             s.campaigns.progress(a["campaign"]),
             s.campaigns.set_summary(a["campaign"], "x"),
             s.tasks.set_status(a["task"], TaskStatus.CANCELLED),
+            s.tasks.record_attempt(a["task"], 5),
             s.tasks.add(campaign_id=a["campaign"], target_name="x", phone_e164="+12125550109"),
             s.calls.create(
                 task_id=a["task"], attempt=2, call_uuid="x", dialed_number="+1", node_id="n"
@@ -103,6 +105,8 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "list_for_campaign",
             "list_open",
             "set_status",
+            "record_attempt",
+            "extend_lease",
             "cancel_pending_siblings",
         },
         CallRepo: {
@@ -116,7 +120,7 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "list_live",
             "append_turn",
         },
-        DndRepo: {"add", "remove", "list", "blocks"},
+        DndRepo: {"add", "remove", "list", "blocks", "blocking_list"},
         FeedbackRepo: {"get", "require", "create", "list_pending", "answer", "close"},
     }
     for cls, names in exercised.items():
@@ -148,7 +152,9 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.campaigns.set_summary(ids["campaign"], "s")
             await s.tasks.list_open()
             await s.tasks.list_for_campaign(ids["campaign"])
-            await s.tasks.set_status(ids["task"], TaskStatus.ON_HOLD)
+            await s.tasks.set_status(ids["task"], TaskStatus.ON_HOLD, last_outcome="busy", result={})
+            await s.tasks.record_attempt(ids["task"], 1)
+            await s.tasks.extend_lease(ids["task"], node_id="n", until=utcnow())
             await s.tasks.cancel_pending_siblings(ids["campaign"], keep_task_id=ids["task"])
             await s.calls.by_uuid("nope")
             await s.calls.list_for_task(ids["task"])
@@ -158,6 +164,7 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.calls.set_results(ids["call"], facts=[{"name": "x"}], analysis={"a": 1})
             await s.dnd.list()
             await s.dnd.blocks("+12125550108")
+            await s.dnd.blocking_list("+12125550108")
             await s.dnd.remove("+12125550108")
             await s.feedback.list_pending()
             await s.feedback.answer(ids["feedback"], {"a": 1})

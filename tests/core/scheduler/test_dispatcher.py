@@ -1,0 +1,210 @@
+"""The dispatcher over a real database (SQLite and PostgreSQL), with a recording attempt runner.
+
+The runner here stands for the telephony + media + analysis path, which has its own tests
+against the real PBX; these tests are about what the dispatcher lets through and when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core.db import Claim, Database, utcnow
+from core.db.models import CallState, CampaignStatus, TaskStatus
+from core.scheduler import Dispatcher
+from core.settings import Settings
+
+NY = ZoneInfo("America/New_York")
+
+
+class RecordingRunner:
+    def __init__(self, db: Database, slots: int = 4, live: bool | None = False) -> None:
+        self.db = db
+        self.slots = slots
+        self.live = live
+        self.attempts: list[tuple[int, int, str]] = []
+        self.release = asyncio.Event()
+        self.release.set()
+
+    def free_slots(self) -> int:
+        return self.slots
+
+    async def run_attempt(self, claim: Claim, number: str) -> None:
+        self.attempts.append((claim.task_id, claim.attempt, number))
+        await self.release.wait()
+        async with self.db.scope(claim.user_id) as s:
+            await s.tasks.set_status(claim.task_id, TaskStatus.COMPLETED, last_outcome="answered")
+
+    async def is_call_live(self, call_uuid: str) -> bool | None:
+        return self.live
+
+
+def settings(**kw: object) -> Settings:
+    base: dict[str, object] = {"app_test_mode": False, "node_id": "node-a"}
+    base.update(kw)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+async def seed(
+    db: Database, user_id: int, numbers: list[str], *, active: bool = True, max_attempts: int = 3
+) -> list[int]:
+    async with db.scope(user_id) as s:
+        c = await s.campaigns.create(
+            idempotency_key="k", name="c", objective="o", max_attempts=max_attempts
+        )
+        if active:
+            await s.campaigns.set_status(c.id, CampaignStatus.ACTIVE)
+        ids = []
+        for n in numbers:
+            t = await s.tasks.add(
+                campaign_id=c.id,
+                target_name=n,
+                phone_e164=n,
+                time_zones=["America/New_York"],
+                due_at=utcnow() - dt.timedelta(seconds=1),
+                max_attempts=max_attempts,
+            )
+            ids.append(t.id)
+        return ids
+
+
+async def drain(d: Dispatcher) -> None:
+    for _ in range(100):
+        if d.running == 0:
+            return
+        await asyncio.sleep(0.01)
+
+
+def noon() -> dt.datetime:
+    return dt.datetime(2026, 12, 1, 12, 0, tzinfo=NY)
+
+
+async def test_dials_due_tasks_within_the_window(db: Database, two_users: tuple[int, int]) -> None:
+    alice, _ = two_users
+    ids = await seed(db, alice, ["+12125550101", "+12125550102"])
+    runner = RecordingRunner(db)
+    d = Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow()))
+    report = await d.tick()
+    await drain(d)
+    assert sorted(report.dialled) == ids
+    assert sorted(runner.attempts) == [(ids[0], 1, "+12125550101"), (ids[1], 1, "+12125550102")]
+    async with db.scope(alice) as s:
+        assert [(await s.tasks.require(t)).attempts for t in ids] == [1, 1]
+
+
+async def test_a_number_on_dnc_never_reaches_the_runner(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    alice, _ = two_users
+    (tid,) = await seed(db, alice, ["+12125550108"])
+    async with db.scope(alice) as s:
+        await s.dnd.add("+12125550108")
+    runner = RecordingRunner(db)
+    d = Dispatcher(db, settings(app_test_mode=True), runner, clock=lambda: max(noon(), utcnow()))
+    report = await d.tick()
+    assert report.blocked == [tid]
+    assert runner.attempts == []
+    async with db.scope(alice) as s:
+        task = await s.tasks.require(tid)
+    assert task.status is TaskStatus.CANCELLED
+    assert "Do-Not-Call" in task.result["reason"]
+
+
+async def test_outside_the_window_the_task_moves_to_the_next_opening(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    alice, _ = two_users
+    (tid,) = await seed(db, alice, ["+12125550101"])
+    late = dt.datetime(2099, 12, 1, 22, 30, tzinfo=NY)
+    runner = RecordingRunner(db)
+    report = await Dispatcher(db, settings(), runner, clock=lambda: late).tick()
+    assert report.deferred == [tid]
+    assert runner.attempts == []
+    async with db.scope(alice) as s:
+        task = await s.tasks.require(tid)
+    assert task.status is TaskStatus.PENDING
+    assert task.due_at == dt.datetime(2099, 12, 2, 8, 0, tzinfo=NY)
+    assert task.attempts == 0
+
+
+async def test_no_attempts_left_fails_the_task(db: Database, two_users: tuple[int, int]) -> None:
+    alice, _ = two_users
+    (tid,) = await seed(db, alice, ["+12125550103"], max_attempts=1)
+    async with db.scope(alice) as s:
+        await s.tasks.record_attempt(tid, 1)
+    runner = RecordingRunner(db)
+    report = await Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow())).tick()
+    assert report.blocked == [tid]
+    async with db.scope(alice) as s:
+        assert (await s.tasks.require(tid)).status is TaskStatus.FAILED
+
+
+async def test_only_as_many_as_free_slots_are_claimed(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    alice, _ = two_users
+    await seed(db, alice, [f"+1212555{i:04d}" for i in range(110, 116)])
+    runner = RecordingRunner(db, slots=2)
+    runner.release.clear()
+    d = Dispatcher(db, settings(app_test_mode=True), runner, clock=utcnow)
+    report = await d.tick()
+    assert len(report.dialled) == 2
+    assert {n for _, _, n in runner.attempts} == {"+12125550101"}  # test mode redirect
+    runner.release.set()
+    await drain(d)
+
+
+async def test_paused_campaign_is_not_claimed(db: Database, two_users: tuple[int, int]) -> None:
+    alice, _ = two_users
+    await seed(db, alice, ["+12125550101"], active=False)
+    runner = RecordingRunner(db)
+    report = await Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow())).tick()
+    assert report.claimed == 0
+
+
+@pytest.mark.parametrize("live", [True, False])
+async def test_lease_reaper_reconciles_before_retrying(
+    db: Database, two_users: tuple[int, int], live: bool
+) -> None:
+    alice, _ = two_users
+    (tid,) = await seed(db, alice, ["+12125550101"])
+    now = utcnow()
+    async with db.system() as system:
+        (claim,) = await system.claim_due(
+            node_id="node-a", now=now, lease=dt.timedelta(seconds=1), limit=1
+        )
+    async with db.scope(alice) as s:
+        await s.tasks.record_attempt(tid, claim.attempt)
+        await s.calls.create(
+            task_id=tid,
+            attempt=1,
+            call_uuid="11111111-1111-4111-8111-111111111111",
+            dialed_number="+12125550101",
+            node_id="node-a",
+        )
+    runner = RecordingRunner(db, live=live)
+    later = now + dt.timedelta(seconds=5)
+    d = Dispatcher(db, settings(), runner, clock=lambda: later)
+    released = await d.reap()
+    async with db.scope(alice) as s:
+        task = await s.tasks.require(tid)
+        (call,) = await s.calls.list_for_task(tid)
+    if live:
+        assert released == 0
+        assert task.status is TaskStatus.CLAIMED
+        assert task.lease_expires_at is not None and task.lease_expires_at > later
+        assert call.state is CallState.ORIGINATING
+    else:
+        assert released == 1
+        assert task.status is TaskStatus.PENDING
+        assert task.last_outcome == "technical_failure"
+        assert call.state is CallState.ENDED
+        # the next claim carries a new attempt number: attempt 1 is never dialled again
+        async with db.system() as system:
+            (again,) = await system.claim_due(
+                node_id="node-b", now=task.due_at, lease=dt.timedelta(minutes=1), limit=1
+            )
+        assert again.attempt == 2
