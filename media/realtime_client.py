@@ -1,0 +1,173 @@
+"""A thin async wrapper over the official SDK's GA Realtime connection.
+
+`AsyncOpenAI(api_key=…, websocket_base_url=…)` then `client.realtime.connect(model=…)`: the same
+code talks to OpenAI or to a local Realtime-protocol server (`media.realtime_server`), only the
+base URL differs. Events go out as the dicts built by `media.realtime_events`; events come in as
+raw JSON (`recv_bytes`, skipping the SDK's per-event pydantic construction, which matters at 50
+audio deltas a second) and are typed by `parse_server_event`. Every network wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
+
+from openai import AsyncOpenAI
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
+
+from media.realtime_events import MalformedServerEvent, ServerEvent, parse_server_event
+
+if TYPE_CHECKING:
+    from openai.resources.realtime.realtime import AsyncRealtimeConnection
+
+    from core.settings import Settings
+
+OPENAI_HOST = "api.openai.com"
+_LOCAL_KEY = "local-realtime-server"  # the SDK insists on a key; a local server takes any
+
+
+class RealtimeConnectionError(Exception):
+    """Connecting failed, the connection broke, or a wait on it timed out."""
+
+
+class RealtimeConfigError(ValueError):
+    """The settings cannot reach a Realtime server (e.g. OpenAI without a key)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeTimeouts:
+    connect_s: float = 10.0
+    send_s: float = 5.0
+    idle_s: float | None = 300.0  # longest quiet spell on the receive side before giving up
+    close_s: float = 3.0
+
+
+class RealtimeClient:
+    """One Realtime session: `async with RealtimeClient(...) as rt: await rt.send(event)`."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        model: str,
+        api_key: str = "",
+        timeouts: RealtimeTimeouts | None = None,
+    ) -> None:
+        if not api_key:
+            if urlsplit(base_url).hostname == OPENAI_HOST:
+                raise RealtimeConfigError(
+                    f"OPENAI_API_KEY is empty but REALTIME_URL is {base_url!r}: set the key, or "
+                    "point REALTIME_URL at a local Realtime server for a rehearsal"
+                )
+            api_key = _LOCAL_KEY
+        self.base_url = base_url
+        self.model = model
+        self._api_key = api_key
+        self._timeouts = timeouts or RealtimeTimeouts()
+        self._client: AsyncOpenAI | None = None
+        self._conn: AsyncRealtimeConnection | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, timeouts: RealtimeTimeouts | None = None) -> Self:
+        """A client for `settings.realtime_url` / `realtime_model` / `openai_api_key`."""
+        return cls(
+            base_url=settings.realtime_url,
+            model=settings.realtime_model,
+            api_key=settings.openai_api_key.get_secret_value(),
+            timeouts=timeouts,
+        )
+
+    async def connect(self) -> None:
+        """Open the WebSocket; raises `RealtimeConnectionError` on failure or timeout."""
+        if self._conn is not None:
+            return
+        client = AsyncOpenAI(api_key=self._api_key, websocket_base_url=self.base_url)
+        try:
+            manager = client.realtime.connect(model=self.model)
+            self._conn = await asyncio.wait_for(manager.enter(), self._timeouts.connect_s)
+        except TimeoutError:
+            await client.close()
+            raise RealtimeConnectionError(
+                f"no Realtime connection to {self.base_url} within {self._timeouts.connect_s} s"
+            ) from None
+        except Exception as exc:
+            await client.close()
+            raise RealtimeConnectionError(
+                f"cannot connect to Realtime server {self.base_url}: {exc}"
+            ) from exc
+        self._client = client
+
+    async def close(self) -> None:
+        """Close the connection and the SDK client; safe to call twice."""
+        conn, self._conn = self._conn, None
+        client, self._client = self._client, None
+        if conn is not None:
+            with contextlib.suppress(TimeoutError, ConnectionClosed, OSError):
+                await asyncio.wait_for(conn.close(), self._timeouts.close_s)
+        if client is not None:
+            await client.close()
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _connection(self) -> AsyncRealtimeConnection:
+        if self._conn is None:
+            raise RealtimeConnectionError("not connected")
+        return self._conn
+
+    async def send(self, event: Mapping[str, Any]) -> None:
+        """Send one client event (a dict from `media.realtime_events`), within `send_s`."""
+        conn = self._connection()
+        try:
+            await asyncio.wait_for(conn.send(dict(event)), self._timeouts.send_s)  # type: ignore[arg-type]
+        except TimeoutError:
+            raise RealtimeConnectionError(
+                f"sending {event.get('type')!r} took longer than {self._timeouts.send_s} s"
+            ) from None
+        except ConnectionClosed as exc:
+            raise RealtimeConnectionError(f"connection closed while sending: {exc}") from exc
+
+    async def recv(self) -> ServerEvent | None:
+        """The next server event, or None once the server closed the connection normally.
+
+        Raises `RealtimeConnectionError` on an abnormal close or when nothing arrived within
+        `idle_s`, and `MalformedServerEvent` for a message that is not a valid event.
+        """
+        conn = self._connection()
+        try:
+            raw = await asyncio.wait_for(conn.recv_bytes(), self._timeouts.idle_s)
+        except TimeoutError:
+            raise RealtimeConnectionError(
+                f"no event from the Realtime server for {self._timeouts.idle_s} s"
+            ) from None
+        except ConnectionClosedOK:
+            return None
+        except ConnectionClosed as exc:
+            raise RealtimeConnectionError(f"Realtime connection lost: {exc}") from exc
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise MalformedServerEvent("?", "message", "is not JSON") from None
+        if not isinstance(data, dict):
+            raise MalformedServerEvent("?", "message", "is not a JSON object")
+        return parse_server_event(data)
+
+    async def events(self) -> AsyncIterator[ServerEvent]:
+        """Server events until the connection closes normally (see `recv` for the errors)."""
+        while (event := await self.recv()) is not None:
+            yield event
