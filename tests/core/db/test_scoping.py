@@ -152,7 +152,9 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.campaigns.set_summary(ids["campaign"], "s")
             await s.tasks.list_open()
             await s.tasks.list_for_campaign(ids["campaign"])
-            await s.tasks.set_status(ids["task"], TaskStatus.ON_HOLD, last_outcome="busy", result={})
+            await s.tasks.set_status(
+                ids["task"], TaskStatus.ON_HOLD, last_outcome="busy", result={}
+            )
             await s.tasks.record_attempt(ids["task"], 1)
             await s.tasks.extend_lease(ids["task"], node_id="n", until=utcnow())
             await s.tasks.cancel_pending_siblings(ids["campaign"], keep_task_id=ids["task"])
