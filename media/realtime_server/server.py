@@ -44,6 +44,7 @@ class RealtimeTestServer:
         self._transcriber = transcriber
         self._server: Server | None = None
         self.connections: list[ConnectionRecord] = []
+        self._sockets: set[ServerConnection] = set()
         self._new_connection = asyncio.Event()
 
     @property
@@ -118,5 +119,14 @@ class RealtimeTestServer:
             limit=self.options.record_limit,
         )
         self.connections.append(record)
+        self._sockets.add(ws)
         self._new_connection.set()
-        await SimConnection(ws, record, self.script, self.options, self._transcriber).run()
+        try:
+            await SimConnection(ws, record, self.script, self.options, self._transcriber).run()
+        finally:
+            self._sockets.discard(ws)
+
+    async def drop_connections(self) -> None:
+        """Cut every open connection abnormally (code 1011), as a network or server fault would."""
+        for ws in list(self._sockets):
+            await ws.close(code=1011, reason="simulated server fault")

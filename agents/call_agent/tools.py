@@ -1,0 +1,53 @@
+"""The in-call tools, as Realtime function tools (JSON Schema parameters)."""
+
+from __future__ import annotations
+
+from media.realtime_events import FunctionTool
+
+END_CALL = FunctionTool(
+    name="end_call",
+    description="Hang up after you have said goodbye. Give the reason the call ends.",
+    parameters={
+        "type": "object",
+        "properties": {"reason": {"type": "string", "description": "why the call ends"}},
+        "required": ["reason"],
+    },
+)
+SEND_DTMF = FunctionTool(
+    name="send_dtmf",
+    description="Press keys on the phone keypad, e.g. to choose an option in a phone menu.",
+    parameters={
+        "type": "object",
+        "properties": {"digits": {"type": "string", "pattern": "^[0-9*#A-Dw]+$"}},
+        "required": ["digits"],
+    },
+)
+REQUEST_USER_FEEDBACK = FunctionTool(
+    name="request_user_feedback",
+    description=(
+        "Ask the owner (the person you call on behalf of) for a decision you cannot make alone. "
+        "The callee holds "
+        "while they answer. Returns their answer, or 'no answer'."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {"question": {"type": "string"}},
+        "required": ["question"],
+    },
+)
+RECORD_FACT = FunctionTool(
+    name="record_fact",
+    description="Remember a fact that matters for the goal, with the callee's exact words.",
+    parameters={
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "description": "short name, e.g. appointment_time"},
+            "value": {"type": "string"},
+            "quote": {"type": "string", "description": "the callee's exact words"},
+        },
+        "required": ["name", "value", "quote"],
+    },
+)
+
+CALL_TOOLS = (END_CALL, SEND_DTMF, REQUEST_USER_FEEDBACK, RECORD_FACT)
+TOOL_NAMES = frozenset(t.name for t in CALL_TOOLS)

@@ -1,0 +1,73 @@
+"""Resolves an AudioSocket call UUID to its bridge, and keeps the live bridges by UUID."""
+
+from __future__ import annotations
+
+import uuid
+
+from core.db import Database
+from core.logging import get_logger
+from core.settings import Settings
+from media.audiosocket_server import AudioSocketServer
+from media.bridge import CallActions, RealtimeBridge, RealtimeFactory
+from media.call_store import CallStore
+from media.realtime_client import RealtimeClient
+from media.session import SessionHandler
+
+log = get_logger("opendeep.media")
+
+
+class BridgeRegistry:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        realtime: RealtimeFactory | None = None,
+        actions: CallActions | None = None,
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._realtime = realtime or (lambda: RealtimeClient.from_settings(settings))
+        self.actions = actions
+        self._live: dict[str, RealtimeBridge] = {}
+
+    def bridge(self, call_uuid: str) -> RealtimeBridge | None:
+        """The bridge of a call that is (or was, until it is collected) on this node."""
+        return self._live.get(call_uuid)
+
+    def forget(self, call_uuid: str) -> None:
+        self._live.pop(call_uuid, None)
+
+    async def resolve(self, call_uuid: uuid.UUID) -> SessionHandler | None:
+        store = await CallStore.for_uuid(self._db, self._settings, call_uuid)
+        if store is None:
+            log.warning("audiosocket for an unknown call", call_uuid=str(call_uuid))
+            return None
+        bridge = RealtimeBridge(
+            store, self._settings, realtime=self._realtime, actions=self.actions
+        )
+        self._live[str(call_uuid)] = bridge
+        return bridge
+
+
+class MediaPart:
+    """The AudioSocket server as a service part."""
+
+    name = "media"
+
+    def __init__(
+        self, settings: Settings, db: Database, registry: BridgeRegistry | None = None
+    ) -> None:
+        self.registry = registry or BridgeRegistry(db, settings)
+        self._server = AudioSocketServer(
+            self.registry.resolve, host=settings.audiosocket_host, port=settings.audiosocket_port
+        )
+
+    def describe(self) -> str:
+        return self._server.describe()
+
+    async def start(self) -> None:
+        await self._server.start()
+
+    async def stop(self) -> None:
+        await self._server.stop()

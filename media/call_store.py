@@ -1,0 +1,136 @@
+"""The database side of one live call, as the bridge needs it (always scoped by the user)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from typing import Any
+
+from agents.call_agent import CallBrief
+from core.db import Database, utcnow
+from core.db.models import CallOutcome, FeedbackKind, FeedbackStatus
+from core.settings import Settings
+
+
+class CallStore:
+    """Reads the call's brief; writes transcript turns, facts, live questions and outcomes.
+
+    Each write is its own transaction, so a crash mid-call loses nothing already said.
+    """
+
+    def __init__(self, db: Database, settings: Settings, user_id: int, call_id: int) -> None:
+        self._db = db
+        self._settings = settings
+        self.user_id = user_id
+        self.call_id = call_id
+
+    @classmethod
+    async def for_uuid(
+        cls, db: Database, settings: Settings, call_uuid: uuid.UUID
+    ) -> CallStore | None:
+        async with db.system() as system:
+            ref = await system.locate_call(str(call_uuid))
+        return None if ref is None else cls(db, settings, ref.user_id, ref.call_id)
+
+    async def brief(self) -> CallBrief:
+        async with self._db.scope(self.user_id) as s:
+            call = await s.calls.require(self.call_id)
+            task = await s.tasks.require(call.task_id)
+            campaign = await s.campaigns.require(task.campaign_id)
+        async with self._db.users() as users:
+            profile = await users.profile(self.user_id)
+        owner = profile.display_name if profile else "the account owner"
+        prefs = profile.preferences if profile else {}
+        disclosure_template = str(prefs.get("ai_disclosure") or self._settings.ai_disclosure)
+        return CallBrief(
+            user_id=self.user_id,
+            call_id=self.call_id,
+            task_id=call.task_id,
+            call_uuid=call.call_uuid,
+            owner=owner,
+            target_name=task.target_name,
+            objective=campaign.objective,
+            instructions=task.instructions,
+            disclosure=disclosure_template.replace("{owner}", owner),
+            voicemail_message=campaign.voicemail_message,
+            amd_status=call.amd_status,
+        )
+
+    async def amd_status(self) -> str | None:
+        async with self._db.scope(self.user_id) as s:
+            return (await s.calls.require(self.call_id)).amd_status
+
+    async def add_turn(self, role: str, text: str) -> None:
+        async with self._db.scope(self.user_id) as s:
+            await s.calls.append_turn(self.call_id, role, text)
+
+    async def transcript_text(self) -> str:
+        """The conversation so far as plain lines (`agent: …`), for resuming a session."""
+        async with self._db.scope(self.user_id) as s:
+            call = await s.calls.require(self.call_id)
+        return "\n".join(f"{t.get('role')}: {t.get('text')}" for t in call.transcript)
+
+    async def add_fact(self, name: str, value: str, quote: str) -> None:
+        async with self._db.scope(self.user_id) as s:
+            call = await s.calls.require(self.call_id)
+            fact = {"name": name, "value": value, "quote": quote, "at": utcnow().isoformat()}
+            await s.calls.set_results(self.call_id, facts=[*call.facts, fact])
+
+    async def mark(self, outcome: CallOutcome) -> None:
+        async with self._db.scope(self.user_id) as s:
+            await s.calls.set_progress(self.call_id, outcome=outcome)
+
+    async def ask_owner(self, question: str, timeout_s: float) -> int:
+        """Create the live-call question; returns its id."""
+        async with self._db.scope(self.user_id) as s:
+            call = await s.calls.require(self.call_id)
+            task = await s.tasks.require(call.task_id)
+            item = await s.feedback.create(
+                kind=FeedbackKind.LIVE_QUESTION,
+                question=question,
+                payload={"call_uuid": call.call_uuid, "target": task.target_name},
+                campaign_id=task.campaign_id,
+                task_id=task.id,
+                call_id=self.call_id,
+                expires_at=utcnow() + dt.timedelta(seconds=timeout_s),
+            )
+            return item.id
+
+    async def wait_answer(
+        self, feedback_id: int, timeout_s: float, poll_s: float = 0.2
+    ) -> str | None:
+        """The owner's answer text, or None when none came in time (the item is then expired).
+
+        The row is the truth (any node's UI may answer), so this polls it: an answer reaches
+        the call within `poll_s`.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            async with self._db.scope(self.user_id) as s:
+                item = await s.feedback.require(feedback_id)
+                if item.status is FeedbackStatus.ANSWERED:
+                    return _answer_text(item.answer)
+                if item.status is not FeedbackStatus.PENDING:
+                    return None
+                if loop.time() >= deadline:
+                    await s.feedback.close(feedback_id, FeedbackStatus.EXPIRED)
+                    # An answer may have landed between the read and the close.
+                    item = await s.feedback.require(feedback_id)
+                    return (
+                        _answer_text(item.answer)
+                        if item.status is FeedbackStatus.ANSWERED
+                        else None
+                    )
+            await asyncio.sleep(poll_s)
+
+
+def _answer_text(answer: dict[str, Any] | None) -> str | None:
+    if not answer:
+        return None
+    for key in ("text", "answer", "args", "response"):
+        value = answer.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None

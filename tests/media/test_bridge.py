@@ -1,0 +1,361 @@
+"""The bridge over real TCP (a stand-in Asterisk peer), the local Realtime server and a real DB.
+
+The same bridge runs against the real development PBX in tests/integration; here every moving
+part except Asterisk itself is real, which lets these tests steer the callee precisely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from core.db import Database
+from core.db.models import CallOutcome, FeedbackKind, FeedbackStatus
+from core.settings import Settings
+from media.audiosocket_codec import AudioFrame, HangupFrame
+from media.audiosocket_server import AudioSocketServer
+from media.bridge_registry import BridgeRegistry
+from media.realtime_client import RealtimeClient
+from media.realtime_server import CallTool, RealtimeTestServer, Say, Script, ScriptedResponse
+from media.realtime_server.responses import SimOptions
+from tests.media.fake_asterisk import FakeAsterisk
+
+SILENCE = b"\x00" * 320
+
+
+def tone_frame(n: int, amplitude: int = 8000) -> bytes:
+    return b"".join(
+        int(amplitude * math.sin(2 * math.pi * 440 * (n * 160 + i) / 8000)).to_bytes(
+            2, "little", signed=True
+        )
+        for i in range(160)
+    )
+
+
+class Callee:
+    """A fake Asterisk peer whose caller speaks when told to."""
+
+    def __init__(self, port: int, call_uuid: uuid.UUID) -> None:
+        self.peer = FakeAsterisk(port, call_uuid)
+        self._speak_until = 0.0
+
+    def say_for(self, seconds: float) -> None:
+        self._speak_until = time.monotonic() + seconds
+
+    def _audio(self, n: int) -> bytes:
+        return tone_frame(n) if time.monotonic() < self._speak_until else SILENCE
+
+    async def start(self) -> None:
+        await self.peer.connect()
+        self.peer.stream(None, self._audio)
+
+    def agent_audio_frames(self) -> int:
+        return sum(1 for _, f in self.peer.received if isinstance(f, AudioFrame) and any(f.pcm))
+
+
+@dataclass
+class Seeded:
+    user_id: int
+    call_id: int
+    call_uuid: uuid.UUID
+
+
+async def seed_call(
+    db: Database, *, voicemail: str | None = None, amd: str | None = None
+) -> Seeded:
+    async with db.users() as users:
+        uid = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
+    call_uuid = uuid.uuid4()
+    async with db.scope(uid) as s:
+        c = await s.campaigns.create(
+            idempotency_key="k",
+            name="Dentist",
+            objective="Book a cleaning next week",
+            voicemail_message=voicemail,
+        )
+        t = await s.tasks.add(
+            campaign_id=c.id,
+            target_name="Bright Smile Dental",
+            phone_e164="+12125550101",
+            instructions="Ask for a morning slot.",
+        )
+        call = await s.calls.create(
+            task_id=t.id,
+            attempt=1,
+            call_uuid=str(call_uuid),
+            dialed_number="+12125550101",
+            node_id="n",
+        )
+        if amd:
+            await s.calls.set_progress(call.id, amd_status=amd)
+    return Seeded(uid, call.id, call_uuid)
+
+
+@pytest.fixture
+async def rig(db: Database) -> AsyncIterator[tuple[Database, Settings]]:
+    return db, Settings(feedback_timeout_s=10)  # type: ignore[call-arg]
+
+
+async def run_call(
+    db: Database,
+    settings: Settings,
+    script: Script,
+    seeded: Seeded,
+    options: SimOptions | None = None,
+) -> tuple[RealtimeTestServer, AudioSocketServer, BridgeRegistry, Callee]:
+    sim = RealtimeTestServer(script, options=options or SimOptions(realtime_factor=4.0))
+    await sim.start()
+    registry = BridgeRegistry(
+        db, settings, realtime=lambda: RealtimeClient(base_url=sim.url, model="gpt-realtime")
+    )
+    server = AudioSocketServer(registry.resolve, port=0)
+    await server.start()
+    callee = Callee(server.port, seeded.call_uuid)
+    await callee.start()
+    return sim, server, registry, callee
+
+
+async def test_a_whole_conversation_with_a_live_question(rig: tuple[Database, Settings]) -> None:
+    db, settings = rig
+    seeded = await seed_call(db)
+    script = Script(
+        responses=[
+            ScriptedResponse(
+                outputs=[Say(text="Hi, this is an AI assistant calling for Alex Morgan.")]
+            ),
+            ScriptedResponse(
+                outputs=[
+                    Say(text="One moment please, let me check."),
+                    CallTool(
+                        name="request_user_feedback",
+                        arguments={"question": "Tuesday 9 or Thursday 10?"},
+                    ),
+                ]
+            ),
+            ScriptedResponse(
+                outputs=[
+                    CallTool(
+                        name="record_fact",
+                        arguments={
+                            "name": "appointment",
+                            "value": "Tuesday 9:00",
+                            "quote": "Tuesday at nine",
+                        },
+                    )
+                ]
+            ),
+            ScriptedResponse(
+                outputs=[
+                    Say(text="Tuesday at nine, perfect. Goodbye!"),
+                    CallTool(name="end_call", arguments={"reason": "booked"}),
+                ]
+            ),
+        ],
+        caller_transcripts=["We have Tuesday at nine or Thursday at ten."],
+    )
+    sim, server, registry, callee = await run_call(db, settings, script, seeded)
+    try:
+        conn = await sim.wait_for_connection()
+        await conn.wait_for_received("response.create")
+        # the agent speaks first: session.update, then response.create with the greeting
+        assert conn.received_types()[:2] == ["session.update", "response.create"]
+        assert (
+            "AI assistant calling on behalf of Alex Morgan"
+            in conn.received[1]["response"]["instructions"]
+        )
+        assert conn.session["audio"]["input"]["format"] == {"type": "audio/pcmu"}
+        await conn.wait_for_sent("response.done", 1, timeout_s=10)
+        # its audio reaches Asterisk
+        await callee.peer.wait_frames(60, timeout=5)
+        assert callee.agent_audio_frames() > 10
+        # the callee answers; the agent asks the owner
+        callee.say_for(0.8)
+        question = None
+        for _ in range(100):
+            async with db.scope(seeded.user_id) as s:
+                pending = await s.feedback.list_pending(FeedbackKind.LIVE_QUESTION)
+            if pending:
+                question = pending[0]
+                break
+            await asyncio.sleep(0.1)
+        assert question is not None, "the live question never reached the database"
+        assert question.question == "Tuesday 9 or Thursday 10?"
+        assert question.call_id == seeded.call_id
+        answered_at = time.monotonic()
+        async with db.scope(seeded.user_id) as s:
+            assert await s.feedback.answer(question.id, {"text": "Tuesday please"})
+        out = await conn.wait_for(lambda: next(iter(conn.function_outputs), None), timeout_s=5)
+        assert time.monotonic() - answered_at < 1.0, (
+            "the answer must reach the call within a second"
+        )
+        assert "Tuesday please" in out.output
+        # then a fact, goodbye and the hang-up
+        await callee.peer.wait_eof(timeout=20)
+        assert any(isinstance(f, HangupFrame) for _, f in callee.peer.received)
+        bridge = registry.bridge(str(seeded.call_uuid))
+        assert bridge is not None
+        await asyncio.wait_for(bridge.finished.wait(), 5)
+        assert bridge.result.ended_by == "agent"
+        assert bridge.result.reason == "booked"
+    finally:
+        await callee.peer.close()
+        await server.stop()
+        await sim.close()
+    async with db.scope(seeded.user_id) as s:
+        call = await s.calls.require(seeded.call_id)
+        item = await s.feedback.require(question.id)
+    roles = [t["role"] for t in call.transcript]
+    assert roles[0] == "agent"
+    assert "callee" in roles and "owner" in roles
+    assert any("Tuesday at nine or Thursday" in t["text"] for t in call.transcript)
+    assert call.facts[0]["name"] == "appointment"
+    assert call.facts[0]["quote"] == "Tuesday at nine"
+    assert item.status is FeedbackStatus.ANSWERED
+
+
+async def test_barge_in_cuts_the_agent_off_and_truncates(rig: tuple[Database, Settings]) -> None:
+    db, settings = rig
+    seeded = await seed_call(db)
+    long_text = "Hello, I am calling about a dental appointment. " * 12
+    script = Script(
+        responses=[
+            ScriptedResponse(outputs=[Say(text=long_text)]),
+            ScriptedResponse(outputs=[Say(text="Sorry, go ahead.")]),
+        ],
+        caller_transcripts=["Hold on, who is this?"],
+    )
+    sim, server, registry, callee = await run_call(
+        db, settings, script, seeded, SimOptions(realtime_factor=1.0)
+    )
+    try:
+        conn = await sim.wait_for_connection()
+        await callee.peer.wait_frames(100, timeout=5)  # ~2 s of the agent talking
+        callee.say_for(0.8)
+        truncation = await conn.wait_for(lambda: next(iter(conn.truncations), None), timeout_s=5)
+        frames_at_cut = callee.agent_audio_frames()
+        await asyncio.sleep(0.3)
+        # at most a couple of frames after the cut: the queue was dropped
+        assert callee.agent_audio_frames() - frames_at_cut <= 3
+        bridge = registry.bridge(str(seeded.call_uuid))
+        assert bridge is not None
+        assert bridge.stats.barge_ins == 1
+        # What the callee heard: at least the non-silent agent frames that arrived, at most
+        # every frame since the agent's first one (its speech has pauses of digital silence).
+        frames = [(t, f) for t, f in callee.peer.received if isinstance(f, AudioFrame)]
+        first = next(i for i, (_, f) in enumerate(frames) if any(f.pcm))
+        assert (
+            frames_at_cut * 20 - 100 <= truncation.audio_end_ms <= (len(frames) - first) * 20 + 100
+        )
+        assert truncation.audio_end_ms < 10_000  # far less than the whole greeting
+    finally:
+        await callee.peer.close()
+        await server.stop()
+        await sim.close()
+
+
+@pytest.mark.parametrize(
+    "message", ["Hi, this is Alex Morgan's assistant, please call back.", None]
+)
+async def test_voicemail_from_amd_leaves_the_message_or_none(
+    rig: tuple[Database, Settings], message: str | None
+) -> None:
+    db, settings = rig
+    seeded = await seed_call(db, voicemail=message, amd="MACHINE")
+    script = Script(responses=[ScriptedResponse(outputs=[Say(text=message or "unused")])])
+    sim, server, _registry, callee = await run_call(db, settings, script, seeded)
+    try:
+        await callee.peer.wait_eof(timeout=15)
+        conn = sim.connections[0]
+        creates = [e for e in conn.received if e["type"] == "response.create"]
+        if message:
+            assert len(creates) == 1
+            assert message in creates[0]["response"]["instructions"]
+            assert callee.agent_audio_frames() > 10
+        else:
+            assert creates == []
+    finally:
+        await callee.peer.close()
+        await server.stop()
+        await sim.close()
+    async with db.scope(seeded.user_id) as s:
+        call = await s.calls.require(seeded.call_id)
+    assert call.outcome is CallOutcome.VOICEMAIL
+
+
+async def test_voicemail_detected_from_the_first_words(rig: tuple[Database, Settings]) -> None:
+    db, settings = rig
+    seeded = await seed_call(db, voicemail="Please call Alex back.")
+    script = Script(
+        responses=[
+            ScriptedResponse(outputs=[Say(text="Hi, this is an AI assistant.")]),
+            ScriptedResponse(outputs=[Say(text="Please call Alex back.")]),
+        ],
+        caller_transcripts=["You have reached John. Please leave a message after the tone."],
+    )
+    sim, server, registry, callee = await run_call(db, settings, script, seeded)
+    try:
+        conn = await sim.wait_for_connection()
+        await conn.wait_for_sent("response.done", 1, timeout_s=10)
+        callee.say_for(0.8)
+        await callee.peer.wait_eof(timeout=15)
+        bridge = registry.bridge(str(seeded.call_uuid))
+        assert bridge is not None
+        assert bridge.result.voicemail
+        assert bridge.result.ended_by == "voicemail"
+    finally:
+        await callee.peer.close()
+        await server.stop()
+        await sim.close()
+
+
+async def test_unreachable_realtime_is_a_technical_failure(rig: tuple[Database, Settings]) -> None:
+    db, settings = rig
+    seeded = await seed_call(db)
+    registry = BridgeRegistry(
+        db, settings, realtime=lambda: RealtimeClient(base_url="ws://127.0.0.1:9/v1", model="m")
+    )
+    server = AudioSocketServer(registry.resolve, port=0)
+    await server.start()
+    callee = Callee(server.port, seeded.call_uuid)
+    try:
+        await callee.start()
+        await callee.peer.wait_eof(timeout=15)
+    finally:
+        await callee.peer.close()
+        await server.stop()
+    async with db.scope(seeded.user_id) as s:
+        call = await s.calls.require(seeded.call_id)
+    assert call.outcome is CallOutcome.TECHNICAL_FAILURE
+
+
+async def test_lost_realtime_connection_is_resumed_once(rig: tuple[Database, Settings]) -> None:
+    db, settings = rig
+    seeded = await seed_call(db)
+    script = Script(
+        responses=[ScriptedResponse(outputs=[Say(text="Hello there, this is an AI assistant.")])]
+        * 3
+    )
+    sim, server, registry, callee = await run_call(db, settings, script, seeded)
+    try:
+        conn = await sim.wait_for_connection()
+        await conn.wait_for_sent("response.done", 1, timeout_s=10)
+        await sim.drop_connections()
+        second = await sim.wait_for_connection(index=1, timeout_s=10)
+        update = await second.wait_for_received("session.update")
+        assert "The line dropped" in update["session"]["instructions"]
+        assert "Hello there" in update["session"]["instructions"]
+        await second.wait_for_received("response.create")
+        bridge = registry.bridge(str(seeded.call_uuid))
+        assert bridge is not None
+        assert bridge.stats.reconnects == 1
+        assert not bridge.finished.is_set()
+    finally:
+        await callee.peer.close()
+        await server.stop()
+        await sim.close()
