@@ -10,7 +10,6 @@ import asyncio
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
@@ -98,8 +97,8 @@ async def seed_call(
 
 
 @pytest.fixture
-async def rig(db: Database) -> AsyncIterator[tuple[Database, Settings]]:
-    return db, Settings(feedback_timeout_s=10)  # type: ignore[call-arg]
+async def rig(db: Database) -> tuple[Database, Settings]:
+    return db, Settings(feedback_timeout_s=10)
 
 
 async def run_call(
