@@ -388,6 +388,16 @@ class CallInitiator:
                 live.hangup_pending = False
                 self._spawn(self._send_hangup(live))
 
+    async def channel_up(self, channel_id: str) -> bool | None:
+        """Whether Asterisk has a channel with this id now; None when AMI cannot tell."""
+        if not self._ami.connected:
+            return None
+        try:
+            channels = await self._ami.send_list({"Action": "CoreShowChannels"})
+        except AmiError:
+            return None
+        return any(c.get("Uniqueid") == channel_id for c in channels)
+
     async def _channel_exists(self, channel_id: str) -> bool:
         try:
             channels = await self._ami.send_list({"Action": "CoreShowChannels"})

@@ -125,6 +125,15 @@ class SystemOps:
         stmt = select(Task.user_id).where(Task.status.in_(OPEN_TASK_STATUSES)).distinct()
         return list((await self._session.execute(stmt)).scalars().all())
 
+    async def users_with_open_campaigns(self) -> Sequence[int]:
+        """Users with a campaign that is active or paused (the lifecycle manager's round)."""
+        stmt = (
+            select(Campaign.user_id)
+            .where(Campaign.status.in_([CampaignStatus.ACTIVE, CampaignStatus.PAUSED]))
+            .distinct()
+        )
+        return list((await self._session.execute(stmt)).scalars().all())
+
     async def locate_call(self, call_uuid: str) -> CallRef | None:
         """Which user and call an AudioSocket/AMI call UUID belongs to."""
         stmt = select(Call.user_id, Call.id, Call.task_id).where(Call.call_uuid == call_uuid)

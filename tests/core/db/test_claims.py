@@ -79,3 +79,11 @@ async def test_future_tasks_wait_and_leases_expire(
     async with db.system() as system:
         assert await system.expired_leases(later + dt.timedelta(seconds=10)) == []
         assert await system.expired_leases(later + dt.timedelta(seconds=31)) == [(alice, t.id)]
+
+
+async def test_users_with_open_campaigns(db: Database, two_users: tuple[int, int]) -> None:
+    alice, bob = two_users
+    await _seed(db, alice, 1)
+    await _seed(db, bob, 1, active=False)  # pending approval: not open yet
+    async with db.system() as system:
+        assert list(await system.users_with_open_campaigns()) == [alice]
