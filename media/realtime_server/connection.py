@@ -57,6 +57,8 @@ class CallerTurn:
 
 
 Transcriber = Callable[[CallerTurn], str]
+ScriptSelector = Callable[[str], Script | None]
+"""Chooses a connection's script from the session instructions of its first update."""
 
 
 class ScriptedTranscriber:
@@ -87,9 +89,12 @@ class SimConnection:
         script: Script,
         options: SimOptions,
         transcriber: Transcriber | None = None,
+        select_script: ScriptSelector | None = None,
     ) -> None:
         self._ws = ws
         self._record = record
+        self._select_script = select_script
+        self._custom_transcriber = transcriber is not None
         self._transcriber = transcriber or ScriptedTranscriber(script.caller_transcripts)
         self._conv = Conversation(sc.default_session(record.model or "gpt-realtime"))
         record.session = self._conv.session
@@ -178,6 +183,15 @@ class SimConnection:
         self._conv.session = merged
         self._record.session = merged
         self._configure_vad()
+        if self._select_script is not None:
+            # A rehearsal serving several simulated callees picks each call's script from
+            # what the client told its agent (the first update, before anything was said).
+            chosen = self._select_script(str(merged.get("instructions") or ""))
+            if chosen is not None and self._caller_turns == 0:
+                self._responses.use_script(chosen)
+                if not self._custom_transcriber:
+                    self._transcriber = ScriptedTranscriber(chosen.caller_transcripts)
+            self._select_script = None
         await self._send(ev.event("session.updated", session=merged))
 
     def _configure_vad(self) -> None:

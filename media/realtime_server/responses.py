@@ -97,6 +97,11 @@ class ResponseStreamer:
         self._active = response
         response.task = asyncio.create_task(self._stream(response, scripted), name=response.id)
 
+    def use_script(self, script: Script) -> None:
+        """Switch to another script before any response was played."""
+        if self._cursor == 0 and self._active is None:
+            self._script = script
+
     async def cancel(self, reason: str) -> None:
         """Stop the active response and wait until its closing events are out."""
         active = self._active

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from media.realtime_server.connection import SimConnection, Transcriber
+from media.realtime_server.connection import ScriptSelector, SimConnection, Transcriber
 from media.realtime_server.record import ConnectionRecord
 from media.realtime_server.responses import SimOptions
 from media.realtime_server.script import Script, demo_script
@@ -36,12 +36,14 @@ class RealtimeTestServer:
         port: int = 0,
         options: SimOptions | None = None,
         transcriber: Transcriber | None = None,
+        select_script: ScriptSelector | None = None,
     ) -> None:
         self.script = script or demo_script()
         self.options = options or SimOptions()
         self._host = host
         self._port = port
         self._transcriber = transcriber
+        self._select_script = select_script
         self._server: Server | None = None
         self.connections: list[ConnectionRecord] = []
         self._sockets: set[ServerConnection] = set()
@@ -122,7 +124,9 @@ class RealtimeTestServer:
         self._sockets.add(ws)
         self._new_connection.set()
         try:
-            await SimConnection(ws, record, self.script, self.options, self._transcriber).run()
+            await SimConnection(
+                ws, record, self.script, self.options, self._transcriber, self._select_script
+            ).run()
         finally:
             self._sockets.discard(ws)
 
