@@ -1,1 +1,20 @@
-"""OpenDeep agents package."""
+"""What each AI agent is: prompts, tools, output schemas, and the one model factory."""
+
+from agents.models import ModelNotConfigured, Purpose, load_chat_model
+from agents.schemas import CallAnalysis, CampaignPlan, Constraints, Fact, NextStep, Target
+from agents.scripted import ScriptedChatModel, is_rehearsal, register_script
+
+__all__ = [
+    "CallAnalysis",
+    "CampaignPlan",
+    "Constraints",
+    "Fact",
+    "ModelNotConfigured",
+    "NextStep",
+    "Purpose",
+    "ScriptedChatModel",
+    "Target",
+    "is_rehearsal",
+    "load_chat_model",
+    "register_script",
+]

@@ -1,0 +1,23 @@
+"""The post-call analyzer: prompts, the model's output schema and the rules that check it."""
+
+from agents.post_call_analyzer.callback_time import read_local_time, resolve_callback
+from agents.post_call_analyzer.next_step import (
+    decide_next_step,
+    outcome_from_telephony,
+    review_reasons,
+)
+from agents.post_call_analyzer.quotes import check_facts, normalize, quote_supported
+from agents.post_call_analyzer.schemas import AnalyzerOutput, ReportedFact
+
+__all__ = [
+    "AnalyzerOutput",
+    "ReportedFact",
+    "check_facts",
+    "decide_next_step",
+    "normalize",
+    "outcome_from_telephony",
+    "quote_supported",
+    "read_local_time",
+    "resolve_callback",
+    "review_reasons",
+]

@@ -1,0 +1,245 @@
+"""Typed outputs shared by the agents: the campaign plan and the analysis of one call.
+
+`CampaignPlan` is what the UI assistant produces and the orchestrator validates; `CallAnalysis`
+is what the post-call analyzer stores on the call. Both are pydantic models so a model's
+structured output, an owner's edit in the Approvals tab and a plan typed in Studio all pass the
+same checks. Phone numbers are validated with `core.phone` and errors name the number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    computed_field,
+    field_validator,
+    model_validator,
+)
+
+from core.db.models import StopRule
+from core.phone import InvalidPhoneNumber, normalize, time_zones
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _check_zone(zone: str) -> str:
+    try:
+        ZoneInfo(zone)
+    except (KeyError, ValueError):
+        raise ValueError(f"{zone!r} is not an IANA time zone (e.g. 'America/New_York')") from None
+    return zone
+
+
+class Target(BaseModel):
+    """One party to call."""
+
+    name: str = Field(min_length=1, max_length=200, description="Who this is (business or person).")
+    phone: str = Field(
+        description="Phone number; stored in E.164 form (+12125550101). Numbers without + are "
+        "read in the default region."
+    )
+    time_zones: list[str] = Field(
+        default_factory=list,
+        description="IANA time zone(s) the callee may be in; empty: derived from the number.",
+    )
+    notes: str = Field("", max_length=1000, description="Anything specific to this target.")
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str, info: ValidationInfo) -> str:
+        region = "US"
+        if isinstance(info.context, dict):
+            region = str(info.context.get("default_region") or region)
+        try:
+            return normalize(value, region)
+        except InvalidPhoneNumber as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("time_zones")
+    @classmethod
+    def _zones(cls, value: list[str]) -> list[str]:
+        return [_check_zone(z) for z in value]
+
+    @model_validator(mode="after")
+    def _derive_zones(self) -> Target:
+        if not self.time_zones:
+            self.time_zones = list(time_zones(self.phone))
+        return self
+
+
+class Constraints(BaseModel):
+    """When and how the calls may be made (callee-local times)."""
+
+    days: list[Weekday] = Field(
+        default_factory=list, description="Days on which to call; empty: any day."
+    )
+    earliest: dt.time | None = Field(None, description="Earliest callee-local time to call.")
+    latest: dt.time | None = Field(None, description="Latest callee-local time to call.")
+    max_call_minutes: int = Field(5, ge=1, le=60, description="Longest a single call may last.")
+    notes: list[str] = Field(
+        default_factory=list,
+        description="Other limits the calling agent must respect (e.g. 'mornings only').",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _days_from_weekdays(cls, data: Any) -> Any:
+        # Stored plans also carry `weekdays` (0 = Monday), the form the pre-dial gate reads.
+        if isinstance(data, dict) and not data.get("days") and data.get("weekdays"):
+            data = {**data, "days": [WEEKDAYS[int(d)] for d in data["weekdays"]]}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def weekdays(self) -> list[int]:
+        """The days as numbers, Monday = 0 (what the scheduler's pre-dial gate reads)."""
+        return sorted({WEEKDAYS.index(d) for d in self.days})
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Constraints:
+        if self.earliest and self.latest and self.earliest >= self.latest:
+            raise ValueError(f"earliest ({self.earliest}) must be before latest ({self.latest})")
+        return self
+
+
+class CampaignPlan(BaseModel):
+    """What the owner wants done by phone: whom to call, why, and within which limits."""
+
+    name: str = Field(min_length=1, max_length=200, description="Short title of the campaign.")
+    objective: str = Field(min_length=1, description="What the calls must achieve.")
+    targets: list[Target] = Field(min_length=1, max_length=100, description="Whom to call.")
+    constraints: Constraints = Field(default_factory=Constraints)
+    questions: list[str] = Field(
+        default_factory=list, description="Questions the agent must ask on every call."
+    )
+    disclosure: list[str] = Field(
+        default_factory=list,
+        description="What the agent may tell the callee about the owner (name, callback "
+        "number, …); anything else stays private.",
+    )
+    success_criteria: list[str] = Field(
+        default_factory=list, description="How to tell that a call achieved the objective."
+    )
+    stop_rule: StopRule = Field(
+        StopRule.CALL_EVERYONE,
+        description="first_success: stop calling the others once one call achieves the "
+        "objective; call_everyone: call every target.",
+    )
+    voicemail_message: str | None = Field(
+        None, description="Message to leave on voicemail; none: hang up on voicemail."
+    )
+    max_attempts: int = Field(3, ge=1, le=10, description="Attempts per target at most.")
+
+    @model_validator(mode="after")
+    def _unique_numbers(self) -> CampaignPlan:
+        seen: set[str] = set()
+        for target in self.targets:
+            if target.phone in seen:
+                raise ValueError(f"the number {target.phone} is listed twice")
+            seen.add(target.phone)
+        return self
+
+
+def validation_problems(exc: ValidationError) -> list[str]:
+    """One line per problem, naming where it is and (for numbers) the number itself."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        lines.append(f"{loc}: {msg}" if loc else msg)
+    return lines
+
+
+def parse_plan(data: Any, *, default_region: str = "US") -> CampaignPlan:
+    """Validate a plan from JSON/dict/model; raises `ValidationError`."""
+    if isinstance(data, CampaignPlan):
+        data = data.model_dump(mode="json")
+    return CampaignPlan.model_validate(data, context={"default_region": default_region})
+
+
+# --- call analysis ---------------------------------------------------------------------------
+
+Outcome = Literal[
+    "achieved",
+    "partial",
+    "voicemail",
+    "wrong_number",
+    "callback_requested",
+    "refused",
+    "opt_out",
+    "no_answer",
+    "busy",
+    "technical_failure",
+]
+OUTCOMES: tuple[Outcome, ...] = (
+    "achieved",
+    "partial",
+    "voicemail",
+    "wrong_number",
+    "callback_requested",
+    "refused",
+    "opt_out",
+    "no_answer",
+    "busy",
+    "technical_failure",
+)
+
+NextAction = Literal["done", "retry_at", "call_back_at", "ask_owner", "cancel_siblings"]
+
+
+class Fact(BaseModel):
+    """Something learnt on the call, with the words that support it."""
+
+    name: str = Field(min_length=1, description="What the fact is about, e.g. 'appointment'.")
+    value: str = Field(description="The fact, e.g. 'Tuesday 9:30 with Dr. Lee'.")
+    quote: str = Field(description="The transcript words that support it, verbatim.")
+    supported: bool = Field(
+        True, description="Set by the quote check: False when the quote is not in the transcript."
+    )
+
+
+class NextStep(BaseModel):
+    """What should happen to the task after this call."""
+
+    action: NextAction
+    at: dt.datetime | None = Field(None, description="When, for retry_at and call_back_at.")
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _needs_time(self) -> NextStep:
+        if self.action in ("retry_at", "call_back_at"):
+            if self.at is None:
+                raise ValueError(f"next step {self.action} needs a time")
+            if self.at.tzinfo is None:
+                raise ValueError(f"next step time {self.at.isoformat()} has no time zone")
+        return self
+
+
+class CallAnalysis(BaseModel):
+    """The checked analysis of one call, as stored on the call."""
+
+    outcome: Outcome
+    goal_achieved: bool
+    summary: str = ""
+    facts: list[Fact] = Field(default_factory=list)
+    callback_phrase: str | None = Field(None, description="The callee's words asking for a call.")
+    callback_at: dt.datetime | None = Field(
+        None, description="When the callee asked to be called, aware, in the callee's zone."
+    )
+    next_step: NextStep
+    confidence: float = Field(ge=0.0, le=1.0)
+    review_reasons: list[str] = Field(default_factory=list)
+    reviewed_by_owner: bool = False
+    owner_note: str | None = None
+    rehearsal: bool = Field(False, description="True when a scripted rehearsal model wrote it.")
+
+    def confirmed_facts(self) -> dict[str, str]:
+        """Facts whose quote was found in the transcript (unsupported ones are never true)."""
+        return {f.name: f.value for f in self.facts if f.supported}

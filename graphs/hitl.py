@@ -1,0 +1,319 @@
+"""Human-in-the-loop plumbing shared by the graphs: thread ids, owner checks, inbox requests.
+
+Thread ids are `user:<user id>:<kind>:<object id>`; a thread is only ever run or resumed for the
+user named in its id. A graph that needs the owner first writes a `feedback_requests` row (in a
+node of its own, idempotently) and then interrupts in the agent-inbox style:
+`interrupt({action_request, config: {allow_*}, description, feedback_id})`, resumed with
+`{type: accept|edit|response|ignore, args}`. `answer_feedback` records the owner's answer on the
+row and resumes the thread with `Command(resume=answer)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.pregel import Pregel
+from langgraph.types import Command, interrupt
+from typing_extensions import TypedDict
+
+from core.db import Database, UserScope
+from core.db.models import FeedbackKind, FeedbackStatus
+
+if TYPE_CHECKING:
+    from graphs.context import GraphContext
+
+ThreadKind = Literal["chat", "plan", "call", "lifecycle"]
+THREAD_KINDS: tuple[ThreadKind, ...] = ("chat", "plan", "call", "lifecycle")
+ResponseType = Literal["accept", "edit", "response", "ignore"]
+
+# Which graph waits on which kind of item; the others (check-ins, live questions) are answered
+# by recording the answer only.
+GRAPH_FOR_KIND: dict[FeedbackKind, str] = {
+    FeedbackKind.PLAN_APPROVAL: "orchestrator",
+    FeedbackKind.ANALYSIS_REVIEW: "post_call_analyzer",
+}
+
+
+CompiledGraph = Pregel[Any, "GraphContext", Any, Any]
+
+
+class ThreadAccessDenied(PermissionError):
+    """The thread is not the caller's (or the run names no user)."""
+
+
+class BadAnswer(ValueError):
+    """The owner's answer does not fit the request; the message says what is allowed."""
+
+
+class FeedbackNotAwaited(LookupError):
+    """No graph is waiting for this item (already answered, closed, or never asked)."""
+
+
+class InterruptConfig(TypedDict):
+    allow_accept: bool
+    allow_edit: bool
+    allow_respond: bool
+    allow_ignore: bool
+
+
+class ActionRequest(TypedDict):
+    action: str
+    args: dict[str, Any]
+
+
+class HumanInterrupt(TypedDict):
+    action_request: ActionRequest
+    config: InterruptConfig
+    description: str
+    feedback_id: int
+
+
+class HumanResponse(TypedDict):
+    type: ResponseType
+    args: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRef:
+    user_id: int
+    kind: ThreadKind
+    object_id: str
+
+
+def thread_id_for(user_id: int, kind: ThreadKind, object_id: int | str) -> str:
+    """`user:<user id>:<kind>:<object id>`."""
+    if user_id <= 0 or kind not in THREAD_KINDS or not str(object_id).strip():
+        raise ValueError(f"bad thread id parts: user {user_id!r}, {kind!r}, {object_id!r}")
+    return f"user:{user_id}:{kind}:{object_id}"
+
+
+def parse_thread_id(thread_id: str) -> ThreadRef | None:
+    """The parts of one of our thread ids, or None when it is not one."""
+    parts = thread_id.split(":", 3)
+    if len(parts) != 4 or parts[0] != "user" or not parts[1].isdigit():
+        return None
+    if parts[2] not in THREAD_KINDS or not parts[3]:
+        return None
+    return ThreadRef(int(parts[1]), parts[2], parts[3])
+
+
+def check_thread_owner(thread_id: str, user_id: int, *, allow_foreign: bool = False) -> None:
+    """Raise `ThreadAccessDenied` unless the thread belongs to `user_id`.
+
+    `allow_foreign` lets ids that are not ours through (LangGraph Studio makes UUID threads).
+    """
+    ref = parse_thread_id(thread_id)
+    if ref is None:
+        if allow_foreign:
+            return
+        raise ThreadAccessDenied(f"{thread_id!r} is not an OpenDeep thread id")
+    if ref.user_id != user_id:
+        raise ThreadAccessDenied(f"thread {thread_id!r} does not belong to user {user_id}")
+
+
+def thread_config(user_id: int, thread_id: str) -> RunnableConfig:
+    """The run config of a thread, after checking that it is the user's."""
+    check_thread_owner(thread_id, user_id)
+    return RunnableConfig(configurable={"thread_id": thread_id})
+
+
+def human_interrupt(
+    *,
+    action: str,
+    args: dict[str, Any],
+    description: str,
+    feedback_id: int,
+    allow_accept: bool = True,
+    allow_edit: bool = True,
+    allow_respond: bool = True,
+    allow_ignore: bool = True,
+) -> HumanInterrupt:
+    return HumanInterrupt(
+        action_request=ActionRequest(action=action, args=args),
+        config=InterruptConfig(
+            allow_accept=allow_accept,
+            allow_edit=allow_edit,
+            allow_respond=allow_respond,
+            allow_ignore=allow_ignore,
+        ),
+        description=description,
+        feedback_id=feedback_id,
+    )
+
+
+_ALLOW_KEY: dict[str, str] = {
+    "accept": "allow_accept",
+    "edit": "allow_edit",
+    "response": "allow_respond",
+    "ignore": "allow_ignore",
+}
+
+
+def from_inbox_form(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The Approvals tab's answers (`core.services.feedback`) in agent-inbox form.
+
+    `{decision: approve}` → accept; `{decision: edit, changes}` → edit with the requested
+    changes as text; `{decision: reject, reason}` → response (with a reason) or ignore;
+    `{text}` → response.
+    """
+    if "type" in value:
+        return value
+    decision = value.get("decision")
+    if decision == "approve":
+        return {"type": "accept", "args": None}
+    if decision == "edit":
+        return {"type": "edit", "args": value.get("changes")}
+    if decision == "reject":
+        reason = str(value.get("reason") or "").strip()
+        return {"type": "response", "args": reason} if reason else {"type": "ignore", "args": None}
+    if isinstance(value.get("text"), str):
+        return {"type": "response", "args": value["text"]}
+    return value
+
+
+def parse_response(value: Any, config: Mapping[str, Any]) -> HumanResponse:
+    """Check an answer against what the request allows.
+
+    An edit carries either the edited fields (an object, or an agent-inbox ActionRequest) or,
+    from the Approvals tab, the requested changes as text.
+    """
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]  # agent-inbox sends a list of one response
+    if isinstance(value, Mapping):
+        value = from_inbox_form(value)
+    if not isinstance(value, Mapping) or value.get("type") not in _ALLOW_KEY:
+        raise BadAnswer("an answer is {type: accept|edit|response|ignore, args}")
+    kind = cast(ResponseType, value["type"])
+    if not config.get(_ALLOW_KEY[kind], False):
+        allowed = [k for k, flag in _ALLOW_KEY.items() if config.get(flag)]
+        raise BadAnswer(f"{kind!r} is not allowed here (allowed: {', '.join(allowed)})")
+    args = value.get("args")
+    if kind == "edit":
+        if isinstance(args, Mapping) and isinstance(args.get("args"), Mapping):
+            args = args["args"]  # an agent-inbox ActionRequest {action, args}
+        if isinstance(args, str) and args.strip():
+            args = args.strip()
+        elif isinstance(args, Mapping):
+            args = dict(args)
+        else:
+            raise BadAnswer("an edit needs the edited fields (an object) or the changes (text)")
+    elif kind == "response":
+        if not isinstance(args, str) or not args.strip():
+            raise BadAnswer("a response needs its text in args")
+    else:
+        args = None
+    return HumanResponse(type=kind, args=args)
+
+
+def ask_owner(request: HumanInterrupt) -> HumanResponse:
+    """Interrupt with the request; returns the checked answer once the thread is resumed."""
+    return parse_response(interrupt(dict(request)), request["config"])
+
+
+async def ensure_feedback(
+    s: UserScope,
+    *,
+    kind: FeedbackKind,
+    thread_id: str | None,
+    key: str,
+    question: str,
+    payload: dict[str, Any],
+    campaign_id: int | None = None,
+    task_id: int | None = None,
+    call_id: int | None = None,
+) -> int:
+    """The id of the pending item with this thread and key, created if there is none.
+
+    Makes the write before an interrupt idempotent: a node that re-runs finds its own row.
+    """
+    for item in await s.feedback.list_pending(kind):
+        if item.thread_id == thread_id and (item.payload.get("hitl") or {}).get("key") == key:
+            return item.id
+    item = await s.feedback.create(
+        kind=kind,
+        question=question,
+        payload={**payload, "hitl": {"key": key}},
+        campaign_id=campaign_id,
+        task_id=task_id,
+        call_id=call_id,
+        thread_id=thread_id,
+    )
+    return item.id
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """What answering an item did: the graph's output, and the next item it waits on, if any."""
+
+    feedback_id: int
+    graph: str | None
+    values: dict[str, Any]
+    waiting_on: int | None = None
+
+
+def waiting_feedback_id(values: Mapping[str, Any]) -> int | None:
+    """The feedback id of the interrupt a run stopped at, if it stopped at one."""
+    for item in values.get("__interrupt__") or ():
+        value = getattr(item, "value", None)
+        if isinstance(value, Mapping) and isinstance(value.get("feedback_id"), int):
+            return int(value["feedback_id"])
+    return None
+
+
+async def _waiting_request(
+    graph: CompiledGraph, thread_id: str, feedback_id: int
+) -> HumanInterrupt:
+    state = await graph.aget_state(RunnableConfig(configurable={"thread_id": thread_id}))
+    for item in state.interrupts:
+        value = item.value
+        if isinstance(value, Mapping) and value.get("feedback_id") == feedback_id:
+            return cast(HumanInterrupt, value)
+    raise FeedbackNotAwaited(f"nothing is waiting for an answer to item {feedback_id}")
+
+
+async def answer_feedback(
+    db: Database,
+    graphs: Mapping[str, CompiledGraph],
+    *,
+    user_id: int,
+    feedback_id: int,
+    answer: Mapping[str, Any],
+    context: GraphContext,
+    resume_answered: bool = False,
+) -> Resumed:
+    """Record the owner's answer to one of their items and resume the graph waiting on it.
+
+    Another user's item is `NotFound`; an answer the request does not allow is `BadAnswer`; an
+    item already answered raises `FeedbackNotAwaited` — unless `resume_answered` is set, which
+    resumes a thread still waiting on an answer recorded before a crash, with that answer.
+    """
+    if context.user_id != user_id:
+        raise ThreadAccessDenied("the run context belongs to another user")
+    async with db.scope(user_id) as s:
+        item = await s.feedback.require(feedback_id)
+    graph_name = GRAPH_FOR_KIND.get(item.kind)
+    if graph_name is None or item.thread_id is None:
+        async with db.scope(user_id) as s:
+            if not await s.feedback.answer(feedback_id, dict(answer)):
+                raise FeedbackNotAwaited(f"item {feedback_id} is {item.status}, not pending")
+        return Resumed(feedback_id, None, {})
+    check_thread_owner(item.thread_id, user_id)
+    graph = graphs[graph_name]
+    request = await _waiting_request(graph, item.thread_id, feedback_id)
+    if resume_answered and item.status is FeedbackStatus.ANSWERED and item.answer is not None:
+        response = parse_response(item.answer, request["config"])
+    else:
+        response = parse_response(answer, request["config"])
+        async with db.scope(user_id) as s:
+            if not await s.feedback.answer(feedback_id, dict(response)):
+                raise FeedbackNotAwaited(f"item {feedback_id} was answered or closed already")
+    values = await graph.ainvoke(
+        Command(resume=response),
+        RunnableConfig(configurable={"thread_id": item.thread_id}),
+        context=context,
+    )
+    values = dict(values) if isinstance(values, Mapping) else {}
+    return Resumed(feedback_id, graph_name, values, waiting_feedback_id(values))

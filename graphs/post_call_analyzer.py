@@ -1,0 +1,418 @@
+"""Post-call analyzer graph: transcript + objective + telephony outcome → a checked `CallAnalysis`.
+
+load → analyze → record ─┬→ END (next step returned to the scheduler)
+                         └→ request_review → await_review (interrupt) → apply_verdict → record
+
+The model reads the transcript; rules check it: every fact's quote must occur in the transcript
+(else `supported=False`), the callback time is resolved in the callee's zone, the next step comes
+from the outcome policy, and doubtful analyses go to the owner. An opt-out puts the number on
+the user's Do-Not-Call list at once (source "call"), before any review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.graph import START, StateGraph
+from langgraph.runtime import Runtime
+from pydantic import ValidationError
+from typing_extensions import TypedDict
+
+from agents.calling_window import plan_window
+from agents.post_call_analyzer import (
+    AnalyzerOutput,
+    check_facts,
+    decide_next_step,
+    outcome_from_telephony,
+    read_local_time,
+    resolve_callback,
+    review_reasons,
+)
+from agents.prompts import load_prompt, render_prompt
+from agents.schemas import CallAnalysis, Constraints, NextStep, validation_problems
+from agents.scripted import is_rehearsal
+from agents.structured import ainvoke_structured
+from core.db.models import CallOutcome, FeedbackKind, StopRule
+from core.logging import get_logger
+from core.rules.calling_window import Window
+from graphs.context import GraphContext, context_of, run_thread_id
+from graphs.hitl import ask_owner, ensure_feedback, human_interrupt
+
+AGENT = "post_call_analyzer"
+_AGENT_ROLES = ("agent", "assistant", "ai", "bot", "system")
+log = get_logger("opendeep.graphs.post_call_analyzer")
+
+
+class AnalyzerInput(TypedDict):
+    call_id: int
+
+
+class AnalyzerResult(TypedDict, total=False):
+    status: Literal["done", "awaiting_review"]
+    analysis: dict[str, Any]
+    next_step: dict[str, Any]
+    feedback_id: int | None
+
+
+class AnalyzerState(AnalyzerResult, total=False):
+    call_id: int
+    call: dict[str, Any]
+    round: int
+    note: str | None
+    answer: dict[str, Any] | None
+
+
+def _is_agent(role: str) -> bool:
+    return role.strip().lower() in _AGENT_ROLES
+
+
+def _speaker(role: str) -> str:
+    """Transcript label: the agent, the owner (answering a live question), or the callee."""
+    if _is_agent(role):
+        return "agent"
+    return "owner" if role.strip().lower() == "owner" else "callee"
+
+
+async def load(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """Read the call, its task and campaign (the user's own, through their scope)."""
+    ctx = await context_of(runtime)
+    async with ctx.get_db().scope(ctx.user_id) as s:
+        call = await s.calls.require(state["call_id"])
+        task = await s.tasks.require(call.task_id)
+        campaign = await s.campaigns.require(task.campaign_id)
+    zones = list(task.time_zones) or ["UTC"]
+    snapshot = {
+        "id": call.id,
+        "task_id": task.id,
+        "campaign_id": campaign.id,
+        "transcript": list(call.transcript),
+        "telephony": call.outcome.value if call.outcome else None,
+        "started_at": (call.answered_at or call.created_at).isoformat(),
+        "zones": zones,
+        "target_name": task.target_name,
+        "phone": task.phone_e164,
+        "attempts": max(task.attempts, call.attempt),
+        "max_attempts": task.max_attempts,
+        "objective": campaign.objective,
+        "plan": dict(campaign.plan),
+        "stop_rule": campaign.stop_rule.value,
+    }
+    done = dict(call.analysis) if call.analysis.get("final") else None
+    if done:  # analysed before: hand back the stored result, do nothing twice
+        return {
+            "call": snapshot,
+            "status": "done",
+            "analysis": done,
+            "next_step": done["next_step"],
+        }
+    return {"call": snapshot, "round": 1, "note": None, "answer": None, "feedback_id": None}
+
+
+def route_after_load(state: AnalyzerState) -> Literal["analyze", "__end__"]:
+    return "__end__" if state.get("status") == "done" else "analyze"
+
+
+def _bullets(items: list[str]) -> str:
+    return "\n".join(f"- {i}" for i in items) or "- (none)"
+
+
+async def _ask_model(ctx: GraphContext, call: dict[str, Any]) -> tuple[AnalyzerOutput, bool]:
+    zone = call["zones"][0]
+    started = dt.datetime.fromisoformat(call["started_at"])
+    local = started.astimezone(ZoneInfo(zone))
+    plan = call["plan"]
+    transcript = "\n".join(
+        f"{_speaker(str(t.get('role', '')))}: {t.get('text', '')}"
+        for t in call["transcript"]
+    )
+    model = await ctx.model("analyzer")
+    messages = [
+        SystemMessage(content=load_prompt(AGENT, "system", ctx.prompt_version)),
+        HumanMessage(
+            content=render_prompt(
+                AGENT,
+                "call",
+                ctx.prompt_version,
+                objective=call["objective"],
+                questions=_bullets(list(plan.get("questions") or [])),
+                success_criteria=_bullets(list(plan.get("success_criteria") or [])),
+                target_name=call["target_name"],
+                phone=call["phone"],
+                call_time=f"{local:%A %Y-%m-%d %H:%M}",
+                zone=zone,
+                telephony=call["telephony"] or "unknown",
+                transcript=transcript,
+            )
+        ),
+    ]
+    return await ainvoke_structured(model, AnalyzerOutput, messages), is_rehearsal(model)
+
+
+def _window(ctx: GraphContext, call: dict[str, Any]) -> Window | None:
+    s = ctx.get_settings()
+    constraints = call["plan"].get("constraints")
+    parsed = Constraints.model_validate(constraints) if constraints else None
+    return plan_window(s.calling_window_start, s.calling_window_end, parsed)
+
+
+def _checked(
+    ctx: GraphContext, call: dict[str, Any], raw: AnalyzerOutput, rehearsal: bool
+) -> CallAnalysis:
+    """Apply the rules to the model's output: quotes, callback time, next step, review."""
+    turns = [str(t.get("text") or "") for t in call["transcript"]]
+    facts = check_facts(raw.facts, turns)
+    started = dt.datetime.fromisoformat(call["started_at"])
+    zone = call["zones"][0]
+    callback_at = None
+    if raw.callback_phrase:
+        callback_at = resolve_callback(raw.callback_phrase, started, zone)
+    if callback_at is None and raw.callback_local_time:
+        callback_at = read_local_time(raw.callback_local_time, started, zone)
+    next_step = decide_next_step(
+        raw.outcome,
+        goal_achieved=raw.goal_achieved,
+        callback_at=callback_at,
+        proposed=raw.proposed_next_step,
+        stop_rule=StopRule(call["stop_rule"]),
+        attempts=call["attempts"],
+        max_attempts=call["max_attempts"],
+        now=ctx.now(),
+        zones=call["zones"],
+        window=_window(ctx, call),
+    )
+    reasons = review_reasons(
+        outcome=raw.outcome,
+        confidence=raw.confidence,
+        threshold=ctx.review_threshold,
+        next_step=next_step,
+        goal_achieved=raw.goal_achieved,
+        facts=facts,
+        owner_question=raw.owner_question,
+    )
+    return CallAnalysis(
+        outcome=raw.outcome,
+        goal_achieved=raw.goal_achieved,
+        summary=raw.summary,
+        facts=facts,
+        callback_phrase=raw.callback_phrase,
+        callback_at=callback_at,
+        next_step=next_step,
+        confidence=raw.confidence,
+        review_reasons=reasons,
+        rehearsal=rehearsal,
+    )
+
+
+async def analyze(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """Telephony decides calls nobody spoke on; the model reads the rest; rules check it."""
+    ctx = await context_of(runtime)
+    call = state["call"]
+    spoke = any(
+        _speaker(str(t.get("role", ""))) == "callee" and str(t.get("text", "")).strip()
+        for t in call["transcript"]
+    )
+    telephony = CallOutcome(call["telephony"]) if call["telephony"] else None
+    known = outcome_from_telephony(telephony, callee_spoke=spoke)
+    rehearsal = False
+    if known is not None:
+        raw = AnalyzerOutput(
+            outcome=known,
+            goal_achieved=False,
+            summary=f"No conversation: the phone network reported {call['telephony'] or 'nothing'}.",
+            proposed_next_step="retry_at",
+            confidence=1.0,
+        )
+    else:
+        try:
+            raw, rehearsal = await _ask_model(ctx, call)
+        except Exception as exc:
+            log.exception("analysis failed", call_id=call["id"], user_id=ctx.user_id)
+            raw = AnalyzerOutput(
+                outcome="partial",
+                goal_achieved=False,
+                summary=f"The analyzer could not read this call ({type(exc).__name__}).",
+                proposed_next_step="ask_owner",
+                owner_question="The automatic analysis failed; please read the transcript "
+                "and decide what happens next.",
+                confidence=0.0,
+            )
+    analysis = _checked(ctx, call, raw, rehearsal)
+    return {"analysis": analysis.model_dump(mode="json")}
+
+
+async def record(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """Store the analysis on the call; honour an opt-out on the user's Do-Not-Call list."""
+    ctx = await context_of(runtime)
+    analysis = CallAnalysis.model_validate(state["analysis"])
+    call = state["call"]
+    final = analysis.reviewed_by_owner or not analysis.review_reasons
+    stored = {**analysis.model_dump(mode="json"), "final": final}
+    async with ctx.get_db().scope(ctx.user_id) as s:
+        await s.calls.set_results(call["id"], analysis=stored)
+        if analysis.outcome == "opt_out":
+            quote = next((f.quote for f in analysis.facts if f.supported), "")
+            await s.dnd.add(
+                call["phone"], reason=f"asked on call {call['id']}: {quote}"[:500], source="call"
+            )
+    return {
+        "status": "done" if final else "awaiting_review",
+        "next_step": analysis.next_step.model_dump(mode="json"),
+    }
+
+
+def route_after_record(state: AnalyzerState) -> Literal["request_review", "__end__"]:
+    return "__end__" if state.get("status") == "done" else "request_review"
+
+
+def _description(
+    ctx: GraphContext, call: dict[str, Any], analysis: CallAnalysis, note: str | None
+) -> str:
+    facts = [
+        f"{f.name}: {f.value} — \u201c{f.quote}\u201d"
+        + ("" if f.supported else " (NOT in the transcript)")
+        for f in analysis.facts
+    ]
+    step = analysis.next_step
+    text = render_prompt(
+        AGENT,
+        "review",
+        ctx.prompt_version,
+        target_name=call["target_name"],
+        phone=call["phone"],
+        outcome=analysis.outcome,
+        goal_achieved="yes" if analysis.goal_achieved else "no",
+        confidence=f"{analysis.confidence:.2f}",
+        summary=analysis.summary,
+        reasons=_bullets(analysis.review_reasons),
+        facts=_bullets(facts),
+        next_step=f"{step.action}"
+        + (f" at {step.at.isoformat()}" if step.at else "")
+        + f" ({step.reason})",
+    )
+    return f"**{note}**\n\n{text}" if note else text
+
+
+async def request_review(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """Write the review item for this round (once, however often this node runs)."""
+    ctx = await context_of(runtime)
+    call = state["call"]
+    analysis = CallAnalysis.model_validate(state["analysis"])
+    round_ = state.get("round", 1)
+    async with ctx.get_db().scope(ctx.user_id) as s:
+        feedback_id = await ensure_feedback(
+            s,
+            kind=FeedbackKind.ANALYSIS_REVIEW,
+            thread_id=run_thread_id(),
+            key=f"round-{round_}",
+            question=f"Review the call to {call['target_name']}: "
+            + "; ".join(analysis.review_reasons),
+            payload={
+                "analysis": state["analysis"],
+                "description": _description(ctx, call, analysis, state.get("note")),
+            },
+            campaign_id=call["campaign_id"],
+            task_id=call["task_id"],
+            call_id=call["id"],
+        )
+    return {"feedback_id": feedback_id, "round": round_}
+
+
+async def await_review(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """Interrupt until the owner accepts, edits, comments on, or dismisses the analysis."""
+    ctx = await context_of(runtime)
+    analysis = CallAnalysis.model_validate(state["analysis"])
+    feedback_id = state.get("feedback_id")
+    assert feedback_id is not None
+    answer = ask_owner(
+        human_interrupt(
+            action="review_call_analysis",
+            args=state["analysis"],
+            description=_description(ctx, state["call"], analysis, state.get("note")),
+            feedback_id=feedback_id,
+            allow_accept=analysis.next_step.action != "ask_owner",
+        )
+    )
+    return {"answer": dict(answer)}
+
+
+def _edited(analysis: CallAnalysis, args: dict[str, Any]) -> CallAnalysis:
+    data = analysis.model_dump(mode="json")
+    step = args.get("next_step")
+    if isinstance(step, str):
+        args = {
+            **args,
+            "next_step": {"action": step, "at": args.get("at"), "reason": "set by the owner"},
+        }
+    allowed = ("outcome", "goal_achieved", "summary", "next_step", "callback_at")
+    data.update({k: v for k, v in args.items() if k in allowed})
+    return CallAnalysis.model_validate(data)
+
+
+async def apply_verdict(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """The owner's answer becomes the final analysis (an invalid edit is sent back)."""
+    ctx = await context_of(runtime)
+    analysis = CallAnalysis.model_validate(state["analysis"])
+    answer = state.get("answer") or {}
+    kind = answer.get("type")
+    update: dict[str, Any] = {"reviewed_by_owner": True}
+    if kind == "edit":
+        try:
+            analysis = _edited(analysis, dict(answer.get("args") or {}))
+        except ValidationError as exc:
+            note = "Your edit was not applied: " + "; ".join(validation_problems(exc))
+            return {"round": state.get("round", 1) + 1, "note": note}
+        if "next_step" not in (answer.get("args") or {}):
+            call = state["call"]
+            update["next_step"] = decide_next_step(
+                analysis.outcome,
+                goal_achieved=analysis.goal_achieved,
+                callback_at=analysis.callback_at,
+                proposed=None,
+                stop_rule=StopRule(call["stop_rule"]),
+                attempts=call["attempts"],
+                max_attempts=call["max_attempts"],
+                now=ctx.now(),
+                zones=call["zones"],
+                window=_window(ctx, call),
+            )
+        update["confidence"] = 1.0
+    elif kind == "response":
+        update["owner_note"] = str(answer.get("args"))
+        if analysis.next_step.action == "ask_owner":
+            update["next_step"] = NextStep(
+                action="done", reason="owner replied: " + str(answer.get("args"))
+            )
+    elif kind == "ignore":
+        update["next_step"] = NextStep(action="done", reason="the owner closed this task")
+    final = analysis.model_copy(update=update)
+    return {"analysis": final.model_dump(mode="json"), "note": None}
+
+
+def route_after_verdict(state: AnalyzerState) -> Literal["record", "request_review"]:
+    return "request_review" if state.get("note") else "record"
+
+
+builder = StateGraph(
+    AnalyzerState,
+    context_schema=GraphContext,
+    input_schema=AnalyzerInput,
+    output_schema=AnalyzerResult,
+)
+builder.add_node("load", load)
+builder.add_node("analyze", analyze)
+builder.add_node("record", record)
+builder.add_node("request_review", request_review)
+builder.add_node("await_review", await_review)
+builder.add_node("apply_verdict", apply_verdict)
+builder.add_edge(START, "load")
+builder.add_conditional_edges("load", route_after_load)
+builder.add_edge("analyze", "record")
+builder.add_conditional_edges("record", route_after_record)
+builder.add_edge("request_review", "await_review")
+builder.add_edge("await_review", "apply_verdict")
+builder.add_conditional_edges("apply_verdict", route_after_verdict)
+
+graph = builder.compile(name="post_call_analyzer")

@@ -1,0 +1,38 @@
+"""Prompt files: every one loads, placeholders are filled, paths stay inside agents/."""
+
+from __future__ import annotations
+
+from string import Template
+
+import pytest
+
+from agents.prompts import AGENTS_DIR, PromptNotFound, load_prompt, render_prompt
+
+PROMPTS = sorted(AGENTS_DIR.glob("*/prompts/*/*.md"))
+
+
+def test_every_agent_has_versioned_prompts() -> None:
+    agents = {p.parts[-4] for p in PROMPTS}
+    assert agents == {"ui_assistant", "orchestrator", "post_call_analyzer", "lifecycle_manager"}
+
+
+@pytest.mark.parametrize("path", PROMPTS, ids=lambda p: "/".join(p.parts[-4:]))
+def test_each_prompt_loads_and_its_placeholders_are_wellformed(path) -> None:  # type: ignore[no-untyped-def]
+    text = load_prompt(path.parts[-4], path.stem, path.parts[-2])
+    assert text.strip()
+    Template(text).get_identifiers()  # raises on a malformed $placeholder
+    assert Template(text).is_valid()
+
+
+def test_a_missing_value_is_named() -> None:
+    with pytest.raises(KeyError, match="objective"):
+        render_prompt("post_call_analyzer", "call", "v1")
+
+
+@pytest.mark.parametrize(
+    ("agent", "name", "version"),
+    [("../core", "x", "v1"), ("orchestrator", "nope", "v1"), ("orchestrator", "approval", "v9")],
+)
+def test_bad_prompt_paths(agent: str, name: str, version: str) -> None:
+    with pytest.raises(PromptNotFound):
+        load_prompt(agent, name, version)
