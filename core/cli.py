@@ -160,6 +160,18 @@ def doctor() -> None:
 
 
 @app.command()
+def rehearse(
+    timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 300.0,
+) -> None:
+    """Run one demo campaign end to end against the development PBX, with scripted agents."""
+    from core.rehearsal import run_rehearsal
+
+    settings = settings_or_exit()
+    _upgrade(settings)
+    raise typer.Exit(asyncio.run(run_rehearsal(settings, timeout_s=timeout)))
+
+
+@app.command()
 def serve(
     ui: Annotated[bool, typer.Option("--ui/--no-ui", help="the Gradio app")] = True,
     telephony: Annotated[
@@ -171,7 +183,8 @@ def serve(
     ] = True,
 ) -> None:
     """Run OpenDeep: migrate the schema, then start the parts that are switched on."""
-    from core.service import PartsWanted, run_service
+    from core.node import PartsWanted
+    from core.service import run_service
 
     settings = settings_or_exit()
     _upgrade(settings)

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from core.db import Database
 from core.logging import get_logger
+from core.node import PartsWanted
 from core.settings import Settings
 
 log = get_logger("opendeep.service")
-
-
-@dataclass(frozen=True, slots=True)
-class PartsWanted:
-    ui: bool = True
-    telephony: bool = True
-    media: bool = True
-    scheduler: bool = True
 
 
 class Part(Protocol):
@@ -37,22 +28,11 @@ class Part(Protocol):
         ...
 
 
-PartFactory = Callable[[Settings, Database], Part]
-
-
-def available_parts() -> dict[str, PartFactory]:
-    """The parts this build has, by flag name, in start order."""
-    from ui.part import UiPart
-
-    return {"ui": UiPart}
-
-
 def build_parts(settings: Settings, db: Database, wanted: PartsWanted) -> list[Part]:
-    parts = []
-    for name, factory in available_parts().items():
-        if getattr(wanted, name):
-            parts.append(factory(settings, db))
-    return parts
+    """The parts of one node, wired together, in start order (see `core.node`)."""
+    from core.node import Node
+
+    return Node(settings, db, wanted).parts
 
 
 async def run_service(

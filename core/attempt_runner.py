@@ -1,0 +1,308 @@
+"""One call attempt from dial to next step: place it, let the bridge talk, analyse, decide.
+
+This is the dispatcher's `AttemptRunner` on a real node: telephony places the call, the media
+bridge (reached by the dialplan over AudioSocket) holds the conversation, the post-call
+analyzer reads the transcript, and the outcome moves the task on — retry, call back, done,
+ask the owner, or end the campaign's other calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from core.db import Claim, Database, utcnow
+from core.db.models import CallOutcome, StopRule, TaskStatus
+from core.logging import get_logger
+from core.rules import RetryPolicy
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from graphs.runner import Analysis
+    from media.bridge_registry import BridgeRegistry
+    from telephony.call_initiator import CallInitiator, PlacedCall
+
+log = get_logger("opendeep.attempts")
+
+# How long a conversation may last before the runner stops waiting for it (the call goes on).
+MAX_CALL_S = 30 * 60.0
+BRIDGE_GRACE_S = 20.0
+
+# Telephony outcomes that need no reading of a transcript: the retry policy decides.
+_NO_CONVERSATION = {
+    CallOutcome.BUSY: "busy",
+    CallOutcome.NO_ANSWER: "no_answer",
+    CallOutcome.CONGESTION: "congestion",
+    CallOutcome.FAILED: "failed",
+    CallOutcome.TECHNICAL_FAILURE: "technical_failure",
+    CallOutcome.VOICEMAIL: "voicemail",
+}
+
+
+class CallAnalyzer(Protocol):
+    async def analyze_call(self, user_id: int, call_id: int) -> Analysis: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptOutcome:
+    """What one attempt came to, for logs, progress displays and tests."""
+
+    task_id: int
+    attempt: int
+    call_id: int | None
+    outcome: str
+    task_status: TaskStatus
+    due_at: dt.datetime | None
+    detail: str
+
+
+class CallAttemptRunner:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        calls: CallInitiator,
+        bridges: BridgeRegistry,
+        analyzer: CallAnalyzer,
+        *,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        ring_timeout_s: int = 30,
+        on_outcome: Callable[[AttemptOutcome], None] | None = None,
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._calls = calls
+        self._bridges = bridges
+        self._analyzer = analyzer
+        self._retry = retry or RetryPolicy()
+        self._clock = clock
+        self._ring_timeout_s = ring_timeout_s
+        self._on_outcome = on_outcome
+        self._placed: dict[str, PlacedCall] = {}
+
+    # --- what the dispatcher asks --------------------------------------------------------
+
+    def free_slots(self) -> int:
+        return max(0, self._calls.limit - self._calls.calls_up)
+
+    async def is_call_live(self, call_uuid: str) -> bool | None:
+        return await self._calls.channel_up(call_uuid)
+
+    async def run_attempt(self, claim: Claim, number: str) -> None:
+        from telephony.errors import TelephonyError
+
+        async with self._db.scope(claim.user_id) as s:
+            task = await s.tasks.require(claim.task_id)
+            campaign = await s.campaigns.require(task.campaign_id)
+            recording = campaign.recording
+        try:
+            placed = await self._calls.place_call(
+                claim.user_id,
+                claim.task_id,
+                claim.attempt,
+                number,
+                # The call's audio comes back to this node's own AudioSocket server.
+                {
+                    "OPENDEEP_AUDIOSOCKET": f"{self._settings.audiosocket_host}:{self._settings.audiosocket_port}"
+                },
+                recording=recording,
+                ring_timeout_s=self._ring_timeout_s,
+            )
+        except TelephonyError as exc:
+            log.warning("call not placed", task_id=claim.task_id, error=str(exc))
+            await self._finish(claim, None, "technical_failure", None, str(exc))
+            return
+        self._placed[placed.call_uuid] = placed
+        try:
+            await self._follow(claim, placed)
+        finally:
+            self._placed.pop(placed.call_uuid, None)
+            self._bridges.forget(placed.call_uuid)
+
+    # --- what the bridge asks (CallActions) ----------------------------------------------
+
+    async def hangup(self, call_uuid: str) -> None:
+        placed = self._placed.get(call_uuid)
+        if placed is None:
+            raise LookupError(f"call {call_uuid} is not followed by this node")
+        await self._calls.hangup(placed)
+
+    async def send_dtmf(self, call_uuid: str, digits: str) -> None:
+        placed = self._placed.get(call_uuid)
+        if placed is None:
+            raise LookupError(f"call {call_uuid} is not followed by this node")
+        await self._calls.send_dtmf(placed, digits)
+
+    # --- the attempt ---------------------------------------------------------------------
+
+    async def _follow(self, claim: Claim, placed: PlacedCall) -> None:
+        try:
+            snap = await placed.wait_ended(MAX_CALL_S)
+        except TimeoutError:
+            log.error("call still up after the maximum; hanging up", call_uuid=placed.call_uuid)
+            await self._calls.hangup(placed)
+            snap = await placed.wait_ended(60)
+        bridge = self._bridges.bridge(placed.call_uuid)
+        technical = False
+        if bridge is not None:
+            try:
+                await asyncio.wait_for(bridge.finished.wait(), BRIDGE_GRACE_S)
+            except TimeoutError:
+                log.warning("bridge did not finish after hangup", call_uuid=placed.call_uuid)
+            technical = bridge.result.technical_failure
+        async with self._db.scope(claim.user_id) as s:
+            call = await s.calls.require(placed.call_id)
+        outcome = call.outcome or snap.outcome or CallOutcome.FAILED
+        if technical:
+            outcome = CallOutcome.TECHNICAL_FAILURE
+        if outcome in _NO_CONVERSATION:
+            await self._finish(claim, placed.call_id, _NO_CONVERSATION[outcome], None, str(outcome))
+            return
+        if outcome is CallOutcome.CANCELLED:
+            await self._finish(claim, placed.call_id, "cancelled", None, "the call was cancelled")
+            return
+        await self._analyse(claim, placed.call_id)
+
+    async def _analyse(self, claim: Claim, call_id: int) -> None:
+        try:
+            result = await self._analyzer.analyze_call(claim.user_id, call_id)
+        except Exception:
+            log.exception("post-call analysis failed", call_id=call_id)
+            await self._finish(claim, call_id, "technical_failure", None, "analysis failed")
+            return
+        if result.status != "done" or result.next_step is None or result.analysis is None:
+            # An analysis review waits for the owner; answering it resumes the analyzer.
+            async with self._db.scope(claim.user_id) as s:
+                await s.tasks.set_status(
+                    claim.task_id, TaskStatus.ON_HOLD, last_outcome="awaiting_review"
+                )
+            self._report(
+                claim, call_id, "awaiting_review", TaskStatus.ON_HOLD, None, "owner review"
+            )
+            return
+        await apply_next_step(
+            self._db,
+            claim.user_id,
+            claim.task_id,
+            outcome=result.analysis.outcome,
+            action=result.next_step.action,
+            at=result.next_step.at,
+            reason=result.next_step.reason,
+            goal_achieved=result.analysis.goal_achieved,
+            now=self._clock(),
+        )
+        async with self._db.scope(claim.user_id) as s:
+            task = await s.tasks.require(claim.task_id)
+        self._report(
+            claim,
+            call_id,
+            result.analysis.outcome,
+            task.status,
+            task.due_at,
+            result.next_step.reason,
+        )
+
+    async def _finish(
+        self,
+        claim: Claim,
+        call_id: int | None,
+        outcome: str,
+        callback_at: dt.datetime | None,
+        detail: str,
+    ) -> None:
+        now = self._clock()
+        async with self._db.scope(claim.user_id) as s:
+            task = await s.tasks.require(claim.task_id)
+            nxt = self._retry.next_attempt(
+                outcome,
+                attempts_made=task.attempts,
+                max_attempts=task.max_attempts,
+                now=now,
+                callback_at=callback_at,
+            )
+            if nxt.retry:
+                status, due = TaskStatus.PENDING, nxt.at
+            elif outcome == "cancelled":
+                status, due = TaskStatus.CANCELLED, None
+            else:
+                status, due = TaskStatus.FAILED, None
+            await s.tasks.set_status(
+                claim.task_id,
+                status,
+                due_at=due,
+                last_outcome=outcome,
+                result={"reason": nxt.reason, "detail": detail},
+            )
+        self._report(claim, call_id, outcome, status, due, nxt.reason)
+
+    def _report(
+        self,
+        claim: Claim,
+        call_id: int | None,
+        outcome: str,
+        status: TaskStatus,
+        due: dt.datetime | None,
+        detail: str,
+    ) -> None:
+        result = AttemptOutcome(claim.task_id, claim.attempt, call_id, outcome, status, due, detail)
+        log.info(
+            "attempt finished",
+            task_id=claim.task_id,
+            attempt=claim.attempt,
+            outcome=outcome,
+            task_status=status.value,
+            due_at=due.isoformat() if due else None,
+        )
+        if self._on_outcome is not None:
+            self._on_outcome(result)
+
+
+async def apply_next_step(
+    db: Database,
+    user_id: int,
+    task_id: int,
+    *,
+    outcome: str,
+    action: str,
+    at: dt.datetime | None,
+    reason: str,
+    goal_achieved: bool,
+    now: dt.datetime,
+) -> None:
+    """Move a task on after its call was analysed (also used when a review is answered).
+
+    done → completed; retry_at / call_back_at → pending at that time (never in the past);
+    ask_owner → on hold; cancel_siblings → completed, and the campaign's tasks that have not
+    started are cancelled. A goal achieved in a "first success ends the campaign" campaign
+    cancels the siblings whatever the model proposed.
+    """
+    async with db.scope(user_id) as s:
+        task = await s.tasks.require(task_id)
+        campaign = await s.campaigns.require(task.campaign_id)
+        result = {"outcome": outcome, "reason": reason}
+        first_success = goal_achieved and campaign.stop_rule is StopRule.FIRST_SUCCESS
+        if action in ("retry_at", "call_back_at") and not first_success:
+            due = max(at or now, now)
+            await s.tasks.set_status(
+                task_id, TaskStatus.PENDING, due_at=due, last_outcome=outcome, result=result
+            )
+        elif action == "ask_owner" and not first_success:
+            await s.tasks.set_status(
+                task_id, TaskStatus.ON_HOLD, last_outcome=outcome, result=result
+            )
+        else:
+            # The task is over (its outcome says how); the lifecycle manager closes the campaign.
+            await s.tasks.set_status(
+                task_id, TaskStatus.COMPLETED, last_outcome=outcome, result=result
+            )
+            if action == "cancel_siblings" or first_success:
+                cancelled = await s.tasks.cancel_pending_siblings(campaign.id, keep_task_id=task_id)
+                log.info(
+                    "stop rule met: siblings cancelled",
+                    campaign_id=campaign.id,
+                    cancelled=cancelled,
+                )

@@ -1,0 +1,369 @@
+"""`opendeep rehearse`: one demo campaign end to end on the embedded defaults.
+
+Everything is real except the two cloud services: the development PBX places the calls to its
+simulated callees over a real SIP leg, the scheduler, the AudioSocket bridge, the HITL items,
+the post-call analysis and the lifecycle manager all run as in production. The voice AI is the
+local Realtime-protocol server with scripted turns, and the agents are the scripted rehearsal
+models — which is said plainly, with the keys that make it real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agents.schemas import CampaignPlan, Constraints, Target
+from core.db import Database
+from core.db.models import FeedbackKind, TaskStatus
+from core.logging import get_logger
+from core.rules import RetryPolicy
+from core.settings import Settings
+from media.realtime_server import CallTool, RealtimeTestServer, Say, Script, ScriptedResponse
+from media.realtime_server.responses import SimOptions
+
+log = get_logger("opendeep.rehearsal")
+
+Out = Callable[[str], None]
+REHEARSAL_USER = "rehearsal"
+OWNER_NAME = "Alex Morgan"
+
+
+def _greeting(owner: str) -> ScriptedResponse:
+    return ScriptedResponse(
+        outputs=[Say(text=f"Hi, this is an AI assistant calling on behalf of {owner}.")]
+    )
+
+
+def callee_scripts(owner: str = OWNER_NAME) -> dict[str, Script]:
+    """What the scripted voice agent says to each simulated callee of the development PBX.
+
+    Keyed by the target's name, which the bridge puts in the agent's instructions; the
+    `caller_transcripts` stand in for speech recognition of the callee's recorded lines.
+    """
+    return {
+        "Bright Smile Dental": Script(
+            name="human receptionist",
+            responses=[
+                _greeting(owner),
+                ScriptedResponse(
+                    outputs=[
+                        Say(
+                            text="Hello! I'd like to book a dental cleaning next week, in the morning if possible."
+                        )
+                    ]
+                ),
+                ScriptedResponse(
+                    outputs=[
+                        Say(text="One moment please, let me check with Alex."),
+                        CallTool(
+                            name="request_user_feedback",
+                            arguments={
+                                "question": "Bright Smile Dental offers Tuesday at nine in the morning. Shall I book it?"
+                            },
+                        ),
+                    ]
+                ),
+                ScriptedResponse(
+                    outputs=[
+                        CallTool(
+                            name="record_fact",
+                            arguments={
+                                "name": "appointment",
+                                "value": "Tuesday 09:00",
+                                "quote": "We have an opening Tuesday at nine in the morning.",
+                            },
+                        )
+                    ]
+                ),
+                ScriptedResponse(
+                    outputs=[Say(text="Tuesday at nine works for Alex. Please book it.")]
+                ),
+                ScriptedResponse(
+                    outputs=[
+                        Say(text="Thank you so much. Goodbye!"),
+                        CallTool(name="end_call", arguments={"reason": "appointment booked"}),
+                    ]
+                ),
+            ],
+            caller_transcripts=[
+                "Hello?",
+                "Doctor Smith's dental office, this is Anna speaking. How can I help you?",
+                "We have an opening Tuesday at nine in the morning. Does that work?",
+                "Great, you're booked. Goodbye.",
+            ],
+        ),
+        "Harbor Dental": Script(
+            name="voicemail",
+            responses=[
+                ScriptedResponse(
+                    outputs=[
+                        Say(
+                            text=f"Hello, this is an AI assistant calling for {owner} about booking a cleaning. We will try again later. Thank you."
+                        )
+                    ]
+                )
+            ],
+        ),
+        "Quiet Street Dental": Script(
+            name="opt-out",
+            responses=[
+                _greeting(owner),
+                ScriptedResponse(
+                    outputs=[
+                        Say(text="I'm sorry for the trouble. You won't be called again. Goodbye."),
+                        CallTool(
+                            name="end_call", arguments={"reason": "callee asked not to be called"}
+                        ),
+                    ]
+                ),
+            ],
+            caller_transcripts=["Please do not call this number again."] * 3,
+        ),
+        "Busy Bee Dental": Script(
+            name="callback",
+            responses=[
+                _greeting(owner),
+                ScriptedResponse(
+                    outputs=[
+                        Say(text="Of course, I'll call back Thursday after three. Goodbye."),
+                        CallTool(name="end_call", arguments={"reason": "callback requested"}),
+                    ]
+                ),
+            ],
+            caller_transcripts=["I'm busy now, call me back Thursday after 3 pm."] * 3,
+        ),
+    }
+
+
+def select_script(scripts: dict[str, Script]) -> Callable[[str], Script | None]:
+    def select(instructions: str) -> Script | None:
+        return next((s for name, s in scripts.items() if name in instructions), None)
+
+    return select
+
+
+def demo_plan() -> CampaignPlan:
+    return CampaignPlan(
+        name="Rehearsal: book a dental cleaning",
+        objective="Book a dental cleaning for Alex next week, mornings preferred.",
+        targets=[
+            Target(name="Bright Smile Dental", phone="+12125550101"),
+            Target(name="Park Slope Dental", phone="+12125550102"),
+            Target(name="Harbor Dental", phone="+12125550105"),
+        ],
+        constraints=Constraints(notes=["mornings preferred"]),
+        questions=["Is there a morning slot next week?"],
+        disclosure=["Alex's first name"],
+        success_criteria=["an appointment is booked"],
+        voicemail_message="Hello, this is an AI assistant calling for Alex Morgan about booking a cleaning. We will try again later. Thank you.",
+        max_attempts=2,
+    )
+
+
+def rehearsal_retry() -> RetryPolicy:
+    """Short delays, so a retry happens within the rehearsal."""
+    delays = {
+        "busy": dt.timedelta(seconds=8),
+        "congestion": dt.timedelta(seconds=8),
+        "no_answer": dt.timedelta(seconds=8),
+        "voicemail": dt.timedelta(seconds=8),
+        "technical_failure": dt.timedelta(seconds=8),
+        "failed": dt.timedelta(seconds=8),
+    }
+    return RetryPolicy(delays=delays)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def node_settings(settings: Settings, realtime_url: str) -> Settings:
+    """The settings of a rehearsal node: the local voice server, its own AudioSocket port,
+    real numbers of simulated callees (no redirect), and a window open all day (no real
+    callee is called)."""
+    return settings.model_copy(
+        update={
+            "realtime_url": realtime_url,
+            "app_test_mode": False,
+            "audiosocket_port": free_port(),
+            "calling_window_start": dt.time(0, 0),
+            "calling_window_end": dt.time(23, 59, 59),
+            "max_concurrent_calls": 2,
+        }
+    )
+
+
+@dataclass
+class RehearsalReport:
+    campaign_id: int | None = None
+    outcomes: list[str] = field(default_factory=list)
+    summary: str | None = None
+    questions_answered: int = 0
+
+
+async def _ensure_user(db: Database) -> int:
+    import secrets
+
+    async with db.users() as users:
+        user_id = await users.id_for(REHEARSAL_USER)
+        if user_id is None:
+            user_id = await users.add(
+                REHEARSAL_USER, secrets.token_urlsafe(16), display_name=OWNER_NAME
+            )
+        return user_id
+
+
+async def _answer_live_questions(
+    db: Database, user_id: int, out: Out, report: RehearsalReport
+) -> None:
+    """Play the owner: answer each live-call question after a short pause."""
+    while True:
+        async with db.scope(user_id) as s:
+            pending = await s.feedback.list_pending(FeedbackKind.LIVE_QUESTION)
+        for item in pending:
+            await asyncio.sleep(1.5)
+            out(f"  ? the agent asks the owner mid-call: {item.question}")
+            async with db.scope(user_id) as s:
+                if await s.feedback.answer(item.id, {"text": "Yes, book Tuesday at nine."}):
+                    report.questions_answered += 1
+                    out(
+                        "  ! the owner answers (Approvals tab in real use): Yes, book Tuesday at nine."
+                    )
+        await asyncio.sleep(0.3)
+
+
+def _bar(done: int, total: int, width: int = 24) -> str:
+    filled = int(width * done / total) if total else width
+    return "[" + "#" * filled + "-" * (width - filled) + f"] {done}/{total} tasks ended"
+
+
+async def run_rehearsal(settings: Settings, out: Out = print, *, timeout_s: float = 300.0) -> int:
+    """Run the demo campaign; returns the exit code (0 when every task reached an end)."""
+    from core.doctor import check_ami
+    from core.node import Node, PartsWanted
+
+    out("OpenDeep rehearsal — a demo campaign against the development PBX.")
+    out("This is a REHEARSAL: the voice AI is a local scripted server and the agents are")
+    out("scripted rehearsal models. No real person is called.")
+    ami = await check_ami(settings)
+    if ami.level != "ok":
+        out(f"cannot rehearse: {ami.detail}")
+        out(f"fix: {ami.fix}")
+        return 1
+    out(f"step 1/5  PBX: {ami.detail}")
+    report = RehearsalReport()
+    scripts = callee_scripts()
+    async with RealtimeTestServer(
+        Script(responses=[_greeting(OWNER_NAME)]),
+        options=SimOptions(realtime_factor=1.0),
+        select_script=select_script(scripts),
+    ) as sim:
+        local = node_settings(settings, sim.url)
+        db = Database(local.database_url)
+        outcome_lines: list[str] = []
+        node = Node(
+            local,
+            db,
+            PartsWanted(ui=False),
+            retry=rehearsal_retry(),
+            ring_timeout_s=10,
+            on_outcome=lambda o: outcome_lines.append(
+                f"  - task {o.task_id}, attempt {o.attempt}: {o.outcome.replace('_', ' ')} → "
+                f"{o.task_status.value}"
+                + (
+                    f", next try {o.due_at:%H:%M:%S} UTC"
+                    if o.due_at and o.task_status is TaskStatus.PENDING
+                    else ""
+                )
+            ),
+            safety_interval_s=1.0,
+            lifecycle_interval_s=3600.0,
+        )
+        started = []
+        helper: asyncio.Task[None] | None = None
+        try:
+            for part in node.parts:
+                await part.start()
+                started.append(part)
+            out(f"step 2/5  voice AI: local Realtime server at {sim.url} (scripted turns)")
+            user_id = await _ensure_user(db)
+            runner = node.graphs.runner
+            plan = demo_plan()
+            orch = await runner.start_orchestration(
+                user_id, plan, plan_id=f"rehearsal-{int(time.time())}"
+            )
+            out(
+                f"step 3/5  plan '{plan.name}' checked: {orch.status}; it waits for the owner's approval"
+            )
+            if orch.feedback_id is None:
+                out(
+                    "cannot rehearse: the orchestrator did not ask for approval: "
+                    + "; ".join(orch.problems)
+                )
+                return 1
+            resumed = await runner.answer_feedback(user_id, orch.feedback_id, {"type": "accept"})
+            async with db.scope(user_id) as s:
+                campaigns = [c for c in await s.campaigns.list() if c.thread_id == orch.thread_id]
+            if not campaigns:
+                out(f"cannot rehearse: approving the plan created no campaign ({resumed})")
+                return 1
+            campaign = campaigns[0]
+            report.campaign_id = campaign.id
+            out(f"          approved → campaign {campaign.id} with its tasks is active")
+            out("step 4/5  calling (busy numbers are retried after a few seconds):")
+            helper = asyncio.create_task(_answer_live_questions(db, user_id, out, report))
+            if node.scheduler is not None:
+                await node.scheduler.dispatch_now()
+            deadline = time.monotonic() + timeout_s
+            last = (-1, -1)
+            while time.monotonic() < deadline:
+                async with db.scope(user_id) as s:
+                    done, total = await s.campaigns.progress(campaign.id)
+                while outcome_lines:
+                    out(outcome_lines.pop(0))
+                if (done, total) != last:
+                    out("  " + _bar(done, total))
+                    last = (done, total)
+                if total and done == total:
+                    break
+                await asyncio.sleep(0.5)
+            else:
+                out("the rehearsal ran out of time before every task ended")
+            await runner.lifecycle_pass(user_id)
+            async with db.scope(user_id) as s:
+                campaign = await s.campaigns.require(campaign.id)
+                tasks = await s.tasks.list_for_campaign(campaign.id)
+            report.summary = campaign.summary
+            out(f"step 5/5  lifecycle manager: campaign is {campaign.status.value}")
+            for task in tasks:
+                out(
+                    f"  - {task.target_name} ({task.phone_e164}): {task.status.value}, last outcome {task.last_outcome or '-'}, {task.attempts} attempt(s)"
+                )
+            if campaign.summary:
+                out("  summary: " + campaign.summary.replace("\n", "\n           "))
+            ended = all(
+                t.status not in (TaskStatus.PENDING, TaskStatus.CLAIMED, TaskStatus.ANALYZING)
+                for t in tasks
+            )
+        finally:
+            if helper is not None:
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
+            for part in reversed(started):
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(part.stop(), 15)
+            await db.dispose()
+    out("")
+    out("That was a rehearsal. To make it real:")
+    out("  OPENAI_API_KEY   the voice (OpenAI Realtime) and the agents (chat, planning, analysis)")
+    out("  GOOGLE_API_KEY   business lookup (Places API) and internet search (Gemini) in chat")
+    out("  and a PJSIP trunk to your carrier (PBX_TRUNK), with APP_TEST_MODE=false when ready.")
+    return 0 if ended else 1
