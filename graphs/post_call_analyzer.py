@@ -125,8 +125,7 @@ async def _ask_model(ctx: GraphContext, call: dict[str, Any]) -> tuple[AnalyzerO
     local = started.astimezone(ZoneInfo(zone))
     plan = call["plan"]
     transcript = "\n".join(
-        f"{_speaker(str(t.get('role', '')))}: {t.get('text', '')}"
-        for t in call["transcript"]
+        f"{_speaker(str(t.get('role', '')))}: {t.get('text', '')}" for t in call["transcript"]
     )
     model = await ctx.model("analyzer")
     messages = [
