@@ -83,16 +83,36 @@ class CallAttemptRunner:
         self._ring_timeout_s = ring_timeout_s
         self._on_outcome = on_outcome
         self._placed: dict[str, PlacedCall] = {}
+        # Attempts between their start and their call's end: each holds a call slot, even
+        # before Asterisk has a channel for it, so the dispatcher never claims more than fit.
+        self._dialling = 0
 
     # --- what the dispatcher asks --------------------------------------------------------
 
     def free_slots(self) -> int:
-        return max(0, self._calls.limit - self._calls.calls_up)
+        if not self._calls.ready:
+            return 0  # no AMI: claiming now would only burn attempts
+        return max(0, self._calls.limit - max(self._dialling, self._calls.calls_up))
 
     async def is_call_live(self, call_uuid: str) -> bool | None:
         return await self._calls.channel_up(call_uuid)
 
     async def run_attempt(self, claim: Claim, number: str) -> None:
+        self._dialling += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._dialling -= 1
+
+        try:
+            await self._run_attempt(claim, number, release)
+        finally:
+            release()
+
+    async def _run_attempt(self, claim: Claim, number: str, release: Callable[[], None]) -> None:
         from telephony.errors import TelephonyError
 
         async with self._db.scope(claim.user_id) as s:
@@ -118,7 +138,7 @@ class CallAttemptRunner:
             return
         self._placed[placed.call_uuid] = placed
         try:
-            await self._follow(claim, placed)
+            await self._follow(claim, placed, release)
         finally:
             self._placed.pop(placed.call_uuid, None)
             self._bridges.forget(placed.call_uuid)
@@ -139,13 +159,14 @@ class CallAttemptRunner:
 
     # --- the attempt ---------------------------------------------------------------------
 
-    async def _follow(self, claim: Claim, placed: PlacedCall) -> None:
+    async def _follow(self, claim: Claim, placed: PlacedCall, release: Callable[[], None]) -> None:
         try:
             snap = await placed.wait_ended(MAX_CALL_S)
         except TimeoutError:
             log.error("call still up after the maximum; hanging up", call_uuid=placed.call_uuid)
             await self._calls.hangup(placed)
             snap = await placed.wait_ended(60)
+        release()  # the line is free; the analysis does not need a call slot
         bridge = self._bridges.bridge(placed.call_uuid)
         technical = False
         if bridge is not None:

@@ -147,6 +147,11 @@ class CallInitiator:
 
     # --- observing -----------------------------------------------------------------------
     @property
+    def ready(self) -> bool:
+        """True while the AMI connection is up (a call placed now can be originated)."""
+        return self._ami.connected
+
+    @property
     def calls_up(self) -> int:
         """Calls holding a slot right now."""
         return self._slots.in_use

@@ -233,6 +233,16 @@ class TaskRepo(_Scoped[Task]):
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def in_progress_siblings(self, campaign_id: int, *, task_id: int) -> int:
+        """How many other tasks of the campaign are being called or analysed right now."""
+        stmt = select(func.count(Task.id)).where(
+            Task.user_id == self.user_id,
+            Task.campaign_id == campaign_id,
+            Task.id != task_id,
+            Task.status.in_([TaskStatus.CLAIMED, TaskStatus.ANALYZING]),
+        )
+        return int((await self._session.execute(stmt)).scalar_one())
+
     async def cancel_pending_siblings(self, campaign_id: int, *, keep_task_id: int | None) -> int:
         """Cancel this campaign's tasks that have not started; returns how many."""
         stmt = (

@@ -32,6 +32,10 @@ class GateFacts:
     slots_free: int
     test_mode: bool
     redirect_number: str
+    # "First success ends the campaign": its calls go one at a time, so no call starts while
+    # another of the campaign may still turn out to be the success.
+    first_success: bool = False
+    siblings_in_progress: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +52,8 @@ def decide(f: GateFacts) -> GateVerdict:
 
     1. the campaign is active;  2. the number is on no Do-Not-Call list (the user's or the
     global one) — checked even in test mode;  3. attempts are left;  4. the callee-local window
-    (skipped in test mode: no real callee is called then);  5. a concurrency slot is free.
+    (skipped in test mode: no real callee is called then);  5. in a first-success campaign, no
+    other call of it is in progress;  6. a concurrency slot is free.
     Test mode redirects the call to the redirect number.
     """
     if not f.campaign_active:
@@ -74,6 +79,12 @@ def decide(f: GateFacts) -> GateVerdict:
             )
         if opening > f.now:
             return GateVerdict(Verdict.DEFER, "outside the callee's calling window", at=opening)
+    if f.first_success and f.siblings_in_progress > 0:
+        return GateVerdict(
+            Verdict.DEFER,
+            "first success ends this campaign: waiting for the call in progress",
+            at=f.now + SLOT_RETRY,
+        )
     if f.slots_free <= 0:
         return GateVerdict(Verdict.DEFER, "no free call slot", at=f.now + SLOT_RETRY)
     number = f.redirect_number if f.test_mode else f.number

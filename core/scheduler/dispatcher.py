@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from core.db import Claim, Database, utcnow
-from core.db.models import CallOutcome, CallState, CampaignStatus, TaskStatus
+from core.db.models import CallOutcome, CallState, CampaignStatus, StopRule, TaskStatus
 from core.logging import get_logger
 from core.rules import GateFacts, RetryPolicy, Verdict, Window, decide
 from core.settings import Settings
@@ -108,6 +108,12 @@ class Dispatcher:
             task = await scope.tasks.require(claim.task_id)
             campaign = await scope.campaigns.require(task.campaign_id)
             dnd = await scope.dnd.blocking_list(task.phone_e164)
+            first_success = campaign.stop_rule is StopRule.FIRST_SUCCESS
+            in_progress = (
+                await scope.tasks.in_progress_siblings(campaign.id, task_id=task.id)
+                if first_success
+                else 0
+            )
             weekdays = (
                 campaign.plan.get("constraints", {}).get("weekdays") if campaign.plan else None
             )
@@ -130,6 +136,8 @@ class Dispatcher:
                     slots_free=slots,
                     test_mode=s.app_test_mode,
                     redirect_number=s.app_test_mode_redirect_number,
+                    first_success=first_success,
+                    siblings_in_progress=in_progress,
                 )
             )
             if verdict.verdict is Verdict.DEFER:

@@ -57,6 +57,7 @@ async def test_other_users_rows_are_invisible_and_untouchable(
         assert not await s.dnd.blocks("+12125550108")
         assert not await s.dnd.remove("+12125550108")
         assert await s.tasks.cancel_pending_siblings(a["campaign"], keep_task_id=None) == 0
+        assert await s.tasks.in_progress_siblings(a["campaign"], task_id=0) == 0
         assert not await s.tasks.extend_lease(a["task"], node_id="n", until=utcnow())
         assert not await s.feedback.answer(a["feedback"], {"type": "accept"})
         assert not await s.feedback.close(a["feedback"], FeedbackStatus.CANCELLED)
@@ -108,6 +109,7 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "record_attempt",
             "extend_lease",
             "cancel_pending_siblings",
+            "in_progress_siblings",
         },
         CallRepo: {
             "set_progress",
@@ -158,6 +160,7 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.tasks.record_attempt(ids["task"], 1)
             await s.tasks.extend_lease(ids["task"], node_id="n", until=utcnow())
             await s.tasks.cancel_pending_siblings(ids["campaign"], keep_task_id=ids["task"])
+            await s.tasks.in_progress_siblings(ids["campaign"], task_id=ids["task"])
             await s.calls.by_uuid("nope")
             await s.calls.list_for_task(ids["task"])
             await s.calls.list_live()

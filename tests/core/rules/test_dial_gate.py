@@ -42,6 +42,19 @@ def facts(**changes: object) -> GateFacts:
         ({"attempts_made": 3}, Verdict.BLOCK, "no attempts left (3 of 3)", "failed"),
         ({"now": NOON_NY.replace(hour=22)}, Verdict.DEFER, "calling window", None),
         ({"slots_free": 0}, Verdict.DEFER, "no free call slot", None),
+        ({"first_success": True, "siblings_in_progress": 1}, Verdict.DEFER, "first success", None),
+        (
+            {"first_success": True, "siblings_in_progress": 0},
+            Verdict.DIAL,
+            "all checks passed",
+            None,
+        ),
+        (
+            {"first_success": False, "siblings_in_progress": 3},
+            Verdict.DIAL,
+            "all checks passed",
+            None,
+        ),
         ({"test_mode": True}, Verdict.DIAL, "test mode: redirected to +12125550101", None),
         ({"test_mode": True, "now": NOON_NY.replace(hour=23)}, Verdict.DIAL, "test mode", None),
         # order: an inactive campaign holds even a DNC number; DNC beats attempts and window

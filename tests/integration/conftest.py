@@ -1,0 +1,44 @@
+"""The development PBX for end-to-end tests (`asterisk/devpbx up`; fast when it already runs)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.settings import Settings, load_settings
+from tests.conftest import IN_CI
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def pbx_settings() -> Settings:
+    """Settings that reach the running development PBX (AMI secret from data/secrets)."""
+    if os.geteuid() != 0:
+        reason = "the development PBX needs root (asterisk/devpbx builds a chroot)"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip("NOT TESTED AGAINST ASTERISK — " + reason)
+    up = subprocess.run(
+        [str(PROJECT / "asterisk" / "devpbx"), "up"],
+        cwd=PROJECT,
+        env={**os.environ, "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if up.returncode != 0:
+        pytest.fail(f"asterisk/devpbx up failed:\n{up.stdout}\n{up.stderr}")
+    cwd = Path.cwd()
+    os.chdir(PROJECT)  # data/secrets/ami_secret is found relative to the project
+    try:
+        settings = load_settings()
+    finally:
+        os.chdir(cwd)
+    assert settings.ami_secret.get_secret_value(), "devpbx wrote no AMI secret"
+    return settings
