@@ -100,5 +100,7 @@ class Node:
                 self.parts.append(self.scheduler)
         if wanted.ui:
             from ui.part import UiPart
+            from ui.wiring import graph_services
 
-            self.parts.append(UiPart(settings, db))
+            assistant, resumer = graph_services(self.graphs, settings)
+            self.parts.append(UiPart(settings, db, assistant=assistant, resumer=resumer))

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import gradio as gr
 from fastapi import FastAPI
 
 from core.db import Database
+from core.services import ChatAssistant, HitlResumer
 from core.settings import Settings
-from ui.auth import Authenticator
-from ui.views import build_blocks
+from ui.auth import mounted_gradio_app
+from ui.blocks import build_blocks
+from ui.context import UiContext
+from ui.recordings import add_recording_route
+from ui.style import CSS, HEAD
 
 
-def build_asgi_app(settings: Settings, db: Database) -> FastAPI:
-    auth = Authenticator(db)
-    blocks = build_blocks(settings, db, auth)
+def build_asgi_app(
+    settings: Settings,
+    db: Database,
+    *,
+    assistant: ChatAssistant | None = None,
+    resumer: HitlResumer | None = None,
+) -> FastAPI:
+    """The whole UI; without an `assistant`, Chat says it is not configured, and answers
+    to approvals are only stored (see `ui.wiring.graph_services` for the graphs')."""
+    ctx = UiContext.create(settings, db, assistant=assistant, resumer=resumer)
+    blocks = build_blocks(ctx)
     api = FastAPI(title="OpenDeep", docs_url=None, redoc_url=None, openapi_url=None)
 
     @api.get("/healthz")
@@ -21,12 +35,34 @@ def build_asgi_app(settings: Settings, db: Database) -> FastAPI:
         await db.ping()
         return {"status": "ok"}
 
+    add_recording_route(api, db, ctx.auth, ctx.links, ctx.recordings_dir)
     mounted: FastAPI = gr.mount_gradio_app(
         api,
         blocks,
         path="/",
-        auth=auth.login,
+        auth=ctx.auth.login,
         auth_message="Sign in to OpenDeep",
         show_error=False,
+        footer_links=[],
+        css=CSS,
+        head=HEAD,
+        # System fonts: a self-hosted app fetches nothing from font CDNs.
+        theme=gr.themes.Default(
+            primary_hue="blue",
+            radius_size="md",
+            font=["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"],
+            font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+        ),
     )
     return mounted
+
+
+def end_event_streams(app: FastAPI) -> None:
+    """End the open pages' heartbeat streams, so a shutdown does not wait on them.
+
+    Gradio keeps one long-lived stream per open page and ends them when its `stop_event` is
+    set (what `Blocks.close()` does for `launch()`); a mounted app has to do it itself.
+    """
+    stop = getattr(mounted_gradio_app(app), "stop_event", None)
+    if isinstance(stop, asyncio.Event):
+        stop.set()

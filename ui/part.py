@@ -9,9 +9,13 @@ import socket
 from collections.abc import Iterator
 
 import uvicorn
+from fastapi import FastAPI
 
 from core.db import Database
+from core.services import ChatAssistant, HitlResumer
 from core.settings import Settings
+
+GRACEFUL_SHUTDOWN_S = 3
 
 
 class _Server(uvicorn.Server):
@@ -25,10 +29,20 @@ class _Server(uvicorn.Server):
 class UiPart:
     name = "ui"
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        assistant: ChatAssistant | None = None,
+        resumer: HitlResumer | None = None,
+    ) -> None:
         self._settings = settings
         self._db = db
+        self._assistant = assistant
+        self._resumer = resumer
         self._server: uvicorn.Server | None = None
+        self._app: FastAPI | None = None
         self._task: asyncio.Task[None] | None = None
 
     def describe(self) -> str:
@@ -38,7 +52,9 @@ class UiPart:
         os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
         from ui.app import build_asgi_app
 
-        app = build_asgi_app(self._settings, self._db)
+        app = self._app = build_asgi_app(
+            self._settings, self._db, assistant=self._assistant, resumer=self._resumer
+        )
         config = uvicorn.Config(
             app,
             host=self._settings.ui_host,
@@ -46,6 +62,8 @@ class UiPart:
             log_config=None,
             access_log=False,
             lifespan="on",
+            # Open pages hold event streams; without a bound, shutdown would wait for them.
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
         self._server = _Server(config)
         # Bind here so a busy port is a clear OSError, not uvicorn's sys.exit inside a task.
@@ -68,6 +86,10 @@ class UiPart:
         raise TimeoutError("the UI server did not start within 30 s")
 
     async def stop(self) -> None:
+        if self._app is not None:
+            from ui.app import end_event_streams
+
+            end_event_streams(self._app)
         if self._server is not None:
             self._server.should_exit = True
         if self._task is not None:

@@ -7,7 +7,7 @@ there is no public way to read or change another user's rows: `UserScope` is the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy import Select, case, delete, func, or_, select, update
@@ -232,6 +232,15 @@ class TaskRepo(_Scoped[Task]):
             .values(lease_expires_at=until)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def count_claimed(self, *, except_task_ids: Collection[int]) -> int:
+        """How many of this user's other tasks are being called right now (any campaign)."""
+        stmt = select(func.count(Task.id)).where(
+            Task.user_id == self.user_id,
+            Task.id.not_in(list(except_task_ids)),
+            Task.status == TaskStatus.CLAIMED,
+        )
+        return int((await self._session.execute(stmt)).scalar_one())
 
     async def in_progress_siblings(self, campaign_id: int, *, task_id: int) -> int:
         """How many other tasks of the campaign are being called or analysed right now."""

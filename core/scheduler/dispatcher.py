@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -17,6 +18,7 @@ from core.db import Claim, Database, utcnow
 from core.db.models import CallOutcome, CallState, CampaignStatus, StopRule, TaskStatus
 from core.logging import get_logger
 from core.rules import GateFacts, RetryPolicy, Verdict, Window, decide
+from core.services.preferences import dialing_rules, load_preferences
 from core.settings import Settings
 
 log = get_logger("opendeep.scheduler")
@@ -91,9 +93,13 @@ class Dispatcher:
                 node_id=self.node_id, now=now, lease=self._lease, limit=free
             )
         report.claimed = len(claims)
+        batch = {c.task_id for c in claims}
+        started: Counter[int] = Counter()  # calls this pass started, by user
         for claim in claims:
             try:
-                await self._gate_and_start(claim, now, free - len(report.dialled), report)
+                await self._gate_and_start(
+                    claim, now, free - len(report.dialled), report, batch, started
+                )
             except Exception:
                 log.exception(
                     "dispatch failed; the lease reaper will return the task", task_id=claim.task_id
@@ -101,9 +107,17 @@ class Dispatcher:
         return report
 
     async def _gate_and_start(
-        self, claim: Claim, now: dt.datetime, slots: int, report: DispatchReport
+        self,
+        claim: Claim,
+        now: dt.datetime,
+        slots: int,
+        report: DispatchReport,
+        batch: set[int],
+        started: Counter[int],
     ) -> None:
         s = self._settings
+        # The user's own calling preferences (Settings tab), within the node's limits.
+        rules = dialing_rules(s, await load_preferences(self._db, s, claim.user_id))
         async with self._db.scope(claim.user_id) as scope:
             task = await scope.tasks.require(claim.task_id)
             campaign = await scope.campaigns.require(task.campaign_id)
@@ -117,9 +131,13 @@ class Dispatcher:
             weekdays = (
                 campaign.plan.get("constraints", {}).get("weekdays") if campaign.plan else None
             )
+            # Calls of this user already up, plus those this pass has just started.
+            user_busy = (
+                await scope.tasks.count_claimed(except_task_ids=batch) + started[claim.user_id]
+            )
             window = Window(
-                campaign.window_start or s.calling_window_start,
-                campaign.window_end or s.calling_window_end,
+                campaign.window_start or rules.window_start,
+                campaign.window_end or rules.window_end,
                 frozenset(weekdays) if weekdays else frozenset(range(7)),
             )
             verdict = decide(
@@ -133,9 +151,9 @@ class Dispatcher:
                     on_global_dnc=dnd == "global",
                     attempts_made=task.attempts,
                     max_attempts=task.max_attempts,
-                    slots_free=slots,
-                    test_mode=s.app_test_mode,
-                    redirect_number=s.app_test_mode_redirect_number,
+                    slots_free=min(slots, rules.max_concurrent_calls - user_busy),
+                    test_mode=rules.test_mode,
+                    redirect_number=rules.redirect_number or s.app_test_mode_redirect_number,
                     first_success=first_success,
                     siblings_in_progress=in_progress,
                 )
@@ -165,6 +183,7 @@ class Dispatcher:
         if verdict.verdict is Verdict.DIAL:
             assert verdict.number is not None
             report.dialled.append(claim.task_id)
+            started[claim.user_id] += 1
             self._start(claim, verdict.number)
 
     def _start(self, claim: Claim, number: str) -> None:

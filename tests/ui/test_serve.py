@@ -6,9 +6,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from tests.helpers import free_port, wait_for_line
 
@@ -109,3 +112,56 @@ def test_serve_reports_a_busy_port_clearly(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "error: cannot start" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.browser
+def test_serve_stops_promptly_with_a_page_open(tmp_path: Path, browser: Any) -> None:
+    """An open page holds a heartbeat stream; SIGTERM must still stop at once and cleanly."""
+    port = free_port()
+    env = {**os.environ, "UI_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.update(LOG_FORMAT="console", DATA_DIR=str(tmp_path / "data"))
+    env.pop("DATABASE_URL", None)
+    subprocess.run(
+        [sys.executable, "-m", "core.cli", "user", "add", "erin", "--password-stdin"],
+        cwd=tmp_path,
+        input="erin-password-1\n",
+        text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "serve",
+            "--no-telephony",
+            "--no-media",
+            "--no-scheduler",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_line(proc, "OpenDeep is running", timeout=90)
+        context = browser.new_context(base_url=f"http://127.0.0.1:{port}")
+        context.request.post("/login", form={"username": "erin", "password": "erin-password-1"})
+        page = context.new_page()
+        page.goto("/")
+        page.locator("#od-header").wait_for(timeout=30_000)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        assert time.monotonic() - started < 10
+        assert proc.returncode == 0, out
+        assert "OpenDeep stopped." in out
+        assert "Traceback" not in out and "did not stop cleanly" not in out, out
+        context.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

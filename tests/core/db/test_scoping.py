@@ -110,6 +110,7 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "extend_lease",
             "cancel_pending_siblings",
             "in_progress_siblings",
+            "count_claimed",
         },
         CallRepo: {
             "set_progress",
@@ -161,6 +162,7 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.tasks.extend_lease(ids["task"], node_id="n", until=utcnow())
             await s.tasks.cancel_pending_siblings(ids["campaign"], keep_task_id=ids["task"])
             await s.tasks.in_progress_siblings(ids["campaign"], task_id=ids["task"])
+            await s.tasks.count_claimed(except_task_ids=[ids["task"]])
             await s.calls.by_uuid("nope")
             await s.calls.list_for_task(ids["task"])
             await s.calls.list_live()

@@ -95,6 +95,22 @@ async def test_dials_due_tasks_within_the_window(db: Database, two_users: tuple[
         assert [(await s.tasks.require(t)).attempts for t in ids] == [1, 1]
 
 
+async def test_test_mode_redirects_and_calls_one_at_a_time(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    alice, _ = two_users
+    ids = await seed(db, alice, ["+12125550102", "+12125550103"])
+    runner = RecordingRunner(db, slots=4)
+    runner.release.clear()
+    d = Dispatcher(db, settings(app_test_mode=True), runner, clock=utcnow)
+    report = await d.tick()
+    assert report.dialled == [ids[0]]
+    assert report.deferred == [ids[1]]
+    assert [n for _, _, n in runner.attempts] == ["+12125550101"]
+    runner.release.set()
+    await drain(d)
+
+
 async def test_a_number_on_dnc_never_reaches_the_runner(
     db: Database, two_users: tuple[int, int]
 ) -> None:
@@ -149,10 +165,10 @@ async def test_only_as_many_as_free_slots_are_claimed(
     await seed(db, alice, [f"+1212555{i:04d}" for i in range(110, 116)])
     runner = RecordingRunner(db, slots=2)
     runner.release.clear()
-    d = Dispatcher(db, settings(app_test_mode=True), runner, clock=utcnow)
+    d = Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow()))
     report = await d.tick()
+    assert report.claimed == 2
     assert len(report.dialled) == 2
-    assert {n for _, _, n in runner.attempts} == {"+12125550101"}  # test mode redirect
     runner.release.set()
     await drain(d)
 
@@ -208,3 +224,29 @@ async def test_lease_reaper_reconciles_before_retrying(
                 node_id="node-b", now=task.due_at, lease=dt.timedelta(minutes=1), limit=1
             )
         assert again.attempt == 2
+
+
+async def test_the_users_own_preferences_are_applied(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    from core.services.preferences import Preferences, save_preferences
+
+    alice, bob = two_users
+    s = settings()
+    wanted = Preferences.defaults(s).model_dump(mode="json")
+    wanted.update(test_mode=True, test_redirect_number="+12125550109", max_concurrent_calls=1)
+    await save_preferences(db, s, alice, wanted)
+    a_ids = await seed(db, alice, ["+12125550102", "+12125550103"])
+    b_ids = await seed(db, bob, ["+12125550104"])
+    runner = RecordingRunner(db, slots=4)
+    runner.release.clear()
+    d = Dispatcher(db, s, runner, clock=lambda: max(noon(), utcnow()))
+    report = await d.tick()
+    # Alice: test mode redirects to her number, and one call at a time; Bob: node defaults.
+    assert sorted(report.dialled) == sorted([a_ids[0], b_ids[0]])
+    assert report.deferred == [a_ids[1]]
+    await asyncio.sleep(0.05)  # let the started attempts reach the runner
+    dialled = {task: number for task, _, number in runner.attempts}
+    assert dialled == {a_ids[0]: "+12125550109", b_ids[0]: "+12125550104"}
+    runner.release.set()
+    await drain(d)

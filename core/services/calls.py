@@ -1,0 +1,224 @@
+"""Calls as the owner reads them: result, duration, transcript, facts with their quotes,
+the analysis, the recording — and the calls that are up right now."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.db import Database, NotFound
+from core.db.models import Call, CallState
+from core.services.errors import ServiceError
+
+_AI_ROLES = {"assistant", "ai", "agent", "bot"}
+_CALLEE_ROLES = {"user", "callee", "human", "caller", "remote"}
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    speaker: str  # "AI", "Callee", "You" (the owner's answers) or "System"
+    text: str
+    at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    label: str
+    value: str
+    quote: str
+    supported: bool = True  # False: the analyzer did not find the quote in the transcript
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    outcome: str
+    summary: str
+    next_step: str
+    confidence: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallView:
+    id: int
+    task_id: int
+    attempt: int
+    dialed_number: str
+    state: str
+    result: str  # the analysis' outcome when there is one, else what telephony saw
+    hangup: str
+    started_at: dt.datetime
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    duration_s: int | None
+    transcript: tuple[Turn, ...]
+    facts: tuple[Fact, ...]
+    analysis: Analysis | None
+    has_recording: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCallView:
+    call: CallView
+    campaign_id: int
+    campaign_name: str
+    target_name: str
+
+
+def _text(data: Mapping[str, Any], *keys: str) -> str:
+    for key in keys:
+        value = data.get(key)
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    return ""
+
+
+def _turn(item: Any) -> Turn | None:
+    if not isinstance(item, Mapping):
+        return None
+    role = _text(item, "role", "speaker").lower()
+    if role in _AI_ROLES:
+        speaker = "AI"
+    elif role in _CALLEE_ROLES:
+        speaker = "Callee"
+    else:
+        speaker = "You" if role == "owner" else "System"
+    at: dt.datetime | None = None
+    raw_at = item.get("at")
+    if isinstance(raw_at, str):
+        try:
+            at = dt.datetime.fromisoformat(raw_at)
+        except ValueError:
+            at = None
+    text = _text(item, "text", "content")
+    return Turn(speaker, text, at) if text else None
+
+
+def _fact(item: Any) -> Fact | None:
+    if isinstance(item, str):
+        return Fact(label="", value=item, quote="") if item.strip() else None
+    if not isinstance(item, Mapping):
+        return None
+    value = _text(item, "value", "fact", "text", "answer")
+    label = _text(item, "label", "name", "key", "field", "question")
+    quote = _text(item, "quote", "supporting_quote", "evidence", "source_quote", "source")
+    supported = item.get("supported") is not False
+    return Fact(label.replace("_", " "), value, quote, supported) if value or label else None
+
+
+def _next_step(data: Mapping[str, Any]) -> str:
+    step = data.get("next_step") or data.get("next_action")
+    if isinstance(step, Mapping):
+        action = _text(step, "action").replace("_", " ")
+        at = _text(step, "at")
+        reason = _text(step, "reason")
+        when = ""
+        if at:
+            try:
+                when = f" at {dt.datetime.fromisoformat(at).astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+            except ValueError:
+                when = f" at {at}"
+        return f"{action}{when}" + (f" ({reason})" if reason else "")
+    return str(step).replace("_", " ").strip() if step else ""
+
+
+def analysis_view(data: Mapping[str, Any]) -> Analysis | None:
+    if not data:
+        return None
+    confidence = data.get("confidence")
+    return Analysis(
+        outcome=_text(data, "outcome", "result").replace("_", " "),
+        summary=_text(data, "summary", "explanation"),
+        next_step=_next_step(data) or _text(data, "recommendation"),
+        confidence=float(confidence) if isinstance(confidence, int | float) else None,
+    )
+
+
+def facts_of(analysis: Mapping[str, Any], extra: Sequence[Any] = ()) -> tuple[Fact, ...]:
+    """The facts of an analysis (and any recorded during the call), each once."""
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for fact in (_fact(f) for f in [*extra, *(analysis.get("facts") or ())]):
+        if fact is not None and (fact.label, fact.value) not in seen:
+            seen.add((fact.label, fact.value))
+            unique.append(fact)
+    return tuple(unique)
+
+
+def recording_file(call: Call, recordings_dir: Path) -> Path | None:
+    """The call's recording if it is a readable file inside `recordings_dir`, else None.
+
+    Relative paths are read from `recordings_dir`; symlinks and `..` are resolved first, so a
+    path that points outside the directory is refused.
+    """
+    if not call.recording_path:
+        return None
+    root = recordings_dir.resolve()
+    path = Path(call.recording_path)
+    resolved = (path if path.is_absolute() else root / path).resolve()
+    if not resolved.is_relative_to(root) or not resolved.is_file():
+        return None
+    return resolved if os.access(resolved, os.R_OK) else None
+
+
+def call_view(call: Call, recordings_dir: Path) -> CallView:
+    analysis = dict(call.analysis or {})
+    view = analysis_view(analysis)
+    telephony = call.outcome.value.replace("_", " ") if call.outcome else ""
+    if call.state is not CallState.ENDED:
+        result = "in progress"
+    else:
+        result = (view.outcome if view and view.outcome else "") or telephony or "ended"
+    duration = None
+    if call.answered_at and call.ended_at:
+        duration = max(0, round((call.ended_at - call.answered_at).total_seconds()))
+    return CallView(
+        id=call.id,
+        task_id=call.task_id,
+        attempt=call.attempt,
+        dialed_number=call.dialed_number,
+        state=call.state.value,
+        result=result,
+        hangup=call.hangup_cause_text or "",
+        started_at=call.created_at,
+        answered_at=call.answered_at,
+        ended_at=call.ended_at,
+        duration_s=duration,
+        transcript=tuple(t for t in (_turn(x) for x in call.transcript or ()) if t),
+        facts=facts_of(analysis, call.facts or ()),
+        analysis=view,
+        has_recording=recording_file(call, recordings_dir) is not None,
+    )
+
+
+async def live_calls(db: Database, user_id: int, recordings_dir: Path) -> Sequence[LiveCallView]:
+    """The user's calls that have not ended, oldest first, with their transcript so far."""
+    out: list[LiveCallView] = []
+    async with db.scope(user_id) as s:
+        for call in await s.calls.list_live():
+            task = await s.tasks.require(call.task_id)
+            campaign = await s.campaigns.require(task.campaign_id)
+            out.append(
+                LiveCallView(
+                    call=call_view(call, recordings_dir),
+                    campaign_id=campaign.id,
+                    campaign_name=campaign.name,
+                    target_name=task.target_name,
+                )
+            )
+    return out
+
+
+async def recording_of(db: Database, user_id: int, call_id: int, recordings_dir: Path) -> Path:
+    """The readable recording of one of the user's calls; `ServiceError` when there is none."""
+    async with db.scope(user_id) as s:
+        call = await s.calls.get(call_id)
+    if call is None:
+        raise NotFound("call", call_id)
+    path = recording_file(call, recordings_dir)
+    if path is None:
+        raise ServiceError(f"call {call_id} has no recording that can be played")
+    return path

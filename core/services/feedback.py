@@ -1,0 +1,221 @@
+"""The owner's inbox of human-in-the-loop items, and answering them.
+
+A live call's question is answered by writing the answer (`{"text": …}`) on its row: the call
+side polls that row (`media.call_store.CallStore.wait_answer`), so the answer reaches the call
+on any node that shares the database within one poll interval.
+Items a graph is interrupted on (plan approvals, analysis reviews, check-ins) go to the
+`HitlResumer`, which records the answer and resumes the graph.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from core.db import Database, utcnow
+from core.db.models import FeedbackKind, FeedbackRequest, FeedbackStatus
+from core.services.calls import Analysis, Fact, analysis_view, facts_of
+from core.services.errors import ServiceError
+from core.services.plans import PlanView, plan_view
+
+MAX_ANSWER_LEN = 2000
+
+KIND_LABELS = {
+    FeedbackKind.PLAN_APPROVAL: "Plan approval",
+    FeedbackKind.LIVE_QUESTION: "Live call question",
+    FeedbackKind.ANALYSIS_REVIEW: "Analysis review",
+    FeedbackKind.CHECK_IN: "Check-in",
+}
+# Shown as the plan or analysis card, or internal to the graphs (their markdown `description`
+# repeats what the cards show; `key` makes their writes idempotent).
+_SHOWN_ELSEWHERE = {
+    "plan",
+    "analysis",
+    "warnings",
+    "review",
+    "description",
+    "key",
+    "call_uuid",
+    "target",
+}
+
+
+class HitlResumer(Protocol):
+    """Hands an answer to the graph interrupted on the item, and resumes it."""
+
+    async def answer_feedback(
+        self, user_id: int, feedback_id: int, answer: dict[str, Any]
+    ) -> None: ...
+
+
+class PlanDecision(StrEnum):
+    APPROVE = "approve"
+    EDIT = "edit"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A free-text answer: to a live question, a check-in or an analysis review."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReply:
+    """The owner's decision on a plan; `note` holds the changes (edit) or the reason (reject)."""
+
+    decision: PlanDecision
+    note: str = ""
+
+
+Answer = Reply | PlanReply
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    id: int
+    kind: FeedbackKind
+    kind_label: str
+    question: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    campaign_name: str
+    target_name: str
+    call_id: int | None
+    plan: PlanView | None
+    analysis: Analysis | None
+    facts: tuple[Fact, ...]
+    details: tuple[tuple[str, str], ...]
+
+    @property
+    def urgent(self) -> bool:
+        return self.kind is FeedbackKind.LIVE_QUESTION
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerOutcome:
+    id: int
+    kind: FeedbackKind
+    handed_to_graph: bool
+
+
+def _details(payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for key, value in payload.items():
+        if key in _SHOWN_ELSEWHERE or isinstance(value, Mapping | list | tuple):
+            continue
+        if value is None or not str(value).strip():
+            continue
+        out.append((key.replace("_", " ").capitalize(), str(value)))
+    return tuple(out)
+
+
+def is_expired(item: FeedbackRequest, now: dt.datetime) -> bool:
+    return item.expires_at is not None and item.expires_at <= now
+
+
+async def inbox(db: Database, user_id: int, *, now: dt.datetime | None = None) -> list[InboxItem]:
+    """The user's open items: live-call questions first (soonest to expire), then the rest."""
+    now = now or utcnow()
+    items: list[InboxItem] = []
+    async with db.scope(user_id) as s:
+        names: dict[int, str] = {}
+        targets: dict[int, str] = {}
+        for row in await s.feedback.list_pending():
+            if is_expired(row, now):
+                continue
+            if row.campaign_id is not None and row.campaign_id not in names:
+                campaign = await s.campaigns.get(row.campaign_id)
+                names[row.campaign_id] = campaign.name if campaign else ""
+            if row.task_id is not None and row.task_id not in targets:
+                task = await s.tasks.get(row.task_id)
+                targets[row.task_id] = task.target_name if task else ""
+            payload = dict(row.payload or {})
+            analysis = payload.get("analysis")
+            items.append(
+                InboxItem(
+                    id=row.id,
+                    kind=row.kind,
+                    kind_label=KIND_LABELS[row.kind],
+                    question=row.question,
+                    created_at=row.created_at,
+                    expires_at=row.expires_at,
+                    campaign_name=names.get(row.campaign_id or 0, ""),
+                    target_name=targets.get(row.task_id or 0, ""),
+                    call_id=row.call_id,
+                    plan=plan_view(payload) if row.kind is FeedbackKind.PLAN_APPROVAL else None,
+                    analysis=analysis_view(analysis) if isinstance(analysis, Mapping) else None,
+                    facts=facts_of(analysis) if isinstance(analysis, Mapping) else (),
+                    details=_details(payload),
+                )
+            )
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    items.sort(key=lambda i: (not i.urgent, i.expires_at or far, i.created_at, i.id))
+    return items
+
+
+def answer_payload(kind: FeedbackKind, answer: Answer) -> dict[str, Any]:
+    """The stored form of an answer; `ServiceError` when it does not fit the item's kind."""
+    if kind is FeedbackKind.PLAN_APPROVAL:
+        if not isinstance(answer, PlanReply):
+            raise ServiceError("a plan is approved, edited or rejected — not answered with text")
+        note = answer.note.strip()
+        if len(note) > MAX_ANSWER_LEN:
+            raise ServiceError(
+                f"the note is {len(note)} characters; keep it under {MAX_ANSWER_LEN}"
+            )
+        if answer.decision is PlanDecision.APPROVE:
+            return {"decision": "approve"}
+        if answer.decision is PlanDecision.EDIT:
+            if not note:
+                raise ServiceError("say what to change in the plan before sending it back")
+            return {"decision": "edit", "changes": note}
+        return {"decision": "reject", "reason": note}
+    if not isinstance(answer, Reply):
+        raise ServiceError(f"a {KIND_LABELS[kind].lower()} is answered with text, not a decision")
+    text = answer.text.strip()
+    if not text:
+        raise ServiceError("write an answer first")
+    if len(text) > MAX_ANSWER_LEN:
+        raise ServiceError(f"the answer is {len(text)} characters; keep it under {MAX_ANSWER_LEN}")
+    return {"text": text}
+
+
+async def answer_item(
+    db: Database,
+    user_id: int,
+    feedback_id: int,
+    answer: Answer,
+    *,
+    resumer: HitlResumer | None = None,
+    now: dt.datetime | None = None,
+) -> AnswerOutcome:
+    """Answer one of the user's open items.
+
+    Raises `NotFound` for an item that is not the user's, and `ServiceError` when it is no
+    longer open, has expired, or the answer does not fit it.
+    """
+    now = now or utcnow()
+    async with db.scope(user_id) as s:
+        item = await s.feedback.require(feedback_id)
+        if item.status is not FeedbackStatus.PENDING:
+            raise ServiceError(f"this {KIND_LABELS[item.kind].lower()} was already {item.status}")
+        payload = answer_payload(item.kind, answer)
+        expired = is_expired(item, now)
+        # Live questions are answered on their row (the call polls it); the rest resume a graph.
+        graph = None if item.kind is FeedbackKind.LIVE_QUESTION else resumer
+        if expired:
+            await s.feedback.close(feedback_id, FeedbackStatus.EXPIRED)
+        elif graph is None and not await s.feedback.answer(feedback_id, payload):
+            raise ServiceError("this item was answered or closed a moment ago")
+    if expired:
+        assert item.expires_at is not None
+        moved_on = " and the call has moved on" if item.kind is FeedbackKind.LIVE_QUESTION else ""
+        raise ServiceError(f"too late: it expired at {item.expires_at:%H:%M:%S} UTC{moved_on}")
+    if graph is not None:
+        await graph.answer_feedback(user_id, feedback_id, payload)
+    return AnswerOutcome(feedback_id, item.kind, graph is not None)

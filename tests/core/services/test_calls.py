@@ -1,0 +1,73 @@
+"""Calls: recordings are served only from inside the recordings folder; live calls listed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from core.db import Database, NotFound
+from core.services import ServiceError, live_calls, recording_of
+from tests.core.services.seed import seed_campaign
+
+
+@pytest.fixture
+def recordings(tmp_path: Path) -> Path:
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    (folder / "a.wav").write_bytes(b"RIFF....WAVE")
+    (tmp_path / "secret.wav").write_bytes(b"RIFF....WAVE")
+    (folder / "link.wav").symlink_to(tmp_path / "secret.wav")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("stored", "playable"),
+    [
+        ("a.wav", True),
+        ("{root}/a.wav", True),
+        ("../secret.wav", False),
+        ("{root}/../secret.wav", False),
+        ("link.wav", False),
+        ("missing.wav", False),
+        ("", False),
+    ],
+)
+async def test_only_readable_files_inside_the_folder_are_played(
+    db: Database, two_users: tuple[int, int], recordings: Path, stored: str, playable: bool
+) -> None:
+    alice, bob = two_users
+    path = stored.format(root=recordings) or None
+    seeded = await seed_campaign(db, alice, "Rec", recording_path=path)
+    call_id = seeded.call_ids[0]
+    if playable:
+        assert await recording_of(db, alice, call_id, recordings) == recordings / "a.wav"
+    else:
+        with pytest.raises(ServiceError, match="has no recording"):
+            await recording_of(db, alice, call_id, recordings)
+    with pytest.raises(NotFound):
+        await recording_of(db, bob, call_id, recordings)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+async def test_an_unreadable_file_is_not_offered(
+    db: Database, two_users: tuple[int, int], recordings: Path
+) -> None:
+    (recordings / "a.wav").chmod(0)
+    seeded = await seed_campaign(db, two_users[0], "Rec", recording_path="a.wav")
+    with pytest.raises(ServiceError):
+        await recording_of(db, two_users[0], seeded.call_ids[0], recordings)
+
+
+async def test_live_calls_are_the_users_calls_in_progress(
+    db: Database, two_users: tuple[int, int], tmp_path: Path
+) -> None:
+    alice, bob = two_users
+    await seed_campaign(db, alice, "Quiet")
+    seeded = await seed_campaign(db, alice, "Busy", live=True)
+    (live,) = await live_calls(db, alice, tmp_path)
+    assert (live.campaign_name, live.target_name) == ("Busy", "Park Slope Dentistry")
+    assert live.call.id == seeded.call_ids[-1] and live.call.result == "in progress"
+    assert [t.text for t in live.call.transcript][-1] == "Park Slope Dentistry, please hold."
+    assert await live_calls(db, bob, tmp_path) == []

@@ -1,0 +1,176 @@
+"""The app served by the real service code (`opendeep serve`) on 127.0.0.1, and a real
+headless Chromium driven by Playwright to use it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from core.db import Database
+from tests.conftest import IN_CI
+from tests.helpers import free_port, wait_for_line
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    username: str
+    password: str
+    display_name: str
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServedApp:
+    base_url: str
+    database_url: str
+    data_dir: Path
+    alice: Account
+    bob: Account
+    carol: Account  # only for the screenshots, so other tests' data stays out of them
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    def run(self, work: Callable[[Database], Awaitable[T]]) -> T:
+        """Run `work` against the app's database from the test (seeding, checking).
+
+        It runs on a thread of its own: sync Playwright keeps an event loop on the test's.
+        """
+
+        async def main() -> T:
+            db = Database(self.database_url)
+            try:
+                return await work(db)
+            finally:
+                await db.dispose()
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, main()).result(timeout=60)
+
+
+def _cli(args: list[str], cwd: Path, env: dict[str, str], stdin: str = "") -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+    root = tmp_path_factory.mktemp("served")
+    data = root / "data"
+    port = free_port()
+    database_url = f"sqlite+aiosqlite:///{data / 'opendeep.db'}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(data),
+        "UI_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "LOG_FORMAT": "console",
+        "APP_TEST_MODE": "true",
+        "MAX_CONCURRENT_CALLS": "4",
+    }
+    accounts = []
+    for name, display in (
+        ("alice", "Alice Example"),
+        ("bob", "Bob Other"),
+        ("carol", "Carol Demo"),
+    ):
+        password = f"{name}-password-123"
+        out = _cli(
+            ["user", "add", name, "--password-stdin", "--display-name", display],
+            root,
+            env,
+            password + "\n",
+        )
+        user_id = int(out.rsplit("(id ", 1)[1].rstrip(")\n"))
+        accounts.append(Account(name, password, display, user_id))
+    (data / "recordings").mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "serve",
+            "--no-telephony",
+            "--no-media",
+            "--no-scheduler",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_line(proc, "OpenDeep is running", timeout=120)
+        yield ServedApp(f"http://127.0.0.1:{port}", database_url, data, *accounts)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        (root / "server.log").write_text(out or "")
+        assert "Traceback" not in (out or ""), out
+
+
+def _need_chromium() -> None:
+    if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
+        return
+    reason = f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+    if IN_CI:
+        pytest.fail("CI must run the browser tests: " + reason)
+    pytest.skip("NOT TESTED IN A BROWSER — " + reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    # Per module: sync Playwright keeps an event loop running on the main thread while it is
+    # open, and the `db` fixture's migrations (asyncio.run) cannot start under it.
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
