@@ -105,7 +105,9 @@ def test_a_live_question_answered_in_approvals_reaches_the_waiting_call(
     page.context.close()
 
 
-def test_a_plan_decision_without_a_waiting_graph_is_reported(browser: Any, served_app: ServedApp) -> None:
+def test_a_plan_decision_without_a_waiting_graph_is_reported(
+    browser: Any, served_app: ServedApp
+) -> None:
     app, alice = served_app, served_app.alice
 
     async def seed(db: Database) -> int:
