@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export LANGGRAPH_CLI_NO_ANALYTICS := 1
 export LANGSMITH_TRACING := false
 
-.PHONY: run test setup pbx lint typecheck pytest clean
+.PHONY: run rehearse studio test setup pbx lint typecheck pytest clean
 
 setup:
 	@if ! command -v uv >/dev/null 2>&1 && [ ! -x "$(UV)" ]; then
@@ -29,7 +29,20 @@ run: setup pbx
 	@UV=$$(command -v uv || echo "$(UV)")
 	$$UV run opendeep db upgrade
 	$$UV run opendeep user bootstrap
+	# Without a model provider, the first run rehearses one demo campaign end to end, so the
+	# PBX wiring is checked before anything is spent on models.
+	if [ -z "$${OPENAI_API_KEY:-}" ] && ! grep -qs '^OPENAI_API_KEY=.' .env && [ ! -f data/.rehearsed ]; then
+	  if $$UV run opendeep rehearse; then touch data/.rehearsed; else echo "(the rehearsal did not finish; OpenDeep starts anyway)"; fi
+	fi
 	exec $$UV run opendeep serve
+
+rehearse: setup pbx
+	@UV=$$(command -v uv || echo "$(UV)")
+	$$UV run opendeep rehearse
+
+studio: setup
+	@UV=$$(command -v uv || echo "$(UV)")
+	exec $$UV run langgraph dev --no-browser
 
 lint: setup
 	@UV=$$(command -v uv || echo "$(UV)")
