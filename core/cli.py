@@ -164,9 +164,14 @@ def rehearse(
     timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 300.0,
 ) -> None:
     """Run one demo campaign end to end against the development PBX, with scripted agents."""
+    from core.logging import configure_logging
     from core.rehearsal import run_rehearsal
+    from core.settings import secret_values
 
     settings = settings_or_exit()
+    if "log_level" not in settings.model_fields_set:
+        # The step-by-step account is the output here; routine log lines would drown it.
+        configure_logging(level="WARNING", fmt=settings.log_format, secrets=secret_values(settings))
     _upgrade(settings)
     raise typer.Exit(asyncio.run(run_rehearsal(settings, timeout_s=timeout)))
 

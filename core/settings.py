@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level."
     )
-    log_format: Literal["json", "console"] = Field("json", description="Log line format.")
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="Log line format; auto: readable lines on a terminal, JSON otherwise."
+    )
 
     # --- Asterisk (AMI) ------------------------------------------------------------------
     ami_host: str = Field("127.0.0.1", description="Asterisk Manager Interface host.")
