@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         Path("./data"), description="Folder for the SQLite file, recordings and state."
     )
 
+    recordings_dir: Path = Field(
+        Path("./.devpbx/root/var/spool/asterisk/recordings"),
+        description="Where this machine reads Asterisk's call recordings (the development "
+        "PBX's spool by default; a mount of your PBX's recordings folder otherwise).",
+    )
+
     # --- node ----------------------------------------------------------------------------
     node_id: str = Field(
         "", description="This node's id in task claims; empty means host name + pid."

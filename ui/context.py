@@ -43,7 +43,7 @@ class UiContext:
 
     @property
     def recordings_dir(self) -> Path:
-        return self.settings.data_dir / "recordings"
+        return self.settings.recordings_dir
 
     async def user_id(self, request: gr.Request | None) -> int:
         """The session's user — the only source of a user id in any view."""

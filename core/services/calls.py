@@ -152,12 +152,16 @@ def recording_file(call: Call, recordings_dir: Path) -> Path | None:
     """The call's recording if it is a readable file inside `recordings_dir`, else None.
 
     Relative paths are read from `recordings_dir`; symlinks and `..` are resolved first, so a
-    path that points outside the directory is refused.
+    path that points outside the directory is refused. An absolute path is Asterisk's own (its
+    spool, possibly inside a chroot or on another machine): the file of that name is looked
+    up in `recordings_dir`.
     """
     if not call.recording_path:
         return None
     root = recordings_dir.resolve()
     path = Path(call.recording_path)
+    if path.is_absolute() and not path.is_relative_to(root):
+        path = Path(path.name)
     resolved = (path if path.is_absolute() else root / path).resolve()
     if not resolved.is_relative_to(root) or not resolved.is_file():
         return None

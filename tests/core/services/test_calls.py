@@ -32,6 +32,10 @@ def recordings(tmp_path: Path) -> Path:
         ("link.wav", False),
         ("missing.wav", False),
         ("", False),
+        # Asterisk's own path (its spool, e.g. inside the development PBX's chroot): by name
+        ("/var/spool/asterisk/recordings/a.wav", True),
+        ("/var/spool/asterisk/recordings/link.wav", False),
+        ("/etc/passwd", False),
     ],
 )
 async def test_only_readable_files_inside_the_folder_are_played(
