@@ -56,6 +56,11 @@ MACHINE_WORDS = re.compile(
     r"cannot come to the phone|mailbox)\b",
     re.I,
 )
+MENU_WORDS = re.compile(
+    r"\b(press (\d|one|two|three|four|five|six|seven|eight|nine|zero|star|pound)|"
+    r"menu|options have changed|dial the extension)\b",
+    re.I,
+)
 DTMF_DIGITS = re.compile(r"^[0-9*#A-Dw]{1,32}$")
 
 
@@ -105,6 +110,7 @@ class RealtimeBridge:
         inbound_queue_frames: int = 50,
         drain_timeout_s: float = 15.0,
         amd_wait_s: float = 1.0,
+        machine_wait_s: float = 6.0,
     ) -> None:
         self._store = store
         self._settings = settings
@@ -113,6 +119,9 @@ class RealtimeBridge:
         self._feedback_timeout_s = feedback_timeout_s or settings.feedback_timeout_s
         self._drain_timeout_s = drain_timeout_s
         self._amd_wait_s = amd_wait_s
+        self._machine_wait_s = machine_wait_s
+        self._machine = False  # the dialplan's AMD said MACHINE: a mailbox, or a phone menu
+        self._callee_spoke = False
         self._playout = PlayoutBuffer()
         self._inbound: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue(inbound_queue_frames)
         self._control: SessionControl | None = None
@@ -184,7 +193,10 @@ class RealtimeBridge:
                 return
             self._spawn(self._send_inbound(), "inbound")
             if (brief.amd_status or "").upper() == "MACHINE":
-                await self._leave_voicemail("the dialplan's answering-machine detection")
+                # A machine answered: its first words tell a mailbox from a phone menu (which
+                # the agent navigates). No words at all: treat it as a mailbox.
+                self._machine = True
+                self._spawn(self._voicemail_unless_words(), "amd-wait")
             else:
                 await self._send(response_create(instructions=render_greeting(brief)))
             await self._pump()
@@ -274,6 +286,7 @@ class RealtimeBridge:
             self._active_response = None
             self._response_done.set()
         elif isinstance(event, SpeechStarted):
+            self._callee_spoke = True
             await self._barge_in()
         elif isinstance(event, AgentTranscript):
             if event.transcript.strip():
@@ -314,12 +327,24 @@ class RealtimeBridge:
             return
         self._caller_turns += 1
         await self._store.add_turn("callee", text)
-        if self._caller_turns == 1 and not self._voicemail and MACHINE_WORDS.search(text):
-            # A greeting like "please leave a message after the tone": a machine.
+        if self._caller_turns != 1 or self._voicemail:
+            return
+        if MENU_WORDS.search(text) and not MACHINE_WORDS.search(text):
+            log.info("phone menu answered", call_id=self._store.call_id)
+            return  # the agent listens and presses keys (send_dtmf)
+        if MACHINE_WORDS.search(text) or self._machine:
+            # A greeting like "please leave a message after the tone": a mailbox.
             if self._active_response is not None:
                 await self._send(response_cancel())
             self._playout.clear()
             await self._leave_voicemail("the callee's first words")
+
+    async def _voicemail_unless_words(self) -> None:
+        """A machine that says nothing for a while is a mailbox waiting for its message; one
+        that speaks is judged by its first words (see `_on_caller_words`)."""
+        await asyncio.sleep(self._machine_wait_s)
+        if not self._callee_spoke and not self._voicemail:
+            await self._leave_voicemail("the dialplan's answering-machine detection")
 
     async def _leave_voicemail(self, detected_by: str) -> None:
         assert self._brief is not None

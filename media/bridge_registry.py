@@ -24,11 +24,13 @@ class BridgeRegistry:
         *,
         realtime: RealtimeFactory | None = None,
         actions: CallActions | None = None,
+        machine_wait_s: float = 6.0,
     ) -> None:
         self._db = db
         self._settings = settings
         self._realtime = realtime or (lambda: RealtimeClient.from_settings(settings))
         self.actions = actions
+        self._machine_wait_s = machine_wait_s
         self._live: dict[str, RealtimeBridge] = {}
 
     def bridge(self, call_uuid: str) -> RealtimeBridge | None:
@@ -44,7 +46,11 @@ class BridgeRegistry:
             log.warning("audiosocket for an unknown call", call_uuid=str(call_uuid))
             return None
         bridge = RealtimeBridge(
-            store, self._settings, realtime=self._realtime, actions=self.actions
+            store,
+            self._settings,
+            realtime=self._realtime,
+            actions=self.actions,
+            machine_wait_s=self._machine_wait_s,
         )
         self._live[str(call_uuid)] = bridge
         return bridge

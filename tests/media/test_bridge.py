@@ -111,7 +111,10 @@ async def run_call(
     sim = RealtimeTestServer(script, options=options or SimOptions(realtime_factor=4.0))
     await sim.start()
     registry = BridgeRegistry(
-        db, settings, realtime=lambda: RealtimeClient(base_url=sim.url, model="gpt-realtime")
+        db,
+        settings,
+        realtime=lambda: RealtimeClient(base_url=sim.url, model="gpt-realtime"),
+        machine_wait_s=1.0,
     )
     server = AudioSocketServer(registry.resolve, port=0)
     await server.start()
@@ -285,6 +288,31 @@ async def test_voicemail_from_amd_leaves_the_message_or_none(
     async with db.scope(seeded.user_id) as s:
         call = await s.calls.require(seeded.call_id)
     assert call.outcome is CallOutcome.VOICEMAIL
+
+
+async def test_a_phone_menu_answered_by_a_machine_is_navigated_not_voicemailed(
+    rig: tuple[Database, Settings],
+) -> None:
+    db, settings = rig
+    seeded = await seed_call(db, voicemail="Please call Alex back.", amd="MACHINE")
+    script = Script(
+        responses=[ScriptedResponse(outputs=[Say(text="Pressing one for appointments.")])],
+        caller_transcripts=["Thank you for calling City Clinic. For appointments press 1."],
+    )
+    sim, server, registry, callee = await run_call(db, settings, script, seeded)
+    try:
+        conn = await sim.wait_for_connection()
+        callee.say_for(0.8)
+        await conn.wait_for_sent("response.done", 1, timeout_s=10)
+        await asyncio.sleep(1.5)  # past the machine wait
+        bridge = registry.bridge(str(seeded.call_uuid))
+        assert bridge is not None
+        assert not bridge.result.voicemail
+        assert not bridge.finished.is_set()
+    finally:
+        await callee.peer.close()
+        await server.stop()
+        await sim.close()
 
 
 async def test_voicemail_detected_from_the_first_words(rig: tuple[Database, Settings]) -> None:
