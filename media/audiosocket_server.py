@@ -58,6 +58,11 @@ class AudioSocketServer:
     def active_sessions(self) -> int:
         return len(self._sessions)
 
+    @property
+    def sessions(self) -> list[AudioSocketSession]:
+        """The live sessions, for metrics (`call_id`, `counters`, `pacer_stats`)."""
+        return list(self._sessions.values())
+
     def describe(self) -> str:
         return f"AudioSocket on {self.host}:{self.port}"
 

@@ -61,6 +61,8 @@ MENU_WORDS = re.compile(
     r"menu|options have changed|dial the extension)\b",
     re.I,
 )
+TURN_QUEUE = 1000
+TURN_FLUSH_S = 5.0
 DTMF_DIGITS = re.compile(r"^[0-9*#A-Dw]{1,32}$")
 
 
@@ -128,6 +130,10 @@ class RealtimeBridge:
         self._rt: RealtimeClient | None = None
         self._brief: CallBrief | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Transcript turns are written by their own task, in order, so the event pump (audio,
+        # barge-in) never waits for the database.
+        self._turns: asyncio.Queue[tuple[str, str]] = asyncio.Queue(TURN_QUEUE)
+        self._writer: asyncio.Task[None] | None = None
         self._main: asyncio.Task[None] | None = None
         self._active_response: str | None = None
         self._response_done = asyncio.Event()
@@ -147,6 +153,7 @@ class RealtimeBridge:
 
     async def on_start(self, control: SessionControl) -> None:
         self._control = control
+        self._writer = asyncio.create_task(self._write_turns(), name=f"turns-{control.call_id}")
         self._main = asyncio.create_task(self._run(), name=f"bridge-{control.call_id}")
 
     async def on_event(self, event: SessionEvent) -> None:
@@ -175,6 +182,7 @@ class RealtimeBridge:
         )
         if self._rt is not None:
             await self._rt.close()
+        await self._flush_turns()
         self.finished.set()
         log.info(
             "bridge ended",
@@ -257,6 +265,8 @@ class RealtimeBridge:
         await self._rt_close()
         self._playout.clear()
         assert self._brief is not None
+        with contextlib.suppress(TimeoutError):  # the turns said so far, all stored
+            await asyncio.wait_for(self._turns.join(), TURN_FLUSH_S)
         history = await self._store.transcript_text()
         instructions = render_instructions(self._brief)
         if history:
@@ -290,7 +300,7 @@ class RealtimeBridge:
             await self._barge_in()
         elif isinstance(event, AgentTranscript):
             if event.transcript.strip():
-                await self._store.add_turn("agent", event.transcript.strip())
+                self._write_turn("agent", event.transcript.strip())
         elif isinstance(event, CallerTranscript):
             await self._on_caller_words(event.transcript)
         elif isinstance(event, FunctionCall):
@@ -326,7 +336,7 @@ class RealtimeBridge:
         if not text:
             return
         self._caller_turns += 1
-        await self._store.add_turn("callee", text)
+        self._write_turn("callee", text)
         if self._caller_turns != 1 or self._voicemail:
             return
         if MENU_WORDS.search(text) and not MACHINE_WORDS.search(text):
@@ -407,7 +417,7 @@ class RealtimeBridge:
             question = str(args.get("question", "")).strip() or "The agent needs your decision."
             feedback_id = await self._store.ask_owner(question, self._feedback_timeout_s)
             answer = await self._store.wait_answer(feedback_id, self._feedback_timeout_s)
-            await self._store.add_turn("owner", answer if answer is not None else "(no answer)")
+            self._write_turn("owner", answer if answer is not None else "(no answer)")
             return {"answer": answer if answer is not None else "no answer"}
         if name == "record_fact":
             fact_name = str(args.get("name") or args.get("key") or "fact")
@@ -455,6 +465,33 @@ class RealtimeBridge:
 
     # --- plumbing ------------------------------------------------------------------------
 
+    def _write_turn(self, role: str, text: str) -> None:
+        try:
+            self._turns.put_nowait((role, text))
+        except asyncio.QueueFull:
+            log.error(
+                "transcript writer behind; turn dropped", call_id=self._store.call_id, role=role
+            )
+
+    async def _write_turns(self) -> None:
+        while True:
+            role, text = await self._turns.get()
+            try:
+                await self._store.add_turn(role, text)
+            except Exception:
+                log.exception("transcript turn not stored", call_id=self._store.call_id, role=role)
+            finally:
+                self._turns.task_done()
+
+    async def _flush_turns(self) -> None:
+        """Store every turn still queued (bounded), then stop the writer."""
+        if self._writer is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._turns.join(), TURN_FLUSH_S)
+        self._writer.cancel()
+        await asyncio.gather(self._writer, return_exceptions=True)
+
     async def _send_inbound(self) -> None:
         while True:
             pcm, received = await self._inbound.get()
@@ -475,7 +512,7 @@ class RealtimeBridge:
             log.warning(
                 "realtime send failed",
                 call_id=self._store.call_id,
-                event=event.get("type"),
+                event_type=event.get("type"),
                 error=str(exc),
             )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ class ConnectionRecord:
     limit: int = 100_000
     received: deque[JsonDict] = field(init=False)
     sent: deque[JsonDict] = field(init=False)
+    sent_at: deque[float] = field(init=False)  # monotonic time of each `sent` event (benchmarks)
     truncations: list[Truncation] = field(default_factory=list)
     function_outputs: list[FunctionOutput] = field(default_factory=list)
     session: JsonDict = field(default_factory=dict)
@@ -46,6 +48,7 @@ class ConnectionRecord:
     def __post_init__(self) -> None:
         self.received = deque(maxlen=self.limit)
         self.sent = deque(maxlen=self.limit)
+        self.sent_at = deque(maxlen=self.limit)
 
     def note_received(self, event: JsonDict) -> None:
         self.received.append(event)
@@ -53,6 +56,7 @@ class ConnectionRecord:
 
     def note_sent(self, event: JsonDict) -> None:
         self.sent.append(event)
+        self.sent_at.append(time.monotonic())
         self._notify()
 
     def note_closed(self) -> None:

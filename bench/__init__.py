@@ -1,0 +1,1 @@
+"""Benchmarks of OpenDeep (`python -m bench.<name>`; see bench/README.md)."""

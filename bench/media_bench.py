@@ -1,0 +1,215 @@
+"""`python -m bench.media_bench [--calls 50,100,200] [--seconds N] [--short]`: the media-path
+benchmark.
+
+Each concurrency level runs in a fresh process (`bench.level`), which holds only OpenDeep's
+media path and measures it against a local Realtime server and simulated Asterisk peers running
+in two processes of their own. Figures go to `bench/results/media-<calls>.json` and a table to
+stdout. Goals are reported, never asserted: the exit code is non-zero only when a run crashed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SHORT_CALLS, SHORT_SECONDS = 20, 10.0
+
+# (key in "figures", label, what it measures)
+ROWS = (
+    (
+        "append_overhead_ms",
+        "1 append overhead",
+        "callee frame queued → input_audio_buffer.append sent",
+    ),
+    (
+        "delta_to_peer_ms",
+        "2 delta → peer",
+        "turn's first output_audio.delta sent → its frame at the peer (incl. ≤ 20 ms tick wait)",
+    ),
+    (
+        "delta_to_peer_all_ms",
+        "2b delta → peer, all",
+        "every delta (also waits behind the turn's queued audio)",
+    ),
+    (
+        "pacer_lateness_ms",
+        "3a pacer lateness",
+        "frame sent vs its 20 ms deadline (histogram, ≤ 5 % high)",
+    ),
+    ("peer_jitter_ms", "3b peer jitter", "|inter-arrival − 20 ms| at the peer"),
+    ("barge_in_ms", "4 barge-in", "speech_started sent → last agent frame at the peer"),
+    ("", "5 memory per call", "(RSS all calls live − RSS before) / calls; tracemalloc'd"),
+)
+
+
+def run_level(calls: int, seconds: float, ramp_per_s: float, out: Path, trace: bool) -> bool:
+    """Run one level in a fresh process; True when it wrote its figures."""
+    out.unlink(missing_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "bench.level",
+        f"--calls={calls}",
+        f"--seconds={seconds}",
+        f"--ramp-per-s={ramp_per_s}",
+        f"--out={out}",
+        *([] if trace else ["--no-tracemalloc"]),
+    ]
+    print(f"--- {calls} calls × {seconds:.0f} s ...", file=sys.stderr, flush=True)
+    try:
+        done = subprocess.run(  # noqa: S603 - our own interpreter and module
+            command, stdout=subprocess.DEVNULL, timeout=seconds + calls / ramp_per_s + 300
+        )
+    except subprocess.TimeoutExpired:
+        print(f"error: the {calls}-call run did not finish in time", file=sys.stderr)
+        return False
+    if done.returncode != 0 or not out.exists():
+        print(f"error: the {calls}-call run failed (exit {done.returncode})", file=sys.stderr)
+        return False
+    return True
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def table_rows(result: dict[str, Any]) -> list[list[str]]:
+    figures = result["figures"]
+    rows = []
+    for key, label, _ in ROWS[:-1]:
+        f = figures.get(key, {})
+        goal = f"p99 ≤ {f['goal_p99']:g}" if key != "delta_to_peer_all_ms" and f.get("n") else ""
+        met = ("met" if f["met"] else "MISSED") if goal else ""
+        rows.append(
+            [
+                label,
+                *(_num(f.get(k)) for k in ("p50", "p95", "p99", "max")),
+                str(f.get("n", 0)),
+                goal,
+                met,
+            ]
+        )
+    mem = figures["memory_per_call_mb"]
+    traced = mem.get("traced_per_call_mb")
+    rows.append(
+        [
+            "5 memory per call (MB)",
+            f"RSS {mem['rss_per_call_mb']:.2f}",
+            f"traced {traced:.2f}" if traced is not None else "",
+            "",
+            "",
+            str(result["calls_live"]),
+            f"≤ {mem['goal_mb']:g}",
+            "met" if mem["met"] else "MISSED",
+        ]
+    )
+    return rows
+
+
+def context_lines(result: dict[str, Any]) -> list[str]:
+    cpu, c = result["cpu"], result["counters"]
+    lags = "; ".join(
+        f"{name} p50 {_num(lag.get('p50'))} p99 {_num(lag.get('p99'))} max {_num(lag.get('max'))}"
+        for name, lag in result["loop_lag_ms"].items()
+        if lag
+    )
+    dropped = c["bridge_inbound_dropped"] + c["session_audio_dropped"]
+    lines = [
+        f"CPU (cores, of {result['machine']['cpus']}): "
+        f"media process {cpu['measured_process_cores']:.2f} "
+        f"({cpu['measured_ms_per_call_second']:.1f} ms per call-second), "
+        f"Realtime server {cpu['realtime_server_cores']:.2f}, peers {cpu['peers_cores']:.2f}, "
+        f"other work {cpu['other_work_cores']:.2f}; "
+        f"machine busy {cpu['machine_busy_fraction']:.0%}",
+        f"event-loop lag, ms (a 10 ms sleep's lateness): {lags}",
+        f"calls live {result['calls_live']}/{result['calls']}; dropped by OpenDeep "
+        f"before the window {c['calls_dropped_before_window']}, "
+        f"in it {c['calls_dropped_in_window']}; "
+        f"barge-ins measured {c['barge_ins_measured']} on {c['calls_with_barge_in']} calls "
+        f"({c['barge_ins_cut_before_next_frame']} cut before the next frame)",
+        f"playout underruns {c['playout_underruns']}; "
+        f"pacer late frames {c['pacer_late_frames']}/{c['pacer_frames']}, "
+        f"resyncs {c['pacer_resyncs']}; inbound frames dropped {dropped}; "
+        f"deltas not received by the end {c['deltas_not_received']}; "
+        f"errors logged {c['errors_logged']}",
+    ]
+    if log := result.get("log"):
+        top = list(log.items())[:4]
+        lines.append("most logged: " + "; ".join(f"{n}× {key}" for key, n in top))
+    return lines
+
+
+def legend() -> str:
+    return "\n".join(f"  {label}: {meaning}" for _, label, meaning in ROWS)
+
+
+HEADER = ["figure (ms)", "p50", "p95", "p99", "max", "n", "goal", ""]
+
+
+def format_text(result: dict[str, Any]) -> str:
+    rows = [HEADER, *table_rows(result)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    lines = [
+        f"== {result['calls']} calls, {result['seconds']:.0f} s measured, {result['date']}, "
+        f"commit {result['commit']}"
+    ]
+    for r in rows:
+        lines.append(
+            "  ".join(
+                cell.rjust(w) if i else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+    lines += context_lines(result)
+    return "\n".join(lines)
+
+
+def format_markdown(result: dict[str, Any]) -> str:
+    rows = [HEADER, ["---"] * len(HEADER), *table_rows(result)]
+    lines = [f"### {result['calls']} calls ({result['seconds']:.0f} s measured)", ""]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += ["", *(f"- {line}" for line in context_lines(result)), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.media_bench", description=__doc__)
+    parser.add_argument("--calls", default="50,100,200", help="concurrency levels, comma-separated")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds per level")
+    parser.add_argument(
+        "--short", action="store_true", help=f"CI mode: {SHORT_CALLS} calls × {SHORT_SECONDS:.0f} s"
+    )
+    parser.add_argument("--ramp-per-s", type=float, default=20.0, help="calls answered per second")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--no-tracemalloc", action="store_true", help="skip tracemalloc during the ramp"
+    )
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    args = parser.parse_args(argv)
+    try:
+        levels = [SHORT_CALLS] if args.short else [int(n) for n in args.calls.split(",") if n]
+    except ValueError:
+        parser.error(f"--calls must be comma-separated integers, got {args.calls!r}")
+    seconds = SHORT_SECONDS if args.short else args.seconds
+    if not levels or min(levels) < 1 or seconds <= 0:
+        parser.error("need at least one level of >= 1 call and --seconds > 0")
+    failed = 0
+    for calls in levels:
+        out = args.results_dir / f"media-{calls}.json"
+        if not run_level(calls, seconds, args.ramp_per_s, out, not args.no_tracemalloc):
+            failed += 1
+            continue
+        result = json.loads(out.read_text())
+        print(format_markdown(result) if args.markdown else format_text(result) + "\n", flush=True)
+    if failed < len(levels):
+        print(("" if args.markdown else "rows:\n") + legend())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

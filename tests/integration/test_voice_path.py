@@ -1,0 +1,155 @@
+"""The voice path through the real development PBX: the callee's speech reaches the Realtime
+server, the agent's audio reaches the callee (what the simulated callee recorded is not
+silent), barge-in truncates the agent. (`PlayDTMF` into the phone menu is tested in
+tests/telephony; the bridge's menu handling in tests/media.)"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import wave
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from agents.schemas import CampaignPlan, Target
+from core.db import Database
+from core.db.models import CallState
+from core.node import Node, PartsWanted
+from core.rehearsal import node_settings, select_script
+from core.settings import Settings
+from media.realtime_server import CallTool, RealtimeTestServer, Say, Script, ScriptedResponse
+from media.realtime_server.responses import SimOptions
+from tests.integration.conftest import PROJECT
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
+
+LONG = (
+    "Hello, this is an AI assistant calling on behalf of Alex Morgan about booking a dental "
+    "cleaning next week, in the morning if at all possible, for about an hour."
+)
+SCRIPTS = {
+    "Bright Smile Dental": Script(
+        responses=[
+            ScriptedResponse(outputs=[Say(text=LONG)]),
+            ScriptedResponse(outputs=[Say(text="Sorry, please go ahead.")]),
+            ScriptedResponse(
+                outputs=[
+                    Say(text="Thank you, goodbye."),
+                    CallTool(name="end_call", arguments={"reason": "done"}),
+                ]
+            ),
+        ],
+        caller_transcripts=["Hello?", "Doctor Smith's dental office, how can I help you?"],
+    ),
+}
+
+
+@dataclass
+class Rig:
+    node: Node
+    db: Database
+    sim: RealtimeTestServer
+    user_id: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+async def rig(db: Database, pbx_settings: Settings) -> AsyncIterator[Rig]:
+    async with RealtimeTestServer(
+        Script(responses=[]),
+        options=SimOptions(realtime_factor=1.0),
+        select_script=select_script(SCRIPTS),
+    ) as sim:
+        settings = node_settings(pbx_settings, sim.url).model_copy(update={"database_url": db.url})
+        node = Node(settings, db, PartsWanted(ui=False), ring_timeout_s=10, safety_interval_s=0.5)
+        async with db.users() as users:
+            user_id = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
+        rig = Rig(node, db, sim, user_id)
+        assert node.telephony is not None
+        node.telephony.ami.on_event(lambda e: rig.events.append(dict(e)))
+        try:
+            for part in node.parts:
+                await part.start()
+            await node.telephony.ami.wait_connected(20)
+            yield rig
+        finally:
+            for part in reversed(node.parts):
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(part.stop(), 20)
+
+
+async def call(rig: Rig, name: str, phone: str) -> Any:
+    plan = CampaignPlan(
+        name=name,
+        objective="Book an appointment.",
+        targets=[Target(name=name, phone=phone)],
+        max_attempts=1,
+    )
+    runner = rig.node.graphs.runner
+    orch = await runner.start_orchestration(rig.user_id, plan, plan_id=name)
+    assert orch.feedback_id is not None
+    await runner.answer_feedback(rig.user_id, orch.feedback_id, {"type": "accept"})
+    async with rig.db.scope(rig.user_id) as s:
+        (task,) = await s.tasks.list_for_campaign(
+            orch.campaign_id or (await s.campaigns.list())[0].id
+        )
+    for _ in range(240):
+        assert rig.node.scheduler is not None
+        await rig.node.scheduler.dispatch_now()
+        async with rig.db.scope(rig.user_id) as s:
+            calls = await s.calls.list_for_task(task.id)
+            task = await s.tasks.require(task.id)
+        if (
+            calls
+            and calls[-1].state is CallState.ENDED
+            and task.status.value not in ("pending", "claimed")
+        ):
+            return calls[-1]
+        await asyncio.sleep(0.5)
+    raise AssertionError("the call did not finish")
+
+
+def voiced_ms(path: Path) -> int:
+    with wave.open(str(path)) as w:
+        rate = w.getframerate()
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float64)
+    frame = rate // 50
+    frames = samples[: len(samples) // frame * frame].reshape(-1, frame)
+    rms = np.sqrt((frames**2).mean(axis=1))
+    return int((rms > 300).sum() * 20)
+
+
+def host_path(asterisk_path: str) -> Path:
+    return PROJECT / ".devpbx" / "root" / asterisk_path.lstrip("/")
+
+
+async def test_the_human_hears_the_agent_and_barge_in_truncates(rig: Rig) -> None:
+    result = await call(rig, "Bright Smile Dental", "+12125550101")
+    conn = rig.sim.connections[0]
+    # the callee's speech reached the Realtime server and its VAD heard it
+    assert conn.input_audio_ms > 2000
+    assert "input_audio_buffer.speech_started" in conn.sent_types()
+    # the callee spoke over the long greeting: it was cut to what had been played
+    assert conn.truncations, "no barge-in"
+    assert conn.truncations[0].audio_end_ms < 9000
+    # what the simulated callee recorded of the call has the agent's voice in it
+    heard = [
+        e
+        for e in rig.events
+        if e.get("UserEvent") == "SimCallee" and e.get("CallUUID") == result.call_uuid
+    ]
+    assert heard, "the simulated callee announced no recording"
+    recording = host_path(heard[0]["HeardFile"])
+    for _ in range(20):
+        if recording.exists():
+            break
+        await asyncio.sleep(0.25)
+    assert voiced_ms(recording) > 1000, "the callee heard silence"
+    # transcripts of both sides were stored
+    roles = {t["role"] for t in result.transcript}
+    assert {"agent", "callee"} <= roles
