@@ -206,6 +206,13 @@ class CallInitiator:
         try:
             if not self._ami.connected:  # it may have dropped while we waited for the slot
                 raise AmiNotConnected(f"cannot call now: AMI {self._ami.address} is down")
+            # With Async, Asterisk queues an Originate whose ChannelId is taken and only then
+            # fails it (OriginateResponse Failure, Reason 0): look first, and never send it
+            # then. Looking before the row is written keeps the gap between "the row says we
+            # dial" and "the Originate is on the wire" to one socket write, which is what a
+            # node dying in between can leave unknown.
+            if await self._channel_exists(ids.channel_id):
+                raise DuplicateCall(_duplicate_text(ids.channel_id))
             live = await self._open_call(user_id, task_id, attempt, ids, target, action_id)
         except BaseException:
             self._slots.release(ids.channel_id)
@@ -262,12 +269,6 @@ class CallInitiator:
             number=placed.dialed_number,
             redirected=placed.redirected,
         )
-        # With Async, Asterisk queues an Originate whose ChannelId is taken and only then
-        # fails it (OriginateResponse Failure, Reason 0): look first, and never send it then.
-        if await self._channel_exists(placed.channel_id):
-            why = _duplicate_text(placed.channel_id)
-            self._refuse(live, why)
-            raise DuplicateCall(why)
         try:
             await self._ami.send(action)
         except AmiActionFailed as exc:

@@ -239,19 +239,29 @@ class Dispatcher:
         for user_id, task_id in expired:
             async with self._db.scope(user_id) as scope:
                 calls = await scope.calls.list_for_task(task_id)
-            last = calls[-1] if calls else None
+                task = await scope.tasks.require(task_id)
+                last = calls[-1] if calls else None
+                if task.attempts > (last.attempt if last else 0):
+                    # The attempt was counted but its call row was never written, and the row
+                    # is written before any Originate: nothing was dialled. Give it back.
+                    await scope.tasks.record_attempt(task_id, task.attempts - 1)
+                    await scope.tasks.set_status(task_id, TaskStatus.PENDING, due_at=now)
+                    log.warning("lease expired before dialling; task returned", task_id=task_id)
+                    released += 1
+                    continue
             if last is not None and last.state is not CallState.ENDED:
-                live = None
-                if last.node_id == self.node_id:
-                    live = await self._runner.is_call_live(last.call_uuid)
-                if live is None and last.node_id == self.node_id:
+                # Our PBX may be the one the call is on (ours, or shared with a dead node).
+                live = await self._runner.is_call_live(last.call_uuid)
+                mine = last.node_id == self.node_id
+                if live is None and mine:
                     continue  # cannot tell now (PBX unreachable): look again next pass
                 if live:
-                    async with self._db.scope(user_id) as scope:
-                        await scope.tasks.extend_lease(
-                            task_id, node_id=self.node_id, until=now + self._lease
-                        )
-                    continue
+                    if mine:
+                        async with self._db.scope(user_id) as scope:
+                            await scope.tasks.extend_lease(
+                                task_id, node_id=self.node_id, until=now + self._lease
+                            )
+                    continue  # still talking: never dial it again meanwhile
                 async with self._db.scope(user_id) as scope:
                     await scope.calls.set_progress(
                         last.id,

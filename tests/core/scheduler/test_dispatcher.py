@@ -250,3 +250,24 @@ async def test_the_users_own_preferences_are_applied(
     assert dialled == {a_ids[0]: "+12125550109", b_ids[0]: "+12125550104"}
     runner.release.set()
     await drain(d)
+
+
+async def test_an_attempt_counted_but_never_placed_is_given_back(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    """A node that died between the gate and writing the call row dialled nothing."""
+    alice, _ = two_users
+    (tid,) = await seed(db, alice, ["+12125550101"], max_attempts=1)
+    now = utcnow()
+    async with db.system() as system:
+        (claim,) = await system.claim_due(
+            node_id="dead", now=now, lease=dt.timedelta(seconds=1), limit=1
+        )
+    async with db.scope(alice) as s:
+        await s.tasks.record_attempt(tid, claim.attempt)  # the gate said dial; then SIGKILL
+    d = Dispatcher(db, settings(), RecordingRunner(db), clock=lambda: now + dt.timedelta(seconds=5))
+    assert await d.reap() == 1
+    async with db.scope(alice) as s:
+        task = await s.tasks.require(tid)
+    assert task.status is TaskStatus.PENDING
+    assert task.attempts == 0  # its only attempt is still there to be made

@@ -1,0 +1,1 @@
+"""The many-nodes benchmark's parts: node launcher, database, AMI listener, figures."""

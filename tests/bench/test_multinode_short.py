@@ -1,0 +1,85 @@
+"""The many-nodes benchmark's CI mode: two nodes on one PostgreSQL, one of them SIGKILLed
+mid-run. Every task must be dialled exactly once (by the AMI events and by the calls rows),
+none lost, every one ended. The figures themselves are not judged here (they depend on the
+machine); the full run's are in bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI, require_postgres
+
+ROOT = Path(__file__).resolve().parents[2]
+# The run itself must end well under three minutes; this bounds a hung one.
+RUN_TIMEOUT_S = 240
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.postgres, pytest.mark.slow]
+
+
+def _not_here(reason: str) -> None:
+    if IN_CI:
+        pytest.fail("CI must run the many-nodes benchmark: " + reason)
+    pytest.skip("MANY-NODES BENCHMARK NOT RUN — " + reason)
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> str:
+    return require_postgres()
+
+
+@pytest.fixture(scope="module")
+def devpbx() -> None:
+    """The development PBX, up with the current dialplan (fast when it already runs)."""
+    if os.geteuid() != 0:
+        _not_here("the development PBX needs root (asterisk/devpbx builds a chroot)")
+    up = subprocess.run(
+        [str(ROOT / "asterisk" / "devpbx"), "up"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if up.returncode != 0:
+        _not_here(f"asterisk/devpbx up failed:\n{up.stdout}\n{up.stderr}")
+
+
+def test_two_nodes_one_killed_dial_every_task_exactly_once(
+    devpbx: None, postgres_url: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.multinode_bench", "--short", f"--results-dir={tmp_path}"],
+        cwd=ROOT,
+        env={**os.environ, "OPENDEEP_TEST_POSTGRES_URL": postgres_url},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode in (0, 1), f"the run could not be made:\n{done.stderr[-4000:]}"
+    result = json.loads((tmp_path / "multinode-short.json").read_text())
+    verdict, recovery = result["verdict"], result["recovery"]
+    report = f"\n{done.stdout}\n{done.stderr[-2000:]}"
+
+    assert verdict["tasks"] == 150
+    assert verdict["dialled_twice_or_more"] == [], "dialled twice (AMI)" + report
+    assert verdict["stray_outbound_channels"] == [], "dials of no task" + report
+    assert verdict["never_dialled"] == [], "lost: never dialled" + report
+    assert verdict["calls_rows_not_one"] == [], "not one calls row per task" + report
+    assert verdict["not_ended"] == [], "tasks still pending or claimed" + report
+    assert verdict["dialled_once_ami"] == 150
+    assert result["ami"]["listener_disconnects"] == 0, "the AMI count may have missed events"
+
+    assert recovery is not None, "no node was killed"
+    assert recovery["tasks_held"] > 0, "the killed node held no task"
+    assert all(h["dials"] == 1 for h in recovery["held"]), recovery["held"]
+    assert recovery["all_returned_after_s"] is not None, "a held task never left 'claimed'"
+    assert done.returncode == 0, report
