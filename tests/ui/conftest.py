@@ -96,6 +96,7 @@ def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
         **os.environ,
         "DATABASE_URL": database_url,
         "DATA_DIR": str(data),
+        "RECORDINGS_DIR": str(data / "recordings"),
         "UI_PORT": str(port),
         "GRADIO_ANALYTICS_ENABLED": "False",
         "LOG_FORMAT": "console",
