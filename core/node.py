@@ -7,6 +7,7 @@ the graphs. `opendeep serve`, `opendeep rehearse` and the end-to-end tests all b
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -89,11 +90,18 @@ class Node:
                     on_outcome=on_outcome,
                 )
                 self.media.registry.actions = self.runner
-                self.dispatcher = Dispatcher(db, settings, self.runner, retry=retry)
+                self.dispatcher = Dispatcher(
+                    db,
+                    settings,
+                    self.runner,
+                    retry=retry,
+                    lease=dt.timedelta(seconds=settings.task_lease_s),
+                )
                 self.scheduler = SchedulerPart(
                     db,
                     self.dispatcher,
                     safety_interval_s=safety_interval_s,
+                    reap_interval_s=settings.reaper_interval_s,
                     lifecycle=self.graphs.lifecycle_pass_all,
                     lifecycle_interval_s=lifecycle_interval_s,
                 )

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         "auto", description="Log line format; auto: readable lines on a terminal, JSON otherwise."
     )
 
+    task_lease_s: float = Field(
+        300.0, ge=5, description="How long a node's claim on a task lasts unless it renews it."
+    )
+    reaper_interval_s: float = Field(
+        30.0, ge=1, description="How often a node returns tasks whose claim ran out."
+    )
+
     # --- Asterisk (AMI) ------------------------------------------------------------------
     ami_host: str = Field("127.0.0.1", description="Asterisk Manager Interface host.")
     ami_port: int = Field(5038, ge=1, le=65535, description="AMI TCP port.")

@@ -17,6 +17,7 @@ import contextlib
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -61,6 +62,7 @@ MENU_WORDS = re.compile(
     r"menu|options have changed|dial the extension)\b",
     re.I,
 )
+LATENCY_SAMPLES = 3000  # one minute of callee frames
 TURN_QUEUE = 1000
 TURN_FLUSH_S = 5.0
 DTMF_DIGITS = re.compile(r"^[0-9*#A-Dw]{1,32}$")
@@ -83,7 +85,8 @@ class BridgeStats:
 
     inbound_frames: int = 0
     inbound_dropped: int = 0
-    append_latency_s: list[float] = field(default_factory=list)
+    # The most recent samples only: a long call must not grow memory without bound.
+    append_latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
     barge_ins: int = 0
     reconnects: int = 0
 
