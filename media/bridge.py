@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import re
 import time
 import uuid
@@ -226,7 +227,7 @@ class RealtimeBridge:
             await asyncio.sleep(0.1)
             status = await self._store.amd_status()
             if status:
-                brief = CallBrief(**{**_fields(brief), "amd_status": status})
+                brief = dataclasses.replace(brief, amd_status=status)
         return brief
 
     async def _connect(self, instructions: str) -> bool:
@@ -529,7 +530,3 @@ class RealtimeBridge:
         task.set_name(f"{name}-{self._store.call_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _fields(brief: CallBrief) -> dict[str, Any]:
-    return {name: getattr(brief, name) for name in brief.__dataclass_fields__}
