@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from core.db import Database
 from core.services import ChatAssistant, HitlResumer
 from core.settings import Settings
+from ui.stream_closer import StreamCloser
 
 GRACEFUL_SHUTDOWN_S = 3
 
@@ -44,6 +45,7 @@ class UiPart:
         self._server: uvicorn.Server | None = None
         self._app: FastAPI | None = None
         self._task: asyncio.Task[None] | None = None
+        self._closer: StreamCloser | None = None
 
     def describe(self) -> str:
         return f"open http://{self._settings.ui_host}:{self._settings.ui_port}/ in your browser"
@@ -55,8 +57,9 @@ class UiPart:
         app = self._app = build_asgi_app(
             self._settings, self._db, assistant=self._assistant, resumer=self._resumer
         )
+        self._closer = StreamCloser(app)
         config = uvicorn.Config(
-            app,
+            self._closer,
             host=self._settings.ui_host,
             port=self._settings.ui_port,
             log_config=None,
@@ -90,6 +93,8 @@ class UiPart:
             from ui.app import end_event_streams
 
             end_event_streams(self._app)
+        if self._closer is not None:
+            self._closer.close()
         if self._server is not None:
             self._server.should_exit = True
         if self._task is not None:

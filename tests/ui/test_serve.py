@@ -116,7 +116,8 @@ def test_serve_reports_a_busy_port_clearly(tmp_path: Path) -> None:
 
 @pytest.mark.browser
 def test_serve_stops_promptly_with_a_page_open(tmp_path: Path, browser: Any) -> None:
-    """An open page holds a heartbeat stream; SIGTERM must still stop at once and cleanly."""
+    """An open page holds a heartbeat and event streams; SIGTERM must still stop at once and
+    cleanly."""
     port = free_port()
     env = {**os.environ, "UI_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
     env.update(LOG_FORMAT="console", DATA_DIR=str(tmp_path / "data"))
@@ -151,8 +152,10 @@ def test_serve_stops_promptly_with_a_page_open(tmp_path: Path, browser: Any) -> 
         context = browser.new_context(base_url=f"http://127.0.0.1:{port}")
         context.request.post("/login", form={"username": "erin", "password": "erin-password-1"})
         page = context.new_page()
-        page.goto("/")
-        page.locator("#od-header").wait_for(timeout=30_000)
+        # Stop while the page's first event stream is open too (its load events' results come
+        # on it), not only its heartbeat.
+        with page.expect_request(lambda r: "/queue/data" in r.url, timeout=30_000):
+            page.goto("/")
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
