@@ -51,7 +51,7 @@ from media.audiosocket_session import AudioSocketSession
 from media.bridge import RealtimeBridge
 from media.bridge_registry import BridgeRegistry
 from media.pacer import LATENESS_HIST_BINS
-from media.realtime_client import RealtimeClient
+from media.realtime_client import RealtimeClientFactory
 
 SETTLE_S = 2.0
 WARMUP_S = 3.0
@@ -251,9 +251,9 @@ async def run(
         "realtime server", "bench.sim_process", "--dir", str(work), "--turns", str(turns)
     )
     realtime_url = (await sim.expect("ready", 60))["url"]
-    registry = BridgeRegistry(
-        db, settings, realtime=lambda: RealtimeClient(base_url=realtime_url, model="gpt-realtime")
-    )
+    # As in production: every call's client shares one SDK client (and the registry's writer).
+    clients = RealtimeClientFactory(base_url=realtime_url, model="gpt-realtime")
+    registry = BridgeRegistry(db, settings, realtime=clients)
     server = AudioSocketServer(registry.resolve, port=0, max_sessions=calls + 8)
     await server.start()
     peers = await Child.start(
@@ -322,6 +322,8 @@ async def run(
         await peers.finish()
         await sim.finish()
         await server.stop()
+        await registry.aclose()
+        await clients.aclose()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(db.dispose(), 10)
 

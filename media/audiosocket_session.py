@@ -48,7 +48,10 @@ class SessionLimits:
     first_frame_timeout_s: float = 5.0  # connect → UUID frame
     resolve_timeout_s: float = 5.0  # resolve(uuid)
     handler_timeout_s: float = 10.0  # on_start / on_end (long work belongs in handler tasks)
-    read_timeout_s: float = 10.0  # Asterisk sends a frame every 20 ms while the call lives
+    # Asterisk passes no frames while the far end sends no RTP (a phone menu waiting for a key,
+    # a caller on mute, a trunk with silence suppression), so a quiet socket is normal for a
+    # while; only this long a silence is taken for a dead peer. (A hangup closes the socket.)
+    read_timeout_s: float = 300.0
     drain_timeout_s: float = 1.0  # deliver events queued before a hangup
     close_timeout_s: float = 2.0
     inbound_queue_frames: int = 100  # 2 s of audio; beyond it new audio is dropped and counted
@@ -281,9 +284,10 @@ class AudioSocketSession:
         limits = self._limits
         while True:
             try:
-                data = await asyncio.wait_for(
-                    self._reader.read(limits.read_chunk_bytes), limits.read_timeout_s
-                )
+                # `asyncio.timeout`, not `wait_for`: no task per read, and on Python 3.11 no
+                # cancellation swallowed when it lands as a read completes.
+                async with asyncio.timeout(limits.read_timeout_s):
+                    data = await self._reader.read(limits.read_chunk_bytes)
             except TimeoutError:
                 log.warning("audiosocket.read_timeout", call_id=str(self._call_id))
                 self._end("timeout")

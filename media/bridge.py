@@ -7,7 +7,8 @@ time. Barge-in: on `input_audio_buffer.speech_started` the queue is dropped, the
 cancelled and the agent's item is truncated to the audio the callee actually heard.
 
 In-call tools run in their own tasks so a question to the owner (which may take a minute) never
-stops the event loop: barge-in and transcripts keep flowing while the callee holds.
+stops the event loop: barge-in and transcripts keep flowing while the callee holds. Transcript
+turns go to the process's `TranscriptWriter`, which never makes the event pump wait.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from media.realtime_events import (
     session_update,
 )
 from media.session import Dtmf, EndReason, InboundAudio, PeerError, SessionControl, SessionEvent
+from media.transcript_writer import TranscriptWriter
 
 log = get_logger("opendeep.media.bridge")
 
@@ -64,7 +66,11 @@ MENU_WORDS = re.compile(
     re.I,
 )
 LATENCY_SAMPLES = 3000  # one minute of callee frames
-TURN_QUEUE = 1000
+# Asterisk passes no frames while the far end sends no RTP (a silent IVR, a trunk with silence
+# suppression). The model's VAD runs on the audio clock, so without audio a turn never ends:
+# after this long without a frame, the gap is sent as silence.
+INBOUND_GAP_S = 0.1
+GAP_SILENCE = slin_to_ulaw(bytes(int(8000 * INBOUND_GAP_S) * 2))
 TURN_FLUSH_S = 5.0
 DTMF_DIGITS = re.compile(r"^[0-9*#A-Dw]{1,32}$")
 
@@ -88,6 +94,7 @@ class BridgeStats:
     inbound_dropped: int = 0
     # The most recent samples only: a long call must not grow memory without bound.
     append_latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+    gap_fills: int = 0  # silences sent for stretches without callee frames
     barge_ins: int = 0
     reconnects: int = 0
 
@@ -111,6 +118,7 @@ class RealtimeBridge:
         settings: Settings,
         *,
         realtime: RealtimeFactory,
+        transcripts: TranscriptWriter,
         actions: CallActions | None = None,
         feedback_timeout_s: float | None = None,
         inbound_queue_frames: int = 50,
@@ -134,10 +142,7 @@ class RealtimeBridge:
         self._rt: RealtimeClient | None = None
         self._brief: CallBrief | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        # Transcript turns are written by their own task, in order, so the event pump (audio,
-        # barge-in) never waits for the database.
-        self._turns: asyncio.Queue[tuple[str, str]] = asyncio.Queue(TURN_QUEUE)
-        self._writer: asyncio.Task[None] | None = None
+        self._transcripts = transcripts  # shared by the process's bridges; not ours to close
         self._main: asyncio.Task[None] | None = None
         self._active_response: str | None = None
         self._response_done = asyncio.Event()
@@ -157,7 +162,6 @@ class RealtimeBridge:
 
     async def on_start(self, control: SessionControl) -> None:
         self._control = control
-        self._writer = asyncio.create_task(self._write_turns(), name=f"turns-{control.call_id}")
         self._main = asyncio.create_task(self._run(), name=f"bridge-{control.call_id}")
 
     async def on_event(self, event: SessionEvent) -> None:
@@ -269,8 +273,7 @@ class RealtimeBridge:
         await self._rt_close()
         self._playout.clear()
         assert self._brief is not None
-        with contextlib.suppress(TimeoutError):  # the turns said so far, all stored
-            await asyncio.wait_for(self._turns.join(), TURN_FLUSH_S)
+        await self._flush_turns()  # the turns said so far, all stored, for the history
         history = await self._store.transcript_text()
         instructions = render_instructions(self._brief)
         if history:
@@ -470,42 +473,36 @@ class RealtimeBridge:
     # --- plumbing ------------------------------------------------------------------------
 
     def _write_turn(self, role: str, text: str) -> None:
-        try:
-            self._turns.put_nowait((role, text))
-        except asyncio.QueueFull:
-            log.error(
-                "transcript writer behind; turn dropped", call_id=self._store.call_id, role=role
-            )
-
-    async def _write_turns(self) -> None:
-        while True:
-            role, text = await self._turns.get()
-            try:
-                await self._store.add_turn(role, text)
-            except Exception:
-                log.exception("transcript turn not stored", call_id=self._store.call_id, role=role)
-            finally:
-                self._turns.task_done()
+        # Never waits; a full queue drops the turn and logs it (the writer's job).
+        self._transcripts.write(self._store.user_id, self._store.call_id, role, text)
 
     async def _flush_turns(self) -> None:
-        """Store every turn still queued (bounded), then stop the writer."""
-        if self._writer is None:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._turns.join(), TURN_FLUSH_S)
-        self._writer.cancel()
-        await asyncio.gather(self._writer, return_exceptions=True)
+        """Wait until this call's turns so far are stored (bounded)."""
+        if not await self._transcripts.flush(self._store.call_id, TURN_FLUSH_S):
+            log.warning(
+                "transcript turns not stored in time",
+                call_id=self._store.call_id,
+                timeout_s=TURN_FLUSH_S,
+            )
 
     async def _send_inbound(self) -> None:
         while True:
-            pcm, received = await self._inbound.get()
+            try:
+                async with asyncio.timeout(INBOUND_GAP_S):
+                    pcm, received = await self._inbound.get()
+                audio = slin_to_ulaw(pcm)
+            except TimeoutError:
+                audio, received = GAP_SILENCE, None
             if self._rt is None or self._voicemail:
                 continue  # a voicemail box needs no listening once it is recognised
             try:
-                await self._rt.send(input_audio_append(slin_to_ulaw(pcm)))
+                await self._rt.send(input_audio_append(audio))
             except RealtimeConnectionError:
                 continue  # the event pump notices the loss and reconnects
-            self.stats.append_latency_s.append(time.monotonic() - received)
+            if received is None:
+                self.stats.gap_fills += 1
+            else:
+                self.stats.append_latency_s.append(time.monotonic() - received)
 
     async def _send(self, event: dict[str, Any]) -> None:
         if self._rt is None:

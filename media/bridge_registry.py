@@ -1,4 +1,8 @@
-"""Resolves an AudioSocket call UUID to its bridge, and keeps the live bridges by UUID."""
+"""Resolves an AudioSocket call UUID to its bridge, and keeps the live bridges by UUID.
+
+The registry also owns what the bridges of one process share: the transcript writer and, unless
+a `realtime` factory is given, the factory whose clients share one `AsyncOpenAI`.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from core.settings import Settings
 from media.audiosocket_server import AudioSocketServer
 from media.bridge import CallActions, RealtimeBridge, RealtimeFactory
 from media.call_store import CallStore
-from media.realtime_client import RealtimeClient
+from media.realtime_client import RealtimeClientFactory
 from media.session import SessionHandler
+from media.transcript_writer import TranscriptWriter
 
 log = get_logger("opendeep.media")
 
@@ -28,10 +33,26 @@ class BridgeRegistry:
     ) -> None:
         self._db = db
         self._settings = settings
-        self._realtime = realtime or (lambda: RealtimeClient.from_settings(settings))
+        # A factory passed in belongs to the caller; the one made here is closed by `aclose`.
+        self._own_clients: RealtimeClientFactory | None = None
+        if realtime is None:
+            realtime = self._own_clients = RealtimeClientFactory.from_settings(settings)
+        self._realtime = realtime
         self.actions = actions
         self._machine_wait_s = machine_wait_s
+        self._transcripts = TranscriptWriter(db)
         self._live: dict[str, RealtimeBridge] = {}
+
+    def start(self) -> None:
+        """Start the shared transcript writer (`resolve` does it too, for a registry used
+        without `MediaPart`)."""
+        self._transcripts.start()
+
+    async def aclose(self) -> None:
+        """Store the transcript turns still queued (bounded) and close the shared clients."""
+        await self._transcripts.aclose()
+        if self._own_clients is not None:
+            await self._own_clients.aclose()
 
     def bridge(self, call_uuid: str) -> RealtimeBridge | None:
         """The bridge of a call that is (or was, until it is collected) on this node."""
@@ -45,10 +66,12 @@ class BridgeRegistry:
         if store is None:
             log.warning("audiosocket for an unknown call", call_uuid=str(call_uuid))
             return None
+        self._transcripts.start()
         bridge = RealtimeBridge(
             store,
             self._settings,
             realtime=self._realtime,
+            transcripts=self._transcripts,
             actions=self.actions,
             machine_wait_s=self._machine_wait_s,
         )
@@ -73,7 +96,9 @@ class MediaPart:
         return self._server.describe()
 
     async def start(self) -> None:
+        self.registry.start()
         await self._server.start()
 
     async def stop(self) -> None:
-        await self._server.stop()
+        await self._server.stop()  # ends every call: their bridges flush their turns
+        await self.registry.aclose()

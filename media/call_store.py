@@ -14,9 +14,10 @@ from core.settings import Settings
 
 
 class CallStore:
-    """Reads the call's brief; writes transcript turns, facts, live questions and outcomes.
+    """Reads the call's brief and transcript; writes facts, live questions and outcomes.
 
-    Each write is its own transaction, so a crash mid-call loses nothing already said.
+    Each write is its own transaction, so a crash mid-call loses nothing already recorded.
+    Transcript turns are written by the process's `media.transcript_writer.TranscriptWriter`.
     """
 
     def __init__(self, db: Database, settings: Settings, user_id: int, call_id: int) -> None:
@@ -60,10 +61,6 @@ class CallStore:
     async def amd_status(self) -> str | None:
         async with self._db.scope(self.user_id) as s:
             return (await s.calls.require(self.call_id)).amd_status
-
-    async def add_turn(self, role: str, text: str) -> None:
-        async with self._db.scope(self.user_id) as s:
-            await s.calls.append_turn(self.call_id, role, text)
 
     async def transcript_text(self) -> str:
         """The conversation so far as plain lines (`agent: …`), for resuming a session."""

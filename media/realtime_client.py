@@ -2,9 +2,17 @@
 
 `AsyncOpenAI(api_key=…, websocket_base_url=…)` then `client.realtime.connect(model=…)`: the same
 code talks to OpenAI or to a local Realtime-protocol server (`media.realtime_server`), only the
-base URL differs. Events go out as the dicts built by `media.realtime_events`; events come in as
-raw JSON (`recv_bytes`, skipping the SDK's per-event pydantic construction, which matters at 50
-audio deltas a second) and are typed by `parse_server_event`. Every network wait is bounded.
+base URL differs. Both directions skip the SDK's per-event type handling, which matters at 50
+audio events a second each way: events go out as the wire-shaped dicts built by
+`media.realtime_events`, serialized with `json.dumps` and sent as a raw text frame (`send_raw`:
+the SDK's `send` first walks each dict with `async_maybe_transform`, ~50× the cost of the dump);
+events come in as raw JSON (`recv_bytes`) and are typed by `parse_server_event`. Every network
+wait is bounded, with `asyncio.timeout` rather than `wait_for`: on Python 3.11 `wait_for` runs
+the wait in a task of its own (a loop hop per event) and swallows a cancellation that arrives as
+the wait completes, which left a call's event pump running after the call had ended.
+
+A media process makes its clients with one `RealtimeClientFactory`, which shares one `AsyncOpenAI`
+between all calls (each one loads the CA bundle: ~27 ms of CPU per call set-up otherwise).
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -40,6 +48,18 @@ class RealtimeConfigError(ValueError):
     """The settings cannot reach a Realtime server (e.g. OpenAI without a key)."""
 
 
+def _sdk_key(base_url: str, api_key: str) -> str:
+    """The key to give the SDK: OpenAI needs the real one; a local server takes any."""
+    if api_key:
+        return api_key
+    if urlsplit(base_url).hostname == OPENAI_HOST:
+        raise RealtimeConfigError(
+            f"OPENAI_API_KEY is empty but REALTIME_URL is {base_url!r}: set the key, or "
+            "point REALTIME_URL at a local Realtime server for a rehearsal"
+        )
+    return _LOCAL_KEY
+
+
 @dataclass(frozen=True, slots=True)
 class RealtimeTimeouts:
     connect_s: float = 10.0
@@ -49,7 +69,11 @@ class RealtimeTimeouts:
 
 
 class RealtimeClient:
-    """One Realtime session: `async with RealtimeClient(...) as rt: await rt.send(event)`."""
+    """One Realtime session: `async with RealtimeClient(...) as rt: await rt.send(event)`.
+
+    Standalone it makes its own SDK client at `connect` and closes it at `close`; from a
+    `RealtimeClientFactory` it uses the factory's shared one (`sdk`) and leaves it open.
+    """
 
     def __init__(
         self,
@@ -58,19 +82,14 @@ class RealtimeClient:
         model: str,
         api_key: str = "",
         timeouts: RealtimeTimeouts | None = None,
+        sdk: Callable[[], AsyncOpenAI] | None = None,
     ) -> None:
-        if not api_key:
-            if urlsplit(base_url).hostname == OPENAI_HOST:
-                raise RealtimeConfigError(
-                    f"OPENAI_API_KEY is empty but REALTIME_URL is {base_url!r}: set the key, or "
-                    "point REALTIME_URL at a local Realtime server for a rehearsal"
-                )
-            api_key = _LOCAL_KEY
         self.base_url = base_url
         self.model = model
-        self._api_key = api_key
+        self._api_key = _sdk_key(base_url, api_key)
         self._timeouts = timeouts or RealtimeTimeouts()
-        self._client: AsyncOpenAI | None = None
+        self._shared_sdk = sdk
+        self._client: AsyncOpenAI | None = None  # only a client of our own, closed by `close`
         self._conn: AsyncRealtimeConnection | None = None
 
     @classmethod
@@ -87,24 +106,31 @@ class RealtimeClient:
         """Open the WebSocket; raises `RealtimeConnectionError` on failure or timeout."""
         if self._conn is not None:
             return
-        client = AsyncOpenAI(api_key=self._api_key, websocket_base_url=self.base_url)
+        own: AsyncOpenAI | None = None
+        if self._shared_sdk is not None:
+            client = self._shared_sdk()
+        else:
+            client = own = AsyncOpenAI(api_key=self._api_key, websocket_base_url=self.base_url)
         try:
             manager = client.realtime.connect(model=self.model)
             self._conn = await asyncio.wait_for(manager.enter(), self._timeouts.connect_s)
         except TimeoutError:
-            await client.close()
+            if own is not None:
+                await own.close()
             raise RealtimeConnectionError(
                 f"no Realtime connection to {self.base_url} within {self._timeouts.connect_s} s"
             ) from None
         except Exception as exc:
-            await client.close()
+            if own is not None:
+                await own.close()
             raise RealtimeConnectionError(
                 f"cannot connect to Realtime server {self.base_url}: {exc}"
             ) from exc
-        self._client = client
+        self._client = own
 
     async def close(self) -> None:
-        """Close the connection and the SDK client; safe to call twice."""
+        """Close the connection, and the SDK client if it is this client's own; safe to call
+        twice."""
         conn, self._conn = self._conn, None
         client, self._client = self._client, None
         if conn is not None:
@@ -134,7 +160,8 @@ class RealtimeClient:
         """Send one client event (a dict from `media.realtime_events`), within `send_s`."""
         conn = self._connection()
         try:
-            await asyncio.wait_for(conn.send(dict(event)), self._timeouts.send_s)  # type: ignore[arg-type]
+            async with asyncio.timeout(self._timeouts.send_s):
+                await conn.send_raw(json.dumps(event))
         except TimeoutError:
             raise RealtimeConnectionError(
                 f"sending {event.get('type')!r} took longer than {self._timeouts.send_s} s"
@@ -150,7 +177,8 @@ class RealtimeClient:
         """
         conn = self._connection()
         try:
-            raw = await asyncio.wait_for(conn.recv_bytes(), self._timeouts.idle_s)
+            async with asyncio.timeout(self._timeouts.idle_s):
+                raw = await conn.recv_bytes()
         except TimeoutError:
             raise RealtimeConnectionError(
                 f"no event from the Realtime server for {self._timeouts.idle_s} s"
@@ -171,3 +199,57 @@ class RealtimeClient:
         """Server events until the connection closes normally (see `recv` for the errors)."""
         while (event := await self.recv()) is not None:
             yield event
+
+
+class RealtimeClientFactory:
+    """Makes the `RealtimeClient` of each call; all of them share one `AsyncOpenAI`, created on
+    first use. Call it like a `RealtimeFactory`; `aclose()` at shutdown."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        model: str,
+        api_key: str = "",
+        timeouts: RealtimeTimeouts | None = None,
+    ) -> None:
+        # The key is checked when a client is made (`RealtimeConfigError`), not here, so that a
+        # node without a key still starts and its calls fail with a clear message.
+        self.base_url = base_url
+        self.model = model
+        self._api_key = api_key
+        self._timeouts = timeouts
+        self._sdk: AsyncOpenAI | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, timeouts: RealtimeTimeouts | None = None) -> Self:
+        """A factory for `settings.realtime_url` / `realtime_model` / `openai_api_key`."""
+        return cls(
+            base_url=settings.realtime_url,
+            model=settings.realtime_model,
+            api_key=settings.openai_api_key.get_secret_value(),
+            timeouts=timeouts,
+        )
+
+    def __call__(self) -> RealtimeClient:
+        """A new, unconnected client; raises `RealtimeConfigError` for OpenAI without a key."""
+        return RealtimeClient(
+            base_url=self.base_url,
+            model=self.model,
+            api_key=self._api_key,
+            timeouts=self._timeouts,
+            sdk=self._shared_sdk,
+        )
+
+    def _shared_sdk(self) -> AsyncOpenAI:
+        if self._sdk is None:
+            key = _sdk_key(self.base_url, self._api_key)
+            self._sdk = AsyncOpenAI(api_key=key, websocket_base_url=self.base_url)
+        return self._sdk
+
+    async def aclose(self) -> None:
+        """Close the shared SDK client (open connections are the calls' to close); a later
+        client makes a new one."""
+        sdk, self._sdk = self._sdk, None
+        if sdk is not None:
+            await sdk.close()

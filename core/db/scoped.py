@@ -352,9 +352,13 @@ class CallRepo(_Scoped[Call]):
         self, ident: int, role: str, text: str, *, at: dt.datetime | None = None
     ) -> None:
         """Append one transcript turn (the caller commits it at once, so a crash loses nothing)."""
+        await self.append_turns(ident, [(role, text, at or utcnow())])
+
+    async def append_turns(self, ident: int, turns: Sequence[tuple[str, str, dt.datetime]]) -> None:
+        """Append `(role, text, at)` turns in their order, with one read and one write."""
         call = await self.require(ident)
-        turn = {"role": role, "text": text, "at": (at or utcnow()).isoformat()}
-        await self._update(ident, transcript=[*call.transcript, turn])
+        added = [{"role": role, "text": text, "at": at.isoformat()} for role, text, at in turns]
+        await self._update(ident, transcript=[*call.transcript, *added])
 
 
 class DndRepo:

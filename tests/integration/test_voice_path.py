@@ -1,7 +1,6 @@
 """The voice path through the real development PBX: the callee's speech reaches the Realtime
 server, the agent's audio reaches the callee (what the simulated callee recorded is not
-silent), barge-in truncates the agent. (`PlayDTMF` into the phone menu is tested in
-tests/telephony; the bridge's menu handling in tests/media.)"""
+silent), barge-in truncates the agent, and `send_dtmf` takes the agent through a phone menu."""
 
 from __future__ import annotations
 
@@ -45,6 +44,30 @@ SCRIPTS = {
             ),
         ],
         caller_transcripts=["Hello?", "Doctor Smith's dental office, how can I help you?"],
+    ),
+    # A phone menu answers: the agent listens to the menu, presses 1, and talks to the desk.
+    "City Clinic": Script(
+        responses=[
+            ScriptedResponse(outputs=[CallTool(name="send_dtmf", arguments={"digits": "1"})]),
+            ScriptedResponse(outputs=[Say(text="Pressed one for appointments.")]),
+            ScriptedResponse(
+                outputs=[
+                    Say(text="Hello, I would like to book an appointment for Alex Morgan."),
+                ]
+            ),
+            ScriptedResponse(
+                outputs=[
+                    Say(text="Thank you, goodbye."),
+                    CallTool(name="end_call", arguments={"reason": "booked"}),
+                ]
+            ),
+        ],
+        caller_transcripts=[
+            "Thank you for calling City Clinic. For appointments press 1. For billing press 2.",
+            "Connecting you to the appointments desk.",
+            "Appointments desk, this is Mark. How can I help you?",
+            "Sure, I have put you down for Monday at ten in the morning. Goodbye.",
+        ],
     ),
 }
 
@@ -153,3 +176,19 @@ async def test_the_human_hears_the_agent_and_barge_in_truncates(rig: Rig) -> Non
     # transcripts of both sides were stored
     roles = {t["role"] for t in result.transcript}
     assert {"agent", "callee"} <= roles
+
+
+async def test_send_dtmf_takes_the_agent_through_the_phone_menu(rig: Rig) -> None:
+    result = await call(rig, "City Clinic", "+12125550106")
+    conn = rig.sim.connections[0]
+    # the menu's words reached the Realtime server, and its VAD ended the menu's turn
+    assert "input_audio_buffer.speech_stopped" in conn.sent_types()
+    routed = [
+        e
+        for e in rig.events
+        if e.get("UserEvent") == "SimIVR" and e.get("CallUUID") == result.call_uuid
+    ]
+    assert routed, "the phone menu routed nothing"
+    assert (routed[0]["Digit"], routed[0]["Route"]) == ("1", "appointments")
+    said = [t["text"] for t in result.transcript if t["role"] == "callee"]
+    assert any("press 1" in text for text in said)

@@ -386,3 +386,44 @@ async def test_lost_realtime_connection_is_resumed_once(rig: tuple[Database, Set
         await callee.peer.close()
         await server.stop()
         await sim.close()
+
+
+async def test_a_callee_that_goes_quiet_without_frames_still_ends_its_turn(
+    rig: tuple[Database, Settings],
+) -> None:
+    """Asterisk sends no frames while the far end sends no RTP (a silent phone menu): the
+    bridge fills the gap with silence so the model's VAD hears the turn end."""
+    db, settings = rig
+    seeded = await seed_call(db)
+    script = Script(
+        responses=[
+            ScriptedResponse(outputs=[Say(text="Hi, this is an AI assistant.")]),
+            ScriptedResponse(outputs=[Say(text="Thank you.")]),
+        ],
+        caller_transcripts=["For appointments press 1."],
+    )
+    sim = RealtimeTestServer(script, options=SimOptions(realtime_factor=4.0))
+    await sim.start()
+    registry = BridgeRegistry(
+        db, settings, realtime=lambda: RealtimeClient(base_url=sim.url, model="gpt-realtime")
+    )
+    server = AudioSocketServer(registry.resolve, port=0)
+    await server.start()
+    peer = FakeAsterisk(server.port, seeded.call_uuid)
+    try:
+        await peer.connect()
+        conn = await sim.wait_for_connection()
+        await conn.wait_for_sent("response.done", 1, timeout_s=10)
+        peer.stream(40, tone_frame)  # 0.8 s of speech, then not one frame more
+        started = await conn.wait_for_sent("input_audio_buffer.speech_started", 1, timeout_s=5)
+        stopped = await conn.wait_for_sent("input_audio_buffer.speech_stopped", 1, timeout_s=5)
+        # the turn: 0.8 s of speech plus the VAD's silence window, on the audio clock
+        assert stopped["audio_end_ms"] - started["audio_start_ms"] >= 800
+        bridge = registry.bridge(str(seeded.call_uuid))
+        assert bridge is not None
+        assert bridge.stats.gap_fills > 0
+        await conn.wait_for_sent("response.done", 2, timeout_s=10)  # the agent answered the turn
+    finally:
+        await peer.close()
+        await server.stop()
+        await sim.close()

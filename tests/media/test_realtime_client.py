@@ -16,6 +16,7 @@ from media import realtime_events as rt
 from media.audio import slin_to_ulaw
 from media.realtime_client import (
     RealtimeClient,
+    RealtimeClientFactory,
     RealtimeConfigError,
     RealtimeConnectionError,
     RealtimeTimeouts,
@@ -153,3 +154,64 @@ async def test_a_malformed_server_message_is_reported() -> None:
                 await client.recv()
             with pytest.raises(MalformedServerEvent, match="audio_start_ms"):
                 await client.recv()
+
+
+async def test_events_reach_the_wire_exactly_as_built(server: RealtimeTestServer) -> None:
+    built = [
+        rt.session_update(
+            instructions="Book a cleaning — in English, «please».",
+            voice="marin",
+            tools=[rt.FunctionTool("end_call", "Hang up.")],
+        ),
+        rt.input_audio_append(caller_audio(20, 0)[0]),
+        rt.item_truncate("item_x", 120),
+        rt.function_call_output("call_1", {"ok": True, "note": "ünïcode"}),
+        rt.response_cancel(),
+    ]
+    async with RealtimeClient(base_url=server.url, model="m") as client:
+        for event in built:
+            await client.send(event)
+        record = server.connections[0]
+        await record.wait_for(lambda: len(record.received) >= len(built) or None)
+    # The server parsed text frames (it rejects binary ones) into exactly the dicts we built.
+    assert list(record.received) == built
+
+
+async def test_a_factorys_clients_share_one_sdk_client(server: RealtimeTestServer) -> None:
+    factory = RealtimeClientFactory(base_url=server.url, model="gpt-realtime")
+    first, second = factory(), factory()
+    await first.connect()
+    await second.connect()
+    shared = factory._sdk
+    assert shared is not None
+    assert first._client is None and second._client is None  # neither owns an SDK client
+    await first.close()
+    assert not shared.is_closed()  # closing a call's client leaves the shared one open
+    assert isinstance(await second.recv(), rt.SessionCreated)
+    await second.send(rt.response_create())
+    done = await next_of(second, rt.ResponseDone)
+    assert isinstance(done, rt.ResponseDone)
+    third = factory()
+    await third.connect()
+    assert factory._sdk is shared  # still the one client
+    await third.close()
+    await second.close()
+    await factory.aclose()
+    assert shared.is_closed()
+    assert len(server.connections) == 3
+
+
+async def test_a_factory_checks_the_key_per_client_and_never_tells_it() -> None:
+    factory = RealtimeClientFactory(base_url="wss://api.openai.com/v1", model="gpt-realtime")
+    with pytest.raises(RealtimeConfigError, match="OPENAI_API_KEY"):
+        factory()  # a node without a key starts; its calls fail with a clear message
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    secret = "sk-test-do-not-print-0123456789"
+    keyed = RealtimeClientFactory(base_url=f"ws://127.0.0.1:{port}/v1", model="m", api_key=secret)
+    with pytest.raises(RealtimeConnectionError, match="cannot connect") as failed:
+        await keyed().connect()
+    assert secret not in str(failed.value)
+    assert secret not in repr(keyed) and secret not in repr(keyed())
+    await keyed.aclose()

@@ -117,6 +117,14 @@ async def test_calls_and_transcript_turns(db: Database, two_users: tuple[int, in
     assert [c.id for c in live] == [call_id]
     assert got is not None and got.state is CallState.ORIGINATING
     assert [t["role"] for t in got.transcript] == ["agent", "callee"]
+    said_at = dt.datetime(2025, 3, 4, 9, 30, tzinfo=dt.UTC)
+    async with db.scope(alice) as s:  # a batch: one read, one write, order kept
+        await s.calls.append_turns(
+            call_id, [("agent", "Tuesday?", said_at), ("callee", "Yes.", said_at)]
+        )
+        call = await s.calls.require(call_id)
+    assert [t["text"] for t in call.transcript][2:] == ["Tuesday?", "Yes."]
+    assert call.transcript[-1]["at"] == said_at.isoformat()
     async with db.system() as system:
         ref = await system.locate_call("5d0c2b1e-0000-4000-8000-000000000001")
     assert ref is not None and (ref.user_id, ref.call_id) == (alice, call_id)

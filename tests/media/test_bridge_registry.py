@@ -1,0 +1,34 @@
+"""The media part owns what its bridges share: started with it, closed with it."""
+
+from __future__ import annotations
+
+import socket
+
+from core.db import Database
+from core.settings import Settings
+from media.bridge_registry import MediaPart
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_the_shared_writer_and_sdk_client_live_as_long_as_the_part(db: Database) -> None:
+    settings = Settings(audiosocket_port=free_port(), realtime_url="ws://127.0.0.1:9/v1")
+    part = MediaPart(settings, db)
+    registry = part.registry
+    clients = registry._own_clients
+    assert clients is not None  # no factory given: the registry makes (and owns) one
+    await part.start()
+    try:
+        assert registry._transcripts.running
+        first, second = clients(), clients()
+        assert first._shared_sdk is not None and second._shared_sdk is not None
+        sdk = clients._shared_sdk()
+        assert clients._shared_sdk() is sdk
+    finally:
+        await part.stop()
+    assert not registry._transcripts.running
+    assert sdk.is_closed()
