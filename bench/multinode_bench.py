@@ -200,6 +200,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await asyncio.to_thread(upgrade, database_url)
         await bench_db.prepare_checkpoints(database_url)
+        namespace = await bench_db.channel_namespace(db)
         seeded = await bench_db.seed(db, tasks=args.tasks, users=args.users)
         print(
             f"seeded {len(seeded.task_ids)} tasks in {seeded.campaigns} campaigns of "
@@ -228,7 +229,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.to_thread(bench_db.drop_database, admin_url, database_url)
 
     events = [e for n in nodes for e in read_events(n)]
-    index, second = fig.channel_index(seeded.task_ids)
+    index, second = fig.channel_index(seeded.task_ids, namespace)
     all_dials = fig.dials(listener.newchannels, index, call_rows)
     strays = fig.stray_channels(listener.newchannels, index, second)
     return {

@@ -5,7 +5,8 @@ One call = one attempt of one task:
 2. a concurrent-call slot is taken — callers wait first come first served for up to
    `slot_wait_s` seconds, then get `NoCallSlot` (0 refuses at once);
 3. the `calls` row is created under the attempt's deterministic UUID (a second request for the
-   same attempt fails on it with `DuplicateCall`);
+   same attempt fails on it with `DuplicateCall`), derived in the namespace of the installation
+   whose database this is (`channel_ids.call_namespace`), read when the initiator starts;
 4. `Originate` is sent once, never again — and not at all while a channel with the attempt's
    `ChannelId` is up on the PBX (another node's call of the same attempt: `DuplicateCall`);
    Asterisk itself fails a second Originate with a live `ChannelId`, which is caught too;
@@ -35,7 +36,7 @@ from telephony.ami_connection import AmiConnection, AmiState
 from telephony.ami_panoramisk import AmiMessage
 from telephony.call_slots import CallSlots
 from telephony.call_tracker import CallSnapshot, CallTracker, call_key, originate_action_id
-from telephony.channel_ids import OPENDEEP_CALLS, AttemptIds, attempt_ids
+from telephony.channel_ids import AttemptIds, attempt_ids, call_namespace
 from telephony.dial_rules import DialTarget, call_limit, dial_target
 from telephony.errors import (
     AmiActionFailed,
@@ -102,7 +103,11 @@ class _Live:
 
 
 class CallInitiator:
-    """Places and follows this node's calls over one `AmiConnection`."""
+    """Places and follows this node's calls over one `AmiConnection`.
+
+    `namespace` is that of the attempts' channel ids; by default (None) the installation's,
+    read from `db` by `start()` — every node of one database then derives the same ids.
+    """
 
     def __init__(
         self,
@@ -111,7 +116,7 @@ class CallInitiator:
         ami: AmiConnection,
         *,
         slot_wait_s: float = 60.0,
-        namespace: uuid.UUID = OPENDEEP_CALLS,
+        namespace: uuid.UUID | None = None,
     ) -> None:
         self._settings = settings
         self._db = db
@@ -126,7 +131,9 @@ class CallInitiator:
 
     # --- life ----------------------------------------------------------------------------
     async def start(self) -> None:
-        """Subscribe to the connection's events and state (call before it connects)."""
+        """Read the id namespace, subscribe to the connection's events and state (call before
+        it connects). Raises if the database cannot be read."""
+        await self.namespace()
         if not self._unsubscribe:
             self._unsubscribe = [
                 self._ami.on_event(self._on_event),
@@ -146,6 +153,18 @@ class CallInitiator:
         await asyncio.gather(*writers, *self._tasks, return_exceptions=True)
 
     # --- observing -----------------------------------------------------------------------
+    async def namespace(self) -> uuid.UUID:
+        """The namespace of this node's channel ids (the installation's, unless one was given)."""
+        if self._namespace is None:
+            async with self._db.system() as system:
+                self._namespace = call_namespace(await system.installation_id())
+        return self._namespace
+
+    async def ids_of(self, task_id: int, attempt: int) -> AttemptIds:
+        """The channel ids attempt `attempt` of task `task_id` gets — on any node of this
+        installation (what `place_call` sends; `ValueError` for a non-positive number)."""
+        return attempt_ids(task_id, attempt, await self.namespace())
+
     @property
     def ready(self) -> bool:
         """True while the AMI connection is up (a call placed now can be originated)."""
@@ -186,7 +205,7 @@ class CallInitiator:
             redirect_number=self._settings.app_test_mode_redirect_number,
             region=self._settings.default_region,
         )
-        ids = attempt_ids(task_id, attempt, self._namespace)
+        ids = await self.ids_of(task_id, attempt)
         action_id = originate_action_id(ids.channel_id, uuid.uuid4().hex[:12])
         action = originate_action(
             ids=ids,

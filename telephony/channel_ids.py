@@ -4,6 +4,12 @@ Asterisk refuses an `Originate` whose `ChannelId` belongs to a live channel, so 
 from (task, attempt) turns a repeated request — a retry after a lost response, a replay after a
 reconnect, a second node racing for the same attempt — into a refusal instead of a second dial.
 The same value is the call's UUID (`CALL_UUID`, `calls.call_uuid`, the AudioSocket id).
+
+Task ids are only unique within one database, and several installations (production and
+staging, two test runs) may share one PBX. So the ids are derived in a namespace of the
+installation — `call_namespace(installation_id)`, from the id its database keeps
+(`SystemOps.installation_id`) — which every node of one database shares (they still refuse
+each other's repeats) and no other installation does (task 1 here is not task 1 there).
 """
 
 from __future__ import annotations
@@ -25,8 +31,16 @@ class AttemptIds:
         return self.channel_id
 
 
-def attempt_ids(task_id: int, attempt: int, namespace: uuid.UUID = OPENDEEP_CALLS) -> AttemptIds:
-    """The channel ids of attempt `attempt` of task `task_id` (UUID strings, as Asterisk wants)."""
+def call_namespace(installation_id: uuid.UUID) -> uuid.UUID:
+    """The namespace of the channel ids of installation `installation_id` (same in, same out)."""
+    # Derived rather than the installation id itself, so that other ids made from the
+    # installation id some day cannot coincide with channel ids.
+    return uuid.uuid5(OPENDEEP_CALLS, str(installation_id))
+
+
+def attempt_ids(task_id: int, attempt: int, namespace: uuid.UUID) -> AttemptIds:
+    """The channel ids of attempt `attempt` of task `task_id` in `namespace` (see
+    `call_namespace`), as UUID strings, as Asterisk wants them."""
     if task_id <= 0 or attempt <= 0:
         raise ValueError(f"task id and attempt must be positive, got {task_id} and {attempt}")
     base = f"task:{task_id}:attempt:{attempt}"

@@ -9,7 +9,8 @@ from telephony.call_initiator import CallInitiator
 
 
 class TelephonyPart:
-    """Factory signature `TelephonyPart(settings, db)`; starts without waiting for Asterisk."""
+    """Factory signature `TelephonyPart(settings, db)`; starts without waiting for Asterisk
+    (but reads the installation's id, the namespace of its channel ids, from `db`)."""
 
     name = "telephony"
 

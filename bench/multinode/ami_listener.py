@@ -3,8 +3,9 @@ what Asterisk itself reports — every `Newchannel` and `OriginateResponse` — 
 arrived, so that how often each task was really dialled is known whatever the nodes believe.
 
 The Local channel's `;1` half has the attempt's deterministic `ChannelId` as its `Uniqueid`
-(`telephony.channel_ids.attempt_ids`), so a `Newchannel` with that id is one dial of that
-attempt; the `;2` half carries the `OtherChannelId`.
+(`telephony.channel_ids.attempt_ids`, in the namespace of the database's installation), so a
+`Newchannel` with that id is one dial of that attempt; the `;2` half carries the
+`OtherChannelId`.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from core.db import Database
 from core.db.models import CampaignStatus, StopRule
 from core.phone import time_zones
 from core.settings import load_settings
+from telephony.channel_ids import call_namespace
 
 # Answered and hung up at once inside the Local channel ([opendeep-outbound], see
 # asterisk/templates/extensions.conf.in). A campaign may hold each number once.
@@ -91,21 +92,17 @@ async def prepare_checkpoints(url: str) -> None:
         pass
 
 
+async def channel_namespace(db: Database) -> uuid.UUID:
+    """The namespace of the nodes' channel ids: their installation's, read as they read it."""
+    async with db.system() as system:
+        return call_namespace(await system.installation_id())
+
+
 async def seed(db: Database, *, tasks: int, users: int) -> Seeded:
     """`users` users with campaigns of up to 40 tasks each (one per bench number), all active,
     one attempt per task, no recording. Tasks are added round-robin over the campaigns, so
     consecutive task ids (the order of claims) belong to different users.
-
-    Task ids start at a random point far above any test's: an attempt's channel id is derived
-    from (task id, attempt) only, so task 1 of this database and task 1 of another OpenDeep
-    database using the same PBX (a test run, say) would share their channel ids.
     """
-    first_id = 100_000_000 + secrets.randbelow(1_000_000) * 1000
-    async with db.engine.begin() as conn:
-        await conn.execute(
-            text("SELECT setval(pg_get_serial_sequence('tasks', 'id'), :first, false)"),
-            {"first": first_id},
-        )
     per_campaign = math.ceil(tasks / max(users, math.ceil(tasks / len(BENCH_NUMBERS))))
     campaigns = math.ceil(tasks / per_campaign)
     zones = time_zones(BENCH_NUMBERS[0])

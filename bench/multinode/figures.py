@@ -8,6 +8,7 @@ driver's own observations (release time, kill time, when each task the killed no
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -63,13 +64,16 @@ def peak_rate(times: Sequence[float], window_s: float = 1.0) -> float:
     return best / window_s
 
 
-def channel_index(task_ids: Iterable[int]) -> tuple[dict[str, tuple[int, int]], set[str]]:
-    """;1 channel id → (task, attempt), and the set of ;2 channel ids, for every task."""
+def channel_index(
+    task_ids: Iterable[int], namespace: uuid.UUID
+) -> tuple[dict[str, tuple[int, int]], set[str]]:
+    """;1 channel id → (task, attempt), and the set of ;2 channel ids, for every task, in the
+    installation's channel-id `namespace` (`telephony.channel_ids.call_namespace`)."""
     first: dict[str, tuple[int, int]] = {}
     second: set[str] = set()
     for task in task_ids:
         for attempt in range(1, ATTEMPTS_INDEXED + 1):
-            ids = attempt_ids(task, attempt)
+            ids = attempt_ids(task, attempt, namespace)
             first[ids.channel_id] = (task, attempt)
             second.add(ids.other_channel_id)
     return first, second

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Enum,
     ForeignKey,
     Index,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -246,3 +249,21 @@ class FeedbackRequest(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     answered_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+INSTALLATION_ROW = 1
+
+
+class Installation(Base):
+    """This database's identity: one row, created by the migration, never changed.
+
+    Every node using the database reads the same `installation_id`; the telephony derives its
+    Asterisk channel ids from it, so two installations sharing one PBX never share an id.
+    """
+
+    __tablename__ = "installation"
+    __table_args__ = (CheckConstraint(f"id = {INSTALLATION_ROW}", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    installation_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,19 +1,31 @@
-"""Operations of the node itself (scheduler, media server) that span users.
+"""Operations of the node itself (scheduler, media server, telephony) that span users.
 
-They hand back ids only — (user id, object id) pairs — so that whatever is read next goes
-through that user's `UserScope`.
+They hand back ids only — (user id, object id) pairs, or the installation's own id — so that
+whatever is read next goes through that user's `UserScope`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.models import OPEN_TASK_STATUSES, Call, Campaign, CampaignStatus, Task, TaskStatus
+from core.db.models import (
+    INSTALLATION_ROW,
+    OPEN_TASK_STATUSES,
+    Call,
+    Campaign,
+    CampaignStatus,
+    Installation,
+    Task,
+    TaskStatus,
+)
+from core.db.types import utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +52,25 @@ class SystemOps:
     @property
     def _is_postgres(self) -> bool:
         return self._session.get_bind().dialect.name == "postgresql"
+
+    async def installation_id(self) -> uuid.UUID:
+        """This database's installation id: the same for every node using it, and forever.
+
+        The migration creates it. Were the row missing, the first reader creates it; readers
+        racing there all get the one stored (insert-if-absent on the fixed key, then read).
+        """
+        stmt = select(Installation.installation_id).where(Installation.id == INSTALLATION_ROW)
+        found = (await self._session.execute(stmt)).scalar_one_or_none()
+        if found is not None:
+            return found
+        row = {"id": INSTALLATION_ROW, "installation_id": uuid.uuid4(), "created_at": utcnow()}
+        insert: Insert
+        if self._is_postgres:
+            insert = postgresql.insert(Installation).on_conflict_do_nothing(index_elements=["id"])
+        else:
+            insert = sqlite.insert(Installation).on_conflict_do_nothing(index_elements=["id"])
+        await self._session.execute(insert.values(row))
+        return (await self._session.execute(stmt)).scalar_one()
 
     async def claim_due(
         self, *, node_id: str, now: dt.datetime, lease: dt.timedelta, limit: int

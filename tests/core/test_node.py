@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from core.db import Database
 from core.node import Node, PartsWanted
 from core.settings import Settings
+from telephony.channel_ids import attempt_ids, call_namespace
+from tests.helpers import free_port
 
 
 async def test_parts_are_wired_and_lease_settings_apply(tmp_path: Path) -> None:
@@ -28,3 +32,23 @@ async def test_parts_are_wired_and_lease_settings_apply(tmp_path: Path) -> None:
         assert [p.name for p in alone.parts] == ["graphs", "media"]  # no scheduler without AMI
     finally:
         await db.dispose()
+
+
+async def test_its_calls_get_the_channel_ids_of_the_databases_installation(db: Database) -> None:
+    """The initiator the node dials through derives its ids from the installation id in the
+    database, as every other node of that database does (nothing is dialled: AMI is down)."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=db.url,
+        ami_port=free_port(),
+        ami_secret=SecretStr("not-used-here"),
+    )
+    node = Node(settings, db, PartsWanted(ui=False))
+    assert node.telephony is not None
+    await node.telephony.start()
+    try:
+        async with db.system() as system:
+            namespace = call_namespace(await system.installation_id())
+        assert await node.telephony.calls.ids_of(5, 2) == attempt_ids(5, 2, namespace)
+    finally:
+        await node.telephony.stop()

@@ -21,7 +21,6 @@ from core.settings import Settings
 from telephony.ami_connection import AmiConnection, AmiState
 from telephony.backoff import Backoff
 from telephony.call_initiator import CallInitiator, PlacedCall
-from telephony.channel_ids import attempt_ids
 from telephony.errors import DuplicateCall, InvalidNumber
 from telephony.originate import originate_action
 from tests.conftest import make_user
@@ -90,8 +89,9 @@ async def open_pbx(
     conn = AmiConnection(settings, backoff=backoff or Backoff(initial_s=0.3, max_s=2.0))
     log = EventLog()
     conn.on_event(log.append)
-    # A fresh id namespace: task ids restart at 1 in each test database.
-    calls = CallInitiator(settings, db, conn, namespace=uuid.uuid4())
+    # The namespace of the ids is this test database's own installation id: task ids restart at
+    # 1 in each test database, which share the PBX with each other and with other test runs.
+    calls = CallInitiator(settings, db, conn)
     await calls.start()
     await conn.start()
     await conn.wait_connected(15)
@@ -249,7 +249,7 @@ async def test_invalid_number_is_refused_before_any_ami_action(pbx: Pbx) -> None
     await asyncio.sleep(0.5)
     assert sent == []
     # (The PBX is shared: other calls' events come and go; none may be this attempt's.)
-    assert pbx.log.of_call(attempt_ids(task, 1, pbx.calls._namespace).channel_id) == []
+    assert pbx.log.of_call((await pbx.calls.ids_of(task, 1)).channel_id) == []
     async with pbx.db.scope(pbx.user) as scope:
         assert not await scope.calls.list_for_task(task)
 
@@ -258,7 +258,7 @@ async def test_a_live_attempt_is_not_dialled_twice(pbx: Pbx) -> None:
     """Another node already placed this attempt (same ChannelId): ours is refused, and a
     second Originate with that ChannelId sent anyway is failed by Asterisk itself."""
     task = await make_task(pbx.db, pbx.user, HUMAN)
-    ids = attempt_ids(task, 1, pbx.calls._namespace)
+    ids = await pbx.calls.ids_of(task, 1)
 
     def by_hand(action_id: str) -> dict[str, str | list[str]]:
         return originate_action(

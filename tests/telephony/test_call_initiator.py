@@ -14,7 +14,6 @@ from core.db.models import CallOutcome, CallState
 from telephony.ami_connection import AmiConnection
 from telephony.backoff import Backoff
 from telephony.call_initiator import CallInitiator
-from telephony.channel_ids import attempt_ids
 from telephony.errors import (
     AmiNotConnected,
     CallNotLive,
@@ -54,7 +53,7 @@ async def build_rig(
 ) -> Rig:
     cfg = fake_settings(fake_ami.port, **settings)
     conn = AmiConnection(cfg, backoff=FAST, boot_wait_s=0.5)
-    calls = CallInitiator(cfg, db, conn, slot_wait_s=slot_wait_s, namespace=uuid.uuid4())
+    calls = CallInitiator(cfg, db, conn, slot_wait_s=slot_wait_s)
     await calls.start()
     if connect:
         await conn.start()
@@ -159,7 +158,7 @@ async def test_the_same_attempt_twice_is_one_call(rig: Rig) -> None:
 async def test_asterisk_refusing_a_live_channel_id_is_a_duplicate(rig: Rig) -> None:
     """Another node (its own database) already has this attempt up on the same PBX."""
     task = await make_task(rig.db, rig.user)
-    ids = attempt_ids(task, 1, rig.calls._namespace)
+    ids = await rig.calls.ids_of(task, 1)
     rig.pbx.calls[ids.channel_id] = SimCall(
         HUMAN, ids.channel_id, ids.other_channel_id, "elsewhere/1", "Local/x@opendeep-outbound-1"
     )
@@ -175,7 +174,7 @@ async def test_asterisk_refusing_a_live_channel_id_is_a_duplicate(rig: Rig) -> N
 async def test_losing_a_race_for_the_channel_id(rig: Rig) -> None:
     """Another node's Originate of this attempt got there between our look-up and ours."""
     task = await make_task(rig.db, rig.user)
-    ids = attempt_ids(task, 1, rig.calls._namespace)
+    ids = await rig.calls.ids_of(task, 1)
     theirs = SimCall(
         HUMAN, ids.channel_id, ids.other_channel_id, "elsewhere/1", "Local/x@opendeep-outbound-1"
     )

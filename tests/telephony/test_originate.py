@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from telephony.channel_ids import attempt_ids
+from telephony.channel_ids import OPENDEEP_CALLS, attempt_ids
 from telephony.errors import InvalidCallVariable
 from telephony.originate import check_variable, originate_action
 
-IDS = attempt_ids(12, 3)
+IDS = attempt_ids(12, 3, OPENDEEP_CALLS)
 
 
 def build(**overrides: object) -> dict[str, str | list[str]]:

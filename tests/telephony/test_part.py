@@ -6,6 +6,7 @@ import asyncio
 
 from core.db import Database
 from core.service import Part
+from telephony.channel_ids import attempt_ids, call_namespace
 from telephony.part import TelephonyPart
 from tests.helpers import free_port
 from tests.telephony.conftest import fake_settings
@@ -45,3 +46,21 @@ async def test_says_when_the_login_is_refused(db: Database, fake_ami: FakeAmi) -
     await until(lambda: fake_ami.failed_logins >= 1 and part.ami.problem is not None)
     assert part.describe() == f"AMI 127.0.0.1:{fake_ami.port} connecting (login refused), calls 0/2"
     await part.stop()
+
+
+async def test_parts_on_one_database_name_an_attempt_alike(db: Database) -> None:
+    """Two nodes of one database give an attempt one channel id (so the PBX refuses the
+    second's repeat): the one derived from the database's installation id."""
+    same_db = Database(db.url)
+    parts = [TelephonyPart(fake_settings(free_port()), d) for d in (db, same_db)]
+    try:
+        for part in parts:
+            await part.start()
+        async with db.system() as system:
+            namespace = call_namespace(await system.installation_id())
+        for part in parts:
+            assert await part.calls.ids_of(4, 1) == attempt_ids(4, 1, namespace)
+    finally:
+        for part in parts:
+            await part.stop()
+        await same_db.dispose()
