@@ -18,7 +18,7 @@ from media.audio import (
 from media.audiosocket_codec import AudioSocketParser, AudioSocketProtocolError
 from media.audiosocket_server import AudioSocketServer
 from media.audiosocket_session import Resolver, SessionLimits
-from media.pacer import Pacer, PaceSchedule
+from media.pacer import FrameClock, PaceSchedule
 from media.playout import Cleared, PlayoutBuffer
 from media.session import (
     Dtmf,
@@ -42,9 +42,9 @@ __all__ = [
     "Cleared",
     "Dtmf",
     "EndReason",
+    "FrameClock",
     "InboundAudio",
     "PaceSchedule",
-    "Pacer",
     "PeerError",
     "PlayoutBuffer",
     "Resolver",

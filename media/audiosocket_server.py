@@ -2,7 +2,8 @@
 
 Each accepted socket gets `TCP_NODELAY` (20 ms frames must not wait for Nagle) and an
 `AudioSocketSession`; the server owns every session task and cancels them on `stop()`. A bad
-peer ends only its own session.
+peer ends only its own session. All sessions send their frames on the server's one
+`FrameClock`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Self
 
 from core.logging import get_logger
 from media.audiosocket_session import AudioSocketSession, Resolver, SessionLimits
+from media.pacer import FrameClock
 
 log = get_logger("opendeep.media.audiosocket")
 
@@ -42,6 +44,7 @@ class AudioSocketServer:
         self._stop_timeout_s = stop_timeout_s
         self._server: asyncio.Server | None = None
         self._sessions: dict[asyncio.Task[None], AudioSocketSession] = {}
+        self._clock = FrameClock()
         self.rejected = 0  # connections refused because `max_sessions` were running
 
     @property
@@ -86,6 +89,7 @@ class AudioSocketServer:
         if server is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), self._stop_timeout_s)
+        await self._clock.aclose()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -110,7 +114,7 @@ class AudioSocketServer:
             return
         task = asyncio.current_task()
         assert task is not None
-        session = AudioSocketSession(reader, writer, self._resolve, self._limits)
+        session = AudioSocketSession(reader, writer, self._resolve, self._limits, self._clock)
         self._sessions[task] = session
         try:
             await session.run()

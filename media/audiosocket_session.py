@@ -1,8 +1,9 @@
 """One AudioSocket connection: handshake, inbound pump, paced outbound audio, clean end.
 
-Three tasks per call, all owned here and cancelled when the call ends: the pacer (one frame
-every 20 ms, silence from the first moment, before the call is even identified), the reader
-(bytes → parser → bounded queue) and the dispatcher (queue → handler, in order). Whatever ends
+Two tasks per call, both owned here and cancelled when the call ends: the reader (bytes →
+parser → bounded queue) and the dispatcher (queue → handler, in order). Outbound frames come
+from the server's shared `FrameClock` (one frame every 20 ms, silence from the first moment,
+before the call is even identified). Whatever ends
 the call first — hangup, EOF, reset, garbage, a timeout, the handler failing, shutdown — is the
 one reason given to `handler.on_end`, which is called exactly once.
 """
@@ -31,7 +32,7 @@ from media.audiosocket_codec import (
     encode_audio,
     encode_hangup,
 )
-from media.pacer import Pacer, PacerStats
+from media.pacer import ClockMember, FrameClock, PacerStats
 from media.session import Dtmf, EndReason, InboundAudio, PeerError, SessionEvent, SessionHandler
 
 log = get_logger("opendeep.media.audiosocket")
@@ -77,6 +78,7 @@ class AudioSocketSession:
         writer: asyncio.StreamWriter,
         resolve: Resolver,
         limits: SessionLimits = SessionLimits(),
+        clock: FrameClock | None = None,
     ) -> None:
         self._reader = reader
         self._writer = writer
@@ -84,7 +86,8 @@ class AudioSocketSession:
         self._limits = limits
         self._parser = AudioSocketParser(limits.max_payload)
         self._queue: asyncio.Queue[SessionEvent | None] = asyncio.Queue(limits.inbound_queue_frames)
-        self._pacer = Pacer(self._send_frame)
+        self._clock = clock or FrameClock()
+        self._frames: ClockMember | None = None
         self._handler: SessionHandler | None = None
         self._call_id: uuid.UUID | None = None
         self._reason: EndReason | None = None
@@ -110,7 +113,7 @@ class AudioSocketSession:
 
     @property
     def pacer_stats(self) -> PacerStats:
-        return self._pacer.stats
+        return self._frames.stats if self._frames is not None else PacerStats()
 
     @property
     def reason(self) -> EndReason | None:
@@ -120,7 +123,7 @@ class AudioSocketSession:
 
     async def run(self) -> EndReason | None:
         """Serve the connection until the call ends; never raises except on cancellation."""
-        self._spawn(self._pace(), "pacer")
+        self._frames = self._clock.join(self._send_frame)
         try:
             pending = await self._handshake()
             if pending is None:
@@ -215,7 +218,7 @@ class AudioSocketSession:
         return events
 
     async def _shutdown(self) -> None:
-        self._pacer.stop()
+        self._stop_frames()
         if self._reason in ("hangup", "peer_error", "local_hangup") and self._handler is not None:
             await self._drain()
         for task in self._tasks:
@@ -261,24 +264,32 @@ class AudioSocketSession:
 
     # --- tasks ------------------------------------------------------------------------------
 
-    async def _pace(self) -> None:
-        await self._pacer.run()
+    def _stop_frames(self) -> None:
+        if self._frames is not None:
+            self._clock.leave(self._frames)
 
-    async def _send_frame(self) -> None:
+    def _send_frame(self) -> bool:
+        """The clock's tick: write this call's next frame; False once the call is over."""
+        if self._reason is not None:
+            return False
         transport = self._writer.transport
         if transport.is_closing():
-            self._pacer.stop()
             self._end("hangup")
-            return
+            return False
         if transport.get_write_buffer_size() > self._limits.max_write_buffer_bytes:
             log.warning("audiosocket.peer_not_reading", call_id=str(self._call_id))
-            self._pacer.stop()
             self._end("send_failed")
-            return
-        handler = self._handler
-        frame = handler.playout.next_frame() if handler is not None else SLIN_SILENCE_FRAME
-        self._writer.write(encode_audio(frame))
+            return False
+        try:
+            handler = self._handler
+            frame = handler.playout.next_frame() if handler is not None else SLIN_SILENCE_FRAME
+            self._writer.write(encode_audio(frame))
+        except Exception:
+            log.exception("audiosocket.send_failed", call_id=str(self._call_id))
+            self._end("send_failed")
+            return False
         self.counters.frames_out += 1
+        return True
 
     async def _read_loop(self) -> None:
         limits = self._limits

@@ -6,8 +6,12 @@ drift by every wake-up's lateness. If the loop falls more than `max_late_frames`
 stalled event loop), it does not burst the backlog: it restarts the schedule from now and
 counts a resync.
 
-`PaceSchedule` is the pure deadline arithmetic (tested with a fake clock); `Pacer` is the thin
-asyncio loop around it.
+`PaceSchedule` is the pure deadline arithmetic (tested with a fake clock). `FrameClock` is the
+thin asyncio loop around it, shared by every call of a server: one timer per 20 ms tick sends
+every call's frame, where a timer and a task per call would put hundreds of wake-ups in each
+tick's loop iteration (the iteration time is what a frame's lateness is made of). A call joins
+with a synchronous `send` and gets its first frame at once (Asterisk wants media from the
+application straight away), then one on every tick of the shared grid.
 """
 
 from __future__ import annotations
@@ -15,12 +19,17 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+from core.logging import get_logger
+
+log = get_logger("opendeep.media.pacer")
+
 FRAME_PERIOD_S: Final = 0.020
 DEFAULT_MAX_LATE_FRAMES: Final = 3
+DEFAULT_PHASES: Final = 4  # ticks per period: 5 ms apart, each serving a quarter of the calls
 
 # Lateness histogram (for percentiles in benchmarks and metrics; a fixed 240 counters per call):
 # bin 0 holds [0, 10 µs), each further bin is 5 % wider than the one before, the last one
@@ -57,6 +66,16 @@ class PacerStats:
     @property
     def lateness_mean_s(self) -> float:
         return self.lateness_sum_s / self.frames if self.frames else 0.0
+
+    def record(self, lateness_s: float, period: float) -> None:
+        """Count one frame sent `lateness_s` after its deadline."""
+        self.frames += 1
+        self.lateness_sum_s += lateness_s
+        if lateness_s > self.lateness_max_s:
+            self.lateness_max_s = lateness_s
+        self.lateness_histogram[lateness_bin(lateness_s)] += 1
+        if lateness_s > period / 2:
+            self.late_frames += 1
 
 
 class PaceSchedule:
@@ -98,58 +117,114 @@ class PaceSchedule:
 
     def sent(self, now: float) -> None:
         """Record that the due frame went out at `now`; the next deadline is one period on."""
-        lateness = max(0.0, now - self.next_deadline)
-        stats = self.stats
-        stats.frames += 1
-        stats.lateness_sum_s += lateness
-        stats.lateness_max_s = max(stats.lateness_max_s, lateness)
-        stats.lateness_histogram[lateness_bin(lateness)] += 1
-        if lateness > self.period / 2:
-            stats.late_frames += 1
+        self.stats.record(max(0.0, now - self.next_deadline), self.period)
         self._n += 1
 
 
-SendFrame = Callable[[], Awaitable[None]]
+SendFrame = Callable[[], bool]  # sends one frame now; False: stop sending (the call is over)
 
 
-class Pacer:
-    """Calls `send()` once per period until `stop()` or cancellation; the first call is
-    immediate (Asterisk wants media from the application straight away)."""
+class ClockMember:
+    """One call on a `FrameClock`: its `send` and the lateness of its frames."""
+
+    __slots__ = ("_send", "stats")
+
+    def __init__(self, send: SendFrame) -> None:
+        self._send = send
+        self.stats = PacerStats()
+
+    def _tick(self, now: float, deadline: float, period: float) -> bool:
+        self.stats.record(max(0.0, now - deadline), period)
+        return self._send()
+
+
+class FrameClock:
+    """Calls every member's `send()` once per period, from one task that runs while there are
+    members. `join` sends the first frame at once; `leave` (or `send` returning False) ends a
+    member's frames. An exception from one `send` ends that member only, and is logged.
+
+    The period is cut into `phases` ticks and each member is served on one of them (the least
+    busy when it joined): one wake-up serves a share of the calls, not all of them in a burst,
+    so a frame waits for fewer sends before its own and the peers' traffic is spread out.
+    """
 
     def __init__(
         self,
-        send: SendFrame,
         *,
         period: float = FRAME_PERIOD_S,
+        phases: int = DEFAULT_PHASES,
         max_late_frames: int = DEFAULT_MAX_LATE_FRAMES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._send = send
+        if period <= 0 or max_late_frames < 1 or phases < 1:
+            raise ValueError("period must be > 0, phases and max_late_frames >= 1")
         self._period = period
+        self._phases = phases
         self._max_late_frames = max_late_frames
         self._clock = clock
-        self._stopped = asyncio.Event()
-        self._schedule: PaceSchedule | None = None
+        # One insertion-ordered set of members per phase.
+        self._slots: list[dict[ClockMember, None]] = [{} for _ in range(phases)]
+        self._slot_of: dict[ClockMember, int] = {}
+        self._task: asyncio.Task[None] | None = None
 
     @property
-    def stats(self) -> PacerStats:
-        return self._schedule.stats if self._schedule else PacerStats()
+    def members(self) -> int:
+        return len(self._slot_of)
 
-    def stop(self) -> None:
-        """Ask `run()` to return before its next frame."""
-        self._stopped.set()
+    def join(self, send: SendFrame) -> ClockMember:
+        """Send a first frame now and one every period from then on (needs a running loop)."""
+        member = ClockMember(send)
+        if not self._call(member, self._clock(), self._clock()):
+            return member
+        slot = min(range(self._phases), key=lambda i: len(self._slots[i]))
+        self._slots[slot][member] = None
+        self._slot_of[member] = slot
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="frame-clock")
+        return member
 
-    async def run(self) -> None:
-        """Pace until stopped; an exception from `send` ends the loop and propagates."""
+    def leave(self, member: ClockMember) -> None:
+        """No more frames for `member` (safe to call twice)."""
+        slot = self._slot_of.pop(member, None)
+        if slot is not None:
+            self._slots[slot].pop(member, None)
+
+    async def aclose(self) -> None:
+        """Stop the clock's task (members are dropped)."""
+        for slot in self._slots:
+            slot.clear()
+        self._slot_of.clear()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _call(self, member: ClockMember, now: float, deadline: float) -> bool:
+        try:
+            return member._tick(now, deadline, self._period)
+        except Exception:
+            log.exception("frame send failed")
+            return False
+
+    async def _run(self) -> None:
+        clock = self._clock
+        tick = self._period / self._phases
         schedule = PaceSchedule(
-            self._clock(), period=self._period, max_late_frames=self._max_late_frames
+            clock() + tick, period=tick, max_late_frames=self._max_late_frames * self._phases
         )
-        self._schedule = schedule
-        while not self._stopped.is_set():
-            wait = schedule.delay(self._clock())
+        phase = 0
+        while self._slot_of:
+            resyncs = schedule.stats.resyncs
+            wait = schedule.delay(clock())
             if wait > 0:
                 await asyncio.sleep(wait)
-                if self._stopped.is_set():
-                    break
-            schedule.sent(self._clock())
-            await self._send()
+            elif schedule.stats.resyncs != resyncs:
+                for member in self._slot_of:
+                    member.stats.resyncs += 1
+            deadline = schedule.next_deadline
+            slot = self._slots[phase]
+            for member in list(slot):
+                if member in slot and not self._call(member, clock(), deadline):
+                    self.leave(member)
+            schedule.sent(clock())
+            phase = (phase + 1) % self._phases

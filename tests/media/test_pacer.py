@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from media.pacer import Pacer, PaceSchedule
+from media.pacer import FrameClock, PaceSchedule
 
 
 def test_deadlines_are_absolute_so_lateness_does_not_accumulate() -> None:
@@ -62,36 +62,90 @@ def test_invalid_parameters() -> None:
         PaceSchedule(0.0, period=0)
 
 
-async def test_real_run_sends_immediately_then_every_20_ms() -> None:
+async def test_a_member_gets_a_frame_at_once_then_every_20_ms() -> None:
+    clock = FrameClock()
     sent: list[float] = []
-    start = time.monotonic()
-    pacer: Pacer
+    done = asyncio.Event()
 
-    async def send() -> None:
+    def send() -> bool:
         sent.append(time.monotonic())
         if len(sent) == 50:
-            pacer.stop()
+            done.set()
+            return False
+        return True
 
-    pacer = Pacer(send)
-    await asyncio.wait_for(pacer.run(), 5.0)
-    assert len(sent) == 50
-    assert sent[0] - start < 0.015  # the first frame does not wait a period
-    mean_period = (sent[-1] - sent[0]) / 49
+    start = time.monotonic()
+    member = clock.join(send)
+    assert len(sent) == 1 and sent[0] - start < 0.005  # the first frame does not wait a tick
+    await asyncio.wait_for(done.wait(), 5.0)
+    await asyncio.sleep(0.06)
+    assert len(sent) == 50  # returning False ended its frames
+    assert clock.members == 0
+    mean_period = (sent[-1] - sent[1]) / 48
     assert mean_period == pytest.approx(0.020, abs=0.003)
-    assert pacer.stats.frames == 50
+    assert member.stats.frames == 50
+    await clock.aclose()
 
 
-async def test_stop_and_cancel_end_the_loop() -> None:
+@pytest.mark.parametrize("phases", [1, 4])
+async def test_members_share_one_timer_on_spread_phases_and_leave_independently(
+    phases: int,
+) -> None:
+    clock = FrameClock(phases=phases)
+    a: list[float] = []
+    b: list[float] = []
+    member_a = clock.join(lambda: a.append(time.monotonic()) is None)
+    await asyncio.sleep(0.031)
+    member_b = clock.join(lambda: b.append(time.monotonic()) is None)
+    await asyncio.sleep(0.1)
+    clock.leave(member_a)
+    frames_a = len(a)
+    await asyncio.sleep(0.1)
+    assert len(a) == frames_a  # no frames after leaving
+    assert len(b) >= 9
+    assert member_b.stats.frames == len(b)
+    # after its first frame, b is served on the same grid: on a's ticks with one phase, a
+    # quarter period (5 ms) after them with four
+    offset = 0.0 if phases == 1 else 0.005
+    for t in b[1:4]:
+        assert min(abs(t - ta - offset) for ta in a[1:]) < 0.002
+    await clock.aclose()
+    assert clock.members == 0
+
+
+async def test_a_failing_send_ends_that_member_only() -> None:
+    clock = FrameClock()
+    good: list[int] = []
     calls = 0
 
-    async def send() -> None:
+    def bad() -> bool:
         nonlocal calls
         calls += 1
+        if calls == 2:
+            raise RuntimeError("boom")
+        return True
 
-    pacer = Pacer(send)
-    task = asyncio.create_task(pacer.run())
+    clock.join(bad)
+    clock.join(lambda: good.append(1) is None)
+    await asyncio.sleep(0.2)  # (logging the traceback takes a few ticks)
+    assert calls == 2
+    assert len(good) >= 5
+    assert clock.members == 1
+    await clock.aclose()
+
+
+async def test_a_stalled_loop_resyncs_every_member() -> None:
+    clock = FrameClock()
+    member = clock.join(lambda: True)
+    await asyncio.sleep(0.03)
+    time.sleep(0.2)  # block the loop for ten periods
     await asyncio.sleep(0.05)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert 2 <= calls <= 6
+    assert member.stats.resyncs == 1
+    await clock.aclose()
+
+
+def test_invalid_clock_parameters() -> None:
+    with pytest.raises(ValueError, match="period"):
+        FrameClock(period=0)
+    with pytest.raises(ValueError, match="phases"):
+        FrameClock(phases=0)
