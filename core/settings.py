@@ -103,7 +103,13 @@ class Settings(BaseSettings):
         "wss://api.openai.com/v1",
         description="Realtime WebSocket base URL; point it at a local server for tests/rehearsals.",
     )
-    realtime_model: str = Field("gpt-realtime", description="Realtime speech-to-speech model.")
+    # gpt-realtime is to be shut down on 2027-01-20; gpt-realtime-2.1 is its named successor.
+    realtime_model: str = Field("gpt-realtime-2.1", description="Realtime speech-to-speech model.")
+    realtime_transcription_model: str = Field(
+        "gpt-4o-mini-transcribe",
+        description="Model that transcribes the callee inside the Realtime session (empty: no "
+        "callee transcripts). gpt-4o-mini-transcribe is to be shut down on 2027-02-26.",
+    )
     realtime_voice: str = Field("marin", description="Realtime voice.")
     google_api_key: SecretStr = Field(
         SecretStr(""), description="Google API key (Places, Gemini). Never logged."

@@ -243,6 +243,7 @@ class RealtimeBridge:
                     instructions=instructions,
                     voice=self._settings.realtime_voice,
                     tools=CALL_TOOLS,
+                    transcription_model=self._settings.realtime_transcription_model or None,
                 )
             )
         except RealtimeConnectionError as exc:

@@ -92,16 +92,6 @@ class RealtimeClient:
         self._client: AsyncOpenAI | None = None  # only a client of our own, closed by `close`
         self._conn: AsyncRealtimeConnection | None = None
 
-    @classmethod
-    def from_settings(cls, settings: Settings, *, timeouts: RealtimeTimeouts | None = None) -> Self:
-        """A client for `settings.realtime_url` / `realtime_model` / `openai_api_key`."""
-        return cls(
-            base_url=settings.realtime_url,
-            model=settings.realtime_model,
-            api_key=settings.openai_api_key.get_secret_value(),
-            timeouts=timeouts,
-        )
-
     async def connect(self) -> None:
         """Open the WebSocket; raises `RealtimeConnectionError` on failure or timeout."""
         if self._conn is not None:

@@ -172,6 +172,8 @@ async def test_a_whole_conversation_with_a_live_question(rig: tuple[Database, Se
             in conn.received[1]["response"]["instructions"]
         )
         assert conn.session["audio"]["input"]["format"] == {"type": "audio/pcmu"}
+        transcription = conn.session["audio"]["input"]["transcription"]
+        assert transcription["model"] == settings.realtime_transcription_model
         await conn.wait_for_sent("response.done", 1, timeout_s=10)
         # its audio reaches Asterisk
         await callee.peer.wait_frames(60, timeout=5)

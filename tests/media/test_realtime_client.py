@@ -65,7 +65,8 @@ async def test_a_call_through_the_sdk(server: RealtimeTestServer) -> None:
     settings = Settings(
         realtime_url=server.url, realtime_model="gpt-realtime", openai_api_key="sk-test"
     )
-    async with RealtimeClient.from_settings(settings) as client:
+    factory = RealtimeClientFactory.from_settings(settings)
+    async with factory() as client:
         assert isinstance(await client.recv(), rt.SessionCreated)
         await client.send(
             rt.session_update(
@@ -101,6 +102,7 @@ async def test_a_call_through_the_sdk(server: RealtimeTestServer) -> None:
         assert isinstance(call, rt.FunctionCall)
         assert call.parsed_arguments() == {"reason": "done"}
         await client.send(rt.function_call_output(call.call_id, {"ok": True}))
+    await factory.aclose()
     record = server.connections[0]
     assert record.api_key == "sk-test"
     assert record.model == "gpt-realtime"
