@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import gradio as gr
 
 from core.db import Database
-from core.services import ChatAssistant, HitlResumer, NotConfigured
+from core.services import ChatAssistant, HitlResumer, NotConfigured, load_preferences
 from core.settings import Settings
 from ui.auth import Authenticator
 from ui.recordings import RecordingLinks
@@ -48,3 +49,7 @@ class UiContext:
     async def user_id(self, request: gr.Request | None) -> int:
         """The session's user — the only source of a user id in any view."""
         return await self.auth.user_id(request)
+
+    async def zone(self, user_id: int) -> ZoneInfo:
+        """The time zone the user reads times in (their preference; UTC until they set one)."""
+        return (await load_preferences(self.db, self.settings, user_id)).zone

@@ -36,8 +36,9 @@ def phone(e164: str) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
 
 
-def when(value: dt.datetime | None) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+def when(value: dt.datetime | None, zone: dt.tzinfo = dt.UTC) -> str:
+    """A moment as the user reads it: in their time zone, with the zone's abbreviation."""
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if value else "—"
 
 
 def duration(seconds: int | None) -> str:
@@ -90,7 +91,7 @@ def header(name: str, test_mode: bool, redirect: str, waiting: int) -> str:
 # --- campaigns ---------------------------------------------------------------------------
 
 
-def campaign_cards(campaigns: Sequence[CampaignSummary]) -> str:
+def campaign_cards(campaigns: Sequence[CampaignSummary], zone: dt.tzinfo = dt.UTC) -> str:
     if not campaigns:
         return empty(
             "No campaigns yet",
@@ -105,7 +106,7 @@ def campaign_cards(campaigns: Sequence[CampaignSummary]) -> str:
             f"{status_badge(c.status_label, c.status.value)}</div>"
             f'<div class="od-muted">{e(c.objective)}</div>'
             f"{progress_bar(c.tasks_ended, c.tasks_total)}"
-            f'<div class="od-muted od-small">Created {when(c.created_at)}</div></div>'
+            f'<div class="od-muted od-small">Created {when(c.created_at, zone)}</div></div>'
         )
     return '<div class="od-cards">' + "".join(cards) + "</div>"
 
@@ -178,7 +179,9 @@ def _analysis(a: Analysis | None) -> str:
     return f'<div class="od-analysis"><h4>Analysis</h4><p>{" · ".join(parts)}</p>{summary}</div>'
 
 
-def call_block(call: CallView, audio_url: AudioUrl | None, *, open_: bool = False) -> str:
+def call_block(
+    call: CallView, audio_url: AudioUrl | None, *, open_: bool = False, zone: dt.tzinfo = dt.UTC
+) -> str:
     audio = (
         f'<audio controls preload="metadata" src="{e(audio_url(call.id))}"></audio>'
         if call.has_recording and audio_url is not None
@@ -187,22 +190,22 @@ def call_block(call: CallView, audio_url: AudioUrl | None, *, open_: bool = Fals
     hangup = f" · {e(call.hangup)}" if call.hangup else ""
     summary = (
         f"<summary>Attempt {call.attempt} · {status_badge(call.result)} · "
-        f"{duration(call.duration_s)}{hangup} · {when(call.started_at)}</summary>"
+        f"{duration(call.duration_s)}{hangup} · {when(call.started_at, zone)}</summary>"
     )
     body = audio + _analysis(call.analysis) + _facts(call.facts) + _turns(call.transcript)
     return f'<details class="od-call"{" open" if open_ else ""}>{summary}{body}</details>'
 
 
-def _task(task: TaskView, audio_url: AudioUrl) -> str:
+def _task(task: TaskView, audio_url: AudioUrl, zone: dt.tzinfo) -> str:
     calls = (
         "".join(
-            call_block(c, audio_url, open_=i == len(task.calls) - 1)
+            call_block(c, audio_url, open_=i == len(task.calls) - 1, zone=zone)
             for i, c in enumerate(task.calls)
         )
         if task.calls
         else '<p class="od-muted">Not called yet.</p>'
     )
-    due = f" · due {when(task.due_at)}" if task.status == "pending" else ""
+    due = f" · due {when(task.due_at, zone)}" if task.status == "pending" else ""
     return (
         f'<div class="od-card od-task"><div class="od-card-head"><span class="od-title">'
         f"{e(task.target_name)}</span>{status_badge(task.status)}</div>"
@@ -211,16 +214,18 @@ def _task(task: TaskView, audio_url: AudioUrl) -> str:
     )
 
 
-def campaign_tasks(detail: CampaignDetail, audio_url: AudioUrl) -> str:
+def campaign_tasks(detail: CampaignDetail, audio_url: AudioUrl, zone: dt.tzinfo = dt.UTC) -> str:
     if not detail.tasks:
         return empty("No tasks in this campaign", "The orchestrator adds them after approval.")
-    return "".join(_task(t, audio_url) for t in detail.tasks)
+    return "".join(_task(t, audio_url, zone) for t in detail.tasks)
 
 
 # --- live calls ----------------------------------------------------------------------------
 
 
-def live_calls(calls: Sequence[LiveCallView], questions: dict[int, InboxItem]) -> str:
+def live_calls(
+    calls: Sequence[LiveCallView], questions: dict[int, InboxItem], zone: dt.tzinfo = dt.UTC
+) -> str:
     if not calls:
         return empty(
             "No calls in progress",
@@ -238,9 +243,9 @@ def live_calls(calls: Sequence[LiveCallView], questions: dict[int, InboxItem]) -
             else ""
         )
         since = (
-            f"answered {when(c.answered_at)}"
+            f"answered {when(c.answered_at, zone)}"
             if c.answered_at
-            else f"dialing since {when(c.started_at)}"
+            else f"dialing since {when(c.started_at, zone)}"
         )
         cards.append(
             f'<div class="od-card od-live"><div class="od-card-head"><span class="od-title">'
@@ -309,7 +314,7 @@ def _countdown(expires_at: dt.datetime, now: dt.datetime) -> str:
     )
 
 
-def inbox_cards(items: Sequence[InboxItem], now: dt.datetime) -> str:
+def inbox_cards(items: Sequence[InboxItem], now: dt.datetime, zone: dt.tzinfo = dt.UTC) -> str:
     if not items:
         return empty(
             "Nothing waiting for you",
@@ -329,7 +334,7 @@ def inbox_cards(items: Sequence[InboxItem], now: dt.datetime) -> str:
             f'<div class="od-card-head">{status_badge(item.kind_label, item.kind.value)}'
             f"{countdown}</div>"
             f'<div class="od-muted od-small">#{item.id}{" · " + e(where) if where else ""} · '
-            f"asked {when(item.created_at)}</div>"
+            f"asked {when(item.created_at, zone)}</div>"
             f'<div class="od-question">{e(item.question)}</div>{body}</div>'
         )
     return "".join(cards)
@@ -343,13 +348,13 @@ def item_choice(item: InboxItem) -> str:
 SOURCES = {"manual": "you", "csv": "CSV import"}
 
 
-def dnc_table(entries: Sequence[DncEntryView]) -> str:
+def dnc_table(entries: Sequence[DncEntryView], zone: dt.tzinfo = dt.UTC) -> str:
     if not entries:
         return empty("Your Do-Not-Call list is empty", "Add a number above or import a CSV file.")
     rows = "".join(
         f'<tr><td class="od-nowrap">{e(phone(x.phone_e164))}</td><td>{e(x.reason)}</td>'
         f"<td>{e(SOURCES.get(x.source, x.source.replace('_', ' ')))}</td>"
-        f'<td class="od-nowrap">{when(x.added_at)}</td></tr>'
+        f'<td class="od-nowrap">{when(x.added_at, zone)}</td></tr>'
         for x in entries
     )
     return (

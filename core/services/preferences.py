@@ -12,6 +12,7 @@ import re
 import string
 from dataclasses import dataclass
 from typing import Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -60,6 +61,7 @@ KNOWN_PROVIDERS = frozenset(
 _MODEL_RE = re.compile(r"^(?P<provider>[a-z][a-z0-9_]*):(?P<model>\S+)$")
 _DISCLOSES_AI = re.compile(r"\b(AI|A\.I\.|artificial intelligence|automated)(?!\w)", re.I)
 DISCLOSURE_MAX_LEN = 300
+DEFAULT_TIME_ZONE = "UTC"
 
 FIELD_LABELS: dict[str, str] = {
     "test_mode": "Test mode",
@@ -68,6 +70,7 @@ FIELD_LABELS: dict[str, str] = {
     "calling_window_start": "Calling window start",
     "calling_window_end": "Calling window end",
     "ai_disclosure": "AI disclosure line",
+    "time_zone": "Your time zone",
     "assistant": "Assistant model",
     "orchestrator": "Orchestrator model",
     "analyzer": "Analyzer model",
@@ -120,7 +123,13 @@ class Preferences(BaseModel):
     calling_window_start: dt.time = Field(description="Earliest callee-local time to call.")
     calling_window_end: dt.time = Field(description="Latest callee-local time to call.")
     ai_disclosure: str = Field(description="The greeting's disclosure line; {owner} is you.")
+    time_zone: str = Field(description="Where you are: the times shown to you are in this zone.")
     models: AgentModels
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """`time_zone` as a tzinfo (validation has checked that it is one)."""
+        return ZoneInfo(self.time_zone)
 
     @classmethod
     def defaults(cls, settings: Settings) -> Self:
@@ -133,6 +142,7 @@ class Preferences(BaseModel):
                 "calling_window_start": settings.calling_window_start,
                 "calling_window_end": settings.calling_window_end,
                 "ai_disclosure": settings.ai_disclosure,
+                "time_zone": DEFAULT_TIME_ZONE,
                 "models": {
                     "assistant": settings.assistant_model,
                     "orchestrator": settings.orchestrator_model,
@@ -181,6 +191,18 @@ class Preferences(BaseModel):
             except ValueError:
                 raise ValueError(f"{text!r} is not a time: write HH:MM, e.g. 09:30") from None
         return value
+
+    @field_validator("time_zone", mode="before")
+    @classmethod
+    def _zone(cls, value: Any) -> str:
+        text = str(value or "").strip()
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{text!r} is not a time zone: write a name like America/New_York or Europe/Paris"
+            ) from None
+        return text
 
     @field_validator("ai_disclosure")
     @classmethod

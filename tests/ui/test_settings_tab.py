@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from core.db import Database
+from tests.core.services.seed import seed_campaign
 from tests.ui.browser import open_tab, signed_in
 from tests.ui.conftest import ServedApp
 
@@ -36,6 +38,7 @@ def test_a_bad_value_is_explained_and_a_good_one_saved(browser: Any, served_app:
     max_calls.fill("9")
     page.locator("#pref-start textarea").fill("7:00am")
     page.locator("#pref-disclosure textarea").fill("Hello, calling for {owner}.")
+    page.locator("#pref-time-zone textarea").fill("Mars/Olympus")
     page.locator("#pref-save").click()
     result = page.locator("#pref-result")
     expect(result).to_contain_text("Nothing was saved", timeout=15_000)
@@ -44,6 +47,7 @@ def test_a_bad_value_is_explained_and_a_good_one_saved(browser: Any, served_app:
     )
     expect(result).to_contain_text("Calling window start: '7:00am' is not a time")
     expect(result).to_contain_text("AI disclosure line: must tell the callee")
+    expect(result).to_contain_text("Your time zone: 'Mars/Olympus' is not a time zone")
     assert "max_concurrent_calls" not in _stored(app)
 
     max_calls.fill("2")
@@ -51,6 +55,7 @@ def test_a_bad_value_is_explained_and_a_good_one_saved(browser: Any, served_app:
     page.locator("#pref-end textarea").fill("17:30")
     page.locator("#pref-disclosure textarea").fill("Hi, this is an AI assistant for {owner}.")
     page.locator("#pref-redirect textarea").fill("(212) 555-0102")
+    page.locator("#pref-time-zone textarea").fill("America/New_York")
     page.locator("#pref-save").click()
     expect(result).to_contain_text("Saved.", timeout=15_000)
     expect(page.locator("#pref-redirect textarea")).to_have_value("+12125550102")
@@ -63,9 +68,22 @@ def test_a_bad_value_is_explained_and_a_good_one_saved(browser: Any, served_app:
         "17:30:00",
     )
     assert stored["test_redirect_number"] == "+12125550102"
+    assert stored["time_zone"] == "America/New_York"
 
     page.reload()
     open_tab(page, "Settings")
     expect(page.locator("#pref-max-calls input")).to_have_value("2", timeout=15_000)
     expect(page.locator("#pref-end textarea")).to_have_value("17:30")
+
+    # Times are now shown in New York time (EST or EDT), no longer in UTC.
+    async def seed(db: Database) -> None:
+        await seed_campaign(db, app.alice.user_id, "Zone check")
+
+    app.run(seed)
+    open_tab(page, "Campaigns")
+    card = page.locator(".od-card", has_text="Zone check")
+    expect(card).to_contain_text(
+        re.compile(r"Created \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T"), timeout=15_000
+    )
+    expect(card).not_to_contain_text("UTC")
     page.context.close()

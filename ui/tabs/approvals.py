@@ -134,7 +134,7 @@ class ApprovalsTab:
         item = next((i for i in items if i.id == chosen), None)
         choices = [(render.item_choice(i), i.id) for i in items]
         return (
-            render.inbox_cards(items, utcnow()),
+            render.inbox_cards(items, utcnow(), await self.ctx.zone(user_id)),
             gr.update(visible=bool(items)),
             gr.update(choices=choices, value=chosen),
             chosen,

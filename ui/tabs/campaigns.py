@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import gradio as gr
@@ -89,7 +90,9 @@ class CampaignsTab:
                 js=js,
             )
 
-    def _detail(self, detail: CampaignDetail | None, user_id: int) -> tuple[Update, ...]:
+    def _detail(
+        self, detail: CampaignDetail | None, user_id: int, zone: dt.tzinfo = dt.UTC
+    ) -> tuple[Update, ...]:
         if detail is None:
             return (
                 None,
@@ -108,11 +111,14 @@ class CampaignsTab:
             gr.update(interactive=CampaignAction.RESUME in actions),
             gr.update(interactive=CampaignAction.CANCEL in actions),
             render.outcome_chart(detail.outcomes),
-            render.campaign_tasks(detail, lambda call_id: self.ctx.links.url(user_id, call_id)),
+            render.campaign_tasks(
+                detail, lambda call_id: self.ctx.links.url(user_id, call_id), zone
+            ),
         )
 
     async def _load(self, user_id: int, wanted: int | None) -> tuple[Update, ...]:
         ctx = self.ctx
+        zone = await ctx.zone(user_id)
         campaigns = await list_campaigns(ctx.db, user_id)
         ids = [c.id for c in campaigns]
         current = wanted if wanted in ids else (ids[0] if ids else None)
@@ -128,8 +134,8 @@ class CampaignsTab:
         return (
             gr.update(visible=bool(campaigns)),
             gr.update(choices=choices, value=current),
-            render.campaign_cards(campaigns),
-            *self._detail(detail, user_id),
+            render.campaign_cards(campaigns, zone),
+            *self._detail(detail, user_id, zone),
         )
 
     async def load(self, selected: float | None, request: gr.Request) -> tuple[Update, ...]:
@@ -145,7 +151,7 @@ class CampaignsTab:
             detail = await campaign_detail(
                 self.ctx.db, user_id, int(campaign_id), self.ctx.recordings_dir
             )
-            return self._detail(detail, user_id)
+            return self._detail(detail, user_id, await self.ctx.zone(user_id))
 
     def _act(self, action: CampaignAction) -> Any:
         async def act(campaign_id: float | None, request: gr.Request) -> tuple[Update, ...]:

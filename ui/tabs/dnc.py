@@ -83,7 +83,8 @@ class DncTab:
         )
 
     async def _table(self, user_id: int) -> str:
-        return render.dnc_table(await list_numbers(self.ctx.db, user_id))
+        entries = await list_numbers(self.ctx.db, user_id)
+        return render.dnc_table(entries, await self.ctx.zone(user_id))
 
     async def load(self, request: gr.Request) -> str:
         with shown_to_user("loading your Do-Not-Call list"):

@@ -34,10 +34,11 @@ class LiveTab:
         with shown_to_user("loading the live calls"):
             user_id = await self.ctx.user_id(request)
             calls = await live_calls(self.ctx.db, user_id, self.ctx.recordings_dir)
+            if not calls:
+                return render.live_calls(calls, {})
             questions = {}
-            if calls:
-                for item in await inbox(self.ctx.db, user_id):
-                    call_id = item.call_id
-                    if item.kind is FeedbackKind.LIVE_QUESTION and call_id is not None:
-                        questions[call_id] = item
-            return render.live_calls(calls, questions)
+            for item in await inbox(self.ctx.db, user_id):
+                call_id = item.call_id
+                if item.kind is FeedbackKind.LIVE_QUESTION and call_id is not None:
+                    questions[call_id] = item
+            return render.live_calls(calls, questions, await self.ctx.zone(user_id))

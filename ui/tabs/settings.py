@@ -62,11 +62,19 @@ class SettingsTab:
                     info="In the callee's time zone.",
                     elem_id="pref-end",
                 )
-            self.disclosure = gr.Textbox(
-                label="AI disclosure line",
-                info="Said first on every call. {owner} becomes your name.",
-                elem_id="pref-disclosure",
-            )
+            with gr.Row():
+                self.disclosure = gr.Textbox(
+                    label="AI disclosure line",
+                    info="Said first on every call. {owner} becomes your name.",
+                    elem_id="pref-disclosure",
+                    scale=3,
+                )
+                self.time_zone = gr.Textbox(
+                    label="Your time zone",
+                    info="The times shown to you, e.g. America/New_York.",
+                    elem_id="pref-time-zone",
+                    scale=1,
+                )
         with gr.Accordion("Models (provider:model)", open=False):
             self.models = [
                 gr.Textbox(label=label, elem_id=f"pref-model-{key}") for key, label in AGENTS
@@ -82,6 +90,7 @@ class SettingsTab:
             self.window_start,
             self.window_end,
             self.disclosure,
+            self.time_zone,
             *self.models,
         ]
         self.reset.click(self.load, outputs=[*self.fields, self.result])
@@ -102,6 +111,7 @@ class SettingsTab:
             prefs.calling_window_start.strftime("%H:%M"),
             prefs.calling_window_end.strftime("%H:%M"),
             prefs.ai_disclosure,
+            prefs.time_zone,
             *(models[key] for key, _ in AGENTS),
         )
 
@@ -119,6 +129,7 @@ class SettingsTab:
         start: str,
         end: str,
         disclosure: str,
+        time_zone: str,
         assistant: str,
         orchestrator: str,
         analyzer: str,
@@ -136,6 +147,7 @@ class SettingsTab:
                 "calling_window_start": start,
                 "calling_window_end": end,
                 "ai_disclosure": disclosure,
+                "time_zone": time_zone,
                 "models": {key: value for (key, _), value in zip(AGENTS, models, strict=True)},
             }
             try:

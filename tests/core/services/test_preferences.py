@@ -54,6 +54,9 @@ def test_the_nodes_settings_are_valid_preferences() -> None:
         ({"ai_disclosure": "An AI for {user}"}, "only {owner} is filled in; remove {user}"),
         ({"ai_disclosure": "An AI for {owner"}, "broken placeholder"),
         ({"ai_disclosure": "AI " * 200}, "keep it under 300"),
+        ({"time_zone": "Mars/Olympus"}, "Your time zone: 'Mars/Olympus' is not a time zone"),
+        ({"time_zone": "../etc/passwd"}, "Your time zone: '../etc/passwd' is not a time zone"),
+        ({"time_zone": ""}, "Your time zone: '' is not a time zone"),
     ],
 )
 def test_each_bad_value_gets_a_message_naming_the_field(
@@ -101,8 +104,11 @@ def test_values_are_normalized() -> None:
             test_redirect_number="(212) 555-0102",
             calling_window_start="09:30",
             ai_disclosure="  Hi,   this is an AI  for {owner}. ",
+            time_zone=" America/New_York ",
         ),
     )
+    assert prefs.time_zone == "America/New_York"
+    assert prefs.zone.key == "America/New_York"
     assert prefs.test_redirect_number == "+12125550102"
     assert prefs.calling_window_start == dt.time(9, 30)
     assert prefs.ai_disclosure == "Hi, this is an AI for {owner}."
