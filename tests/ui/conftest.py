@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ import pytest
 
 from core.db import Database
 from tests.conftest import IN_CI
-from tests.helpers import free_port, wait_for_line
+from tests.helpers import free_port
+from tests.ui.serve_process import add_user, start_ui
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -71,21 +71,6 @@ class ServedApp:
             return pool.submit(asyncio.run, main()).result(timeout=60)
 
 
-def _cli(args: list[str], cwd: Path, env: dict[str, str], stdin: str = "") -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
-        cwd=cwd,
-        env=env,
-        input=stdin,
-        text=True,
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
 @pytest.fixture(scope="session")
 def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
     root = tmp_path_factory.mktemp("served")
@@ -110,33 +95,11 @@ def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
         ("carol", "Carol Demo"),
     ):
         password = f"{name}-password-123"
-        out = _cli(
-            ["user", "add", name, "--password-stdin", "--display-name", display],
-            root,
-            env,
-            password + "\n",
-        )
-        user_id = int(out.rsplit("(id ", 1)[1].rstrip(")\n"))
+        user_id = add_user(root, env, name, password, display)
         accounts.append(Account(name, password, display, user_id))
     (data / "recordings").mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "core.cli",
-            "serve",
-            "--no-telephony",
-            "--no-media",
-            "--no-scheduler",
-        ],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = start_ui(root, env)
     try:
-        wait_for_line(proc, "OpenDeep is running", timeout=120)
         yield ServedApp(f"http://127.0.0.1:{port}", database_url, data, *accounts)
     finally:
         proc.send_signal(signal.SIGTERM)

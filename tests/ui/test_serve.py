@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.helpers import free_port, wait_for_line
+from tests.ui.serve_process import UI_ONLY, add_user, start_ui
 
 
 def test_serve_starts_prints_the_url_and_stops_cleanly(tmp_path: Path) -> None:
@@ -25,33 +26,9 @@ def test_serve_starts_prints_the_url_and_stops_cleanly(tmp_path: Path) -> None:
         "LOG_FORMAT": "console",
     }
     env.pop("DATABASE_URL", None)
-    subprocess.run(
-        [sys.executable, "-m", "core.cli", "user", "add", "alice", "--password-stdin"],
-        cwd=tmp_path,
-        input="alice-password-1\n",
-        text=True,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "core.cli",
-            "serve",
-            "--no-telephony",
-            "--no-media",
-            "--no-scheduler",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    add_user(tmp_path, env, "alice", "alice-password-1")
+    proc = start_ui(tmp_path, env)
     try:
-        wait_for_line(proc, "OpenDeep is running", timeout=90)
         banner = wait_for_line(proc, "ui", timeout=5)[-1]
         assert banner.split() == [
             "ui",
@@ -93,15 +70,7 @@ def test_serve_reports_a_busy_port_clearly(tmp_path: Path) -> None:
         port = blocker.getsockname()[1]
         env = {**os.environ, "UI_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "core.cli",
-                "serve",
-                "--no-telephony",
-                "--no-media",
-                "--no-scheduler",
-            ],
+            [sys.executable, "-m", "core.cli", *UI_ONLY],
             cwd=tmp_path,
             env=env,
             capture_output=True,
@@ -122,33 +91,9 @@ def test_serve_stops_promptly_with_a_page_open(tmp_path: Path, browser: Any) -> 
     env = {**os.environ, "UI_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
     env.update(LOG_FORMAT="console", DATA_DIR=str(tmp_path / "data"))
     env.pop("DATABASE_URL", None)
-    subprocess.run(
-        [sys.executable, "-m", "core.cli", "user", "add", "erin", "--password-stdin"],
-        cwd=tmp_path,
-        input="erin-password-1\n",
-        text=True,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "core.cli",
-            "serve",
-            "--no-telephony",
-            "--no-media",
-            "--no-scheduler",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    add_user(tmp_path, env, "erin", "erin-password-1")
+    proc = start_ui(tmp_path, env)
     try:
-        wait_for_line(proc, "OpenDeep is running", timeout=90)
         context = browser.new_context(base_url=f"http://127.0.0.1:{port}")
         context.request.post("/login", form={"username": "erin", "password": "erin-password-1"})
         page = context.new_page()
