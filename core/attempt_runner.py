@@ -304,7 +304,7 @@ async def apply_next_step(
     async with db.scope(user_id) as s:
         task = await s.tasks.require(task_id)
         campaign = await s.campaigns.require(task.campaign_id)
-        result = {"outcome": outcome, "reason": reason}
+        result = {"outcome": outcome, "reason": reason, "goal_achieved": goal_achieved}
         first_success = goal_achieved and campaign.stop_rule is StopRule.FIRST_SUCCESS
         if action in ("retry_at", "call_back_at") and not first_success:
             due = max(at or now, now)

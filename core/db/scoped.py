@@ -252,6 +252,17 @@ class TaskRepo(_Scoped[Task]):
         )
         return int((await self._session.execute(stmt)).scalar_one())
 
+    async def sibling_succeeded(self, campaign_id: int, *, task_id: int) -> bool:
+        """Whether another task of the campaign ended with its goal achieved."""
+        stmt = select(Task.result).where(
+            Task.user_id == self.user_id,
+            Task.campaign_id == campaign_id,
+            Task.id != task_id,
+            Task.status == TaskStatus.COMPLETED,
+        )
+        results = (await self._session.execute(stmt)).scalars()
+        return any(bool((r or {}).get("goal_achieved")) for r in results)
+
     async def cancel_pending_siblings(self, campaign_id: int, *, keep_task_id: int | None) -> int:
         """Cancel this campaign's tasks that have not started; returns how many."""
         stmt = (

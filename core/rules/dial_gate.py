@@ -36,6 +36,9 @@ class GateFacts:
     # another of the campaign may still turn out to be the success.
     first_success: bool = False
     siblings_in_progress: int = 0
+    # A sibling's call already achieved the goal: the stop rule is met. The sibling
+    # cancellation may have found this task claimed (so not cancelled); the gate stops it here.
+    sibling_succeeded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +53,21 @@ class GateVerdict:
 def decide(f: GateFacts) -> GateVerdict:
     """Apply the rules in order; the first that says no wins.
 
-    1. the campaign is active;  2. the number is on no Do-Not-Call list (the user's or the
-    global one) — checked even in test mode;  3. attempts are left;  4. the callee-local window
-    (skipped in test mode: no real callee is called then);  5. in a first-success campaign, no
-    other call of it is in progress;  6. a concurrency slot is free.
+    1. the campaign is active;  2. in a first-success campaign, no other call of it has
+    succeeded yet;  3. the number is on no Do-Not-Call list (the user's or the global one) —
+    checked even in test mode;  4. attempts are left;  5. the callee-local window (skipped in
+    test mode: no real callee is called then);  6. in a first-success campaign, no other call of
+    it is in progress;  7. a concurrency slot is free.
     Test mode redirects the call to the redirect number.
     """
     if not f.campaign_active:
         return GateVerdict(Verdict.HOLD, "the campaign is not active")
+    if f.first_success and f.sibling_succeeded:
+        return GateVerdict(
+            Verdict.BLOCK,
+            "first success ends this campaign: another call already succeeded",
+            final="cancelled",
+        )
     if f.on_user_dnc or f.on_global_dnc:
         which = "your" if f.on_user_dnc else "the global"
         return GateVerdict(

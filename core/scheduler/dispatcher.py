@@ -128,6 +128,9 @@ class Dispatcher:
                 if first_success
                 else 0
             )
+            succeeded = first_success and await scope.tasks.sibling_succeeded(
+                campaign.id, task_id=task.id
+            )
             weekdays = (
                 campaign.plan.get("constraints", {}).get("weekdays") if campaign.plan else None
             )
@@ -156,6 +159,7 @@ class Dispatcher:
                     redirect_number=rules.redirect_number or s.app_test_mode_redirect_number,
                     first_success=first_success,
                     siblings_in_progress=in_progress,
+                    sibling_succeeded=succeeded,
                 )
             )
             if verdict.verdict is Verdict.DEFER:

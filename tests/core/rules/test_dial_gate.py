@@ -44,6 +44,13 @@ def facts(**changes: object) -> GateFacts:
         ({"slots_free": 0}, Verdict.DEFER, "no free call slot", None),
         ({"first_success": True, "siblings_in_progress": 1}, Verdict.DEFER, "first success", None),
         (
+            {"first_success": True, "sibling_succeeded": True},
+            Verdict.BLOCK,
+            "another call already succeeded",
+            "cancelled",
+        ),
+        ({"first_success": False, "sibling_succeeded": True}, Verdict.DIAL, "all checks", None),
+        (
             {"first_success": True, "siblings_in_progress": 0},
             Verdict.DIAL,
             "all checks passed",

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.db import Claim, Database, utcnow
-from core.db.models import CallState, CampaignStatus, TaskStatus
+from core.db.models import CallState, CampaignStatus, StopRule, TaskStatus
 from core.scheduler import Dispatcher
 from core.settings import Settings
 
@@ -271,3 +271,74 @@ async def test_an_attempt_counted_but_never_placed_is_given_back(
         task = await s.tasks.require(tid)
     assert task.status is TaskStatus.PENDING
     assert task.attempts == 0  # its only attempt is still there to be made
+
+
+async def test_a_claim_in_a_first_success_campaign_that_has_succeeded_is_cancelled(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    """The stop rule's sibling cancellation skips a task a dispatcher holds claimed; the gate
+    must then stop it (seen in the end-to-end test: the sibling was dialled anyway)."""
+    alice, _ = two_users
+    async with db.scope(alice) as s:
+        c = await s.campaigns.create(
+            idempotency_key="fs", name="c", objective="o", stop_rule=StopRule.FIRST_SUCCESS
+        )
+        await s.campaigns.set_status(c.id, CampaignStatus.ACTIVE)
+        won = await s.tasks.add(
+            campaign_id=c.id, target_name="a", phone_e164="+12125550101", time_zones=[]
+        )
+        other = await s.tasks.add(
+            campaign_id=c.id,
+            target_name="b",
+            phone_e164="+12125550103",
+            time_zones=["America/New_York"],
+            due_at=utcnow() - dt.timedelta(seconds=1),
+        )
+        await s.tasks.set_status(
+            won.id,
+            TaskStatus.COMPLETED,
+            last_outcome="achieved",
+            result={"outcome": "achieved", "reason": "booked", "goal_achieved": True},
+        )
+    runner = RecordingRunner(db)
+    d = Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow()))
+    report = await d.tick()
+    await drain(d)
+    assert runner.attempts == []
+    assert report.blocked == [other.id]
+    async with db.scope(alice) as s:
+        task = await s.tasks.require(other.id)
+    assert task.status is TaskStatus.CANCELLED
+    assert "another call already succeeded" in task.result["reason"]
+
+
+async def test_a_completed_sibling_without_success_does_not_stop_a_first_success_campaign(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    alice, _ = two_users
+    async with db.scope(alice) as s:
+        c = await s.campaigns.create(
+            idempotency_key="fs2", name="c", objective="o", stop_rule=StopRule.FIRST_SUCCESS
+        )
+        await s.campaigns.set_status(c.id, CampaignStatus.ACTIVE)
+        lost = await s.tasks.add(
+            campaign_id=c.id, target_name="a", phone_e164="+12125550101", time_zones=[]
+        )
+        other = await s.tasks.add(
+            campaign_id=c.id,
+            target_name="b",
+            phone_e164="+12125550103",
+            time_zones=["America/New_York"],
+            due_at=utcnow() - dt.timedelta(seconds=1),
+        )
+        await s.tasks.set_status(
+            lost.id,
+            TaskStatus.COMPLETED,
+            last_outcome="refused",
+            result={"outcome": "refused", "reason": "no", "goal_achieved": False},
+        )
+    runner = RecordingRunner(db)
+    d = Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow()))
+    report = await d.tick()
+    await drain(d)
+    assert report.dialled == [other.id]
