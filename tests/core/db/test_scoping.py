@@ -58,6 +58,7 @@ async def test_other_users_rows_are_invisible_and_untouchable(
         assert not await s.dnd.remove("+12125550108")
         assert await s.tasks.cancel_pending_siblings(a["campaign"], keep_task_id=None) == 0
         assert await s.tasks.in_progress_siblings(a["campaign"], task_id=0) == 0
+        assert not await s.tasks.sibling_succeeded(a["campaign"], task_id=0)
         assert not await s.tasks.extend_lease(a["task"], node_id="n", until=utcnow())
         assert not await s.feedback.answer(a["feedback"], {"type": "accept"})
         assert not await s.feedback.close(a["feedback"], FeedbackStatus.CANCELLED)
@@ -111,6 +112,7 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "extend_lease",
             "cancel_pending_siblings",
             "in_progress_siblings",
+            "sibling_succeeded",
             "count_claimed",
         },
         CallRepo: {
@@ -164,6 +166,7 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.tasks.extend_lease(ids["task"], node_id="n", until=utcnow())
             await s.tasks.cancel_pending_siblings(ids["campaign"], keep_task_id=ids["task"])
             await s.tasks.in_progress_siblings(ids["campaign"], task_id=ids["task"])
+            await s.tasks.sibling_succeeded(ids["campaign"], task_id=ids["task"])
             await s.tasks.count_claimed(except_task_ids=[ids["task"]])
             await s.calls.by_uuid("nope")
             await s.calls.list_for_task(ids["task"])
