@@ -273,21 +273,19 @@ async def test_an_attempt_counted_but_never_placed_is_given_back(
     assert task.attempts == 0  # its only attempt is still there to be made
 
 
-async def test_a_claim_in_a_first_success_campaign_that_has_succeeded_is_cancelled(
-    db: Database, two_users: tuple[int, int]
-) -> None:
-    """The stop rule's sibling cancellation skips a task a dispatcher holds claimed; the gate
-    must then stop it (seen in the end-to-end test: the sibling was dialled anyway)."""
-    alice, _ = two_users
-    async with db.scope(alice) as s:
+async def seed_first_success(db: Database, user_id: int, *, goal_achieved: bool) -> int:
+    """A first-success campaign: one task completed (with the goal achieved or not) and one
+    sibling due now; returns the sibling's id."""
+    outcome = "achieved" if goal_achieved else "refused"
+    async with db.scope(user_id) as s:
         c = await s.campaigns.create(
             idempotency_key="fs", name="c", objective="o", stop_rule=StopRule.FIRST_SUCCESS
         )
         await s.campaigns.set_status(c.id, CampaignStatus.ACTIVE)
-        won = await s.tasks.add(
+        done = await s.tasks.add(
             campaign_id=c.id, target_name="a", phone_e164="+12125550101", time_zones=[]
         )
-        other = await s.tasks.add(
+        sibling = await s.tasks.add(
             campaign_id=c.id,
             target_name="b",
             phone_e164="+12125550103",
@@ -295,19 +293,29 @@ async def test_a_claim_in_a_first_success_campaign_that_has_succeeded_is_cancell
             due_at=utcnow() - dt.timedelta(seconds=1),
         )
         await s.tasks.set_status(
-            won.id,
+            done.id,
             TaskStatus.COMPLETED,
-            last_outcome="achieved",
-            result={"outcome": "achieved", "reason": "booked", "goal_achieved": True},
+            last_outcome=outcome,
+            result={"outcome": outcome, "reason": "r", "goal_achieved": goal_achieved},
         )
+        return sibling.id
+
+
+async def test_a_claim_in_a_first_success_campaign_that_has_succeeded_is_cancelled(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    """The stop rule's sibling cancellation skips a task a dispatcher holds claimed; the gate
+    must then stop it (seen in the end-to-end test: the sibling was dialled anyway)."""
+    alice, _ = two_users
+    sibling = await seed_first_success(db, alice, goal_achieved=True)
     runner = RecordingRunner(db)
     d = Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow()))
     report = await d.tick()
     await drain(d)
     assert runner.attempts == []
-    assert report.blocked == [other.id]
+    assert report.blocked == [sibling]
     async with db.scope(alice) as s:
-        task = await s.tasks.require(other.id)
+        task = await s.tasks.require(sibling)
     assert task.status is TaskStatus.CANCELLED
     assert "another call already succeeded" in task.result["reason"]
 
@@ -316,29 +324,9 @@ async def test_a_completed_sibling_without_success_does_not_stop_a_first_success
     db: Database, two_users: tuple[int, int]
 ) -> None:
     alice, _ = two_users
-    async with db.scope(alice) as s:
-        c = await s.campaigns.create(
-            idempotency_key="fs2", name="c", objective="o", stop_rule=StopRule.FIRST_SUCCESS
-        )
-        await s.campaigns.set_status(c.id, CampaignStatus.ACTIVE)
-        lost = await s.tasks.add(
-            campaign_id=c.id, target_name="a", phone_e164="+12125550101", time_zones=[]
-        )
-        other = await s.tasks.add(
-            campaign_id=c.id,
-            target_name="b",
-            phone_e164="+12125550103",
-            time_zones=["America/New_York"],
-            due_at=utcnow() - dt.timedelta(seconds=1),
-        )
-        await s.tasks.set_status(
-            lost.id,
-            TaskStatus.COMPLETED,
-            last_outcome="refused",
-            result={"outcome": "refused", "reason": "no", "goal_achieved": False},
-        )
+    sibling = await seed_first_success(db, alice, goal_achieved=False)
     runner = RecordingRunner(db)
     d = Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow()))
     report = await d.tick()
     await drain(d)
-    assert report.dialled == [other.id]
+    assert report.dialled == [sibling]
