@@ -415,6 +415,8 @@ def render(rows: list[tuple[str, str]], markdown: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench.multinode.node_process import add_timing_options
+
     parser = argparse.ArgumentParser(
         description="Two OpenDeep nodes on one PostgreSQL: exactly-once dispatch and SIGKILL recovery."
     )
@@ -429,14 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         help="SIGKILL the first node once this share of the tasks was claimed; 0: no kill "
         f"(default {FULL_KILL_AT}, --short {SHORT_KILL_AT})",
     )
-    parser.add_argument("--lease-s", type=float, default=10.0, help="claim lease (s)")
-    parser.add_argument("--reap-s", type=float, default=2.0, help="lease reaper period (s)")
-    parser.add_argument(
-        "--retry-technical-s",
-        type=float,
-        default=2.0,
-        help="retry delay of a technical failure, e.g. a returned task never dialled (s)",
-    )
+    add_timing_options(parser)
     parser.add_argument("--timeout-s", type=float, default=0.0, help="give up after (s)")
     parser.add_argument("--postgres-url", help=f"admin URL (default: ${PG_ENV})")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)

@@ -3,9 +3,9 @@
 Two tasks per call, both owned here and cancelled when the call ends: the reader (bytes →
 parser → bounded queue) and the dispatcher (queue → handler, in order). Outbound frames come
 from the server's shared `FrameClock` (one frame every 20 ms, silence from the first moment,
-before the call is even identified). Whatever ends
-the call first — hangup, EOF, reset, garbage, a timeout, the handler failing, shutdown — is the
-one reason given to `handler.on_end`, which is called exactly once.
+before the call is even identified). Whatever ends the call first — hangup, EOF, reset,
+garbage, a timeout, the handler failing, shutdown — is the one reason given to
+`handler.on_end`, which is called exactly once.
 """
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ stalled event loop), it does not burst the backlog: it restarts the schedule fro
 counts a resync.
 
 `PaceSchedule` is the pure deadline arithmetic (tested with a fake clock). `FrameClock` is the
-thin asyncio loop around it, shared by every call of a server: one timer per 20 ms tick sends
-every call's frame, where a timer and a task per call would put hundreds of wake-ups in each
-tick's loop iteration (the iteration time is what a frame's lateness is made of). A call joins
-with a synchronous `send` and gets its first frame at once (Asterisk wants media from the
-application straight away), then one on every tick of the shared grid.
+thin asyncio loop around it, shared by every call of a server: one timer sends the frames of
+many calls, where a timer and a task per call would put hundreds of wake-ups in each period's
+loop iterations (the iteration time is what a frame's lateness is made of). A call joins with
+a synchronous `send` and gets its first frame at once (Asterisk wants media from the
+application straight away), then one every period on its phase of the shared grid.
 """
 
 from __future__ import annotations

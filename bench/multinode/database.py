@@ -61,26 +61,26 @@ def _sync(url: str) -> str:
     return make_url(url).set(drivername="postgresql+psycopg").render_as_string(False)
 
 
-def create_database(admin_url: str) -> str:
-    """A new, empty database on the server of `admin_url`; returns its SQLAlchemy URL."""
-    name = f"opendeep_bench_{time.strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}"
+def _admin_execute(admin_url: str, statement: str) -> None:
+    """One statement outside a transaction (CREATE/DROP DATABASE cannot run inside one)."""
     engine = create_engine(_sync(admin_url), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(statement))
     finally:
         engine.dispose()
+
+
+def create_database(admin_url: str) -> str:
+    """A new, empty database on the server of `admin_url`; returns its SQLAlchemy URL."""
+    name = f"opendeep_bench_{time.strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}"
+    _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
     return make_url(_sync(admin_url)).set(database=name).render_as_string(False)
 
 
 def drop_database(admin_url: str, url: str) -> None:
     name = make_url(url).database
-    engine = create_engine(_sync(admin_url), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        engine.dispose()
+    _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def prepare_checkpoints(url: str) -> None:

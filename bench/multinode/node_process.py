@@ -203,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="One OpenDeep node of the many-nodes benchmark.")
     parser.add_argument("--events", type=Path, required=True, help="JSON-lines record file")
     parser.add_argument("--log", type=Path, help="the node's log file (default: stderr)")
+    add_timing_options(parser)
+    return asyncio.run(serve(parser.parse_args(argv)))
+
+
+def add_timing_options(parser: argparse.ArgumentParser) -> None:
+    """The node's lease, reaper and retry timings (the benchmark passes its own on to nodes)."""
     parser.add_argument("--lease-s", type=float, default=10.0, help="claim lease (s)")
     parser.add_argument("--reap-s", type=float, default=2.0, help="lease reaper period (s)")
     parser.add_argument(
@@ -211,7 +217,6 @@ def main(argv: list[str] | None = None) -> int:
         default=2.0,
         help="retry delay after a technical failure, e.g. a task the reaper returns (s)",
     )
-    return asyncio.run(serve(parser.parse_args(argv)))
 
 
 if __name__ == "__main__":

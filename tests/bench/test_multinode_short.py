@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI, require_postgres
+from tests.helpers import devpbx_up
 
 ROOT = Path(__file__).resolve().parents[2]
 # The run itself must end well under three minutes; this bounds a hung one.
@@ -39,17 +40,9 @@ def devpbx() -> None:
     """The development PBX, up with the current dialplan (fast when it already runs)."""
     if os.geteuid() != 0:
         _not_here("the development PBX needs root (asterisk/devpbx builds a chroot)")
-    up = subprocess.run(
-        [str(ROOT / "asterisk" / "devpbx"), "up"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHON": sys.executable},
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if up.returncode != 0:
-        _not_here(f"asterisk/devpbx up failed:\n{up.stdout}\n{up.stderr}")
+    failed = devpbx_up()
+    if failed is not None:
+        _not_here(f"asterisk/devpbx up failed:\n{failed}")
 
 
 def test_two_nodes_one_killed_dial_every_task_exactly_once(

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from core.settings import Settings, load_settings
 from tests.conftest import IN_CI
+from tests.helpers import devpbx_up
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -23,17 +22,9 @@ def pbx_settings() -> Settings:
         if IN_CI:
             pytest.fail(reason)
         pytest.skip("NOT TESTED AGAINST ASTERISK — " + reason)
-    up = subprocess.run(
-        [str(PROJECT / "asterisk" / "devpbx"), "up"],
-        cwd=PROJECT,
-        env={**os.environ, "PYTHON": sys.executable},
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if up.returncode != 0:
-        pytest.fail(f"asterisk/devpbx up failed:\n{up.stdout}\n{up.stderr}")
+    failed = devpbx_up()
+    if failed is not None:
+        pytest.fail(f"asterisk/devpbx up failed:\n{failed}")
     cwd = Path.cwd()
     os.chdir(PROJECT)  # data/secrets/ami_secret is found relative to the project
     try:
