@@ -86,3 +86,34 @@ async def make_user(db: Database, name: str) -> int:
 @pytest.fixture
 async def two_users(db: Database) -> tuple[int, int]:
     return await make_user(db, "alice"), await make_user(db, "bob")
+
+
+# --- what was not tested --------------------------------------------------------------------
+# A skipped test is an untested part. `make test` prints how many there were and why; in CI
+# (CI=true) any skip fails the run, so a missing server or browser can never pass unnoticed.
+
+_SKIPPED: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = (
+            str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        )
+        _SKIPPED.append((report.nodeid, reason.removeprefix("Skipped: ")))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    reasons: dict[str, int] = {}
+    for _, reason in _SKIPPED:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.write_sep("=", f"NOT TESTED: {len(_SKIPPED)} test(s) skipped")
+    for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"  {count:4d} × {reason}")
+    if _SKIPPED and IN_CI:
+        terminalreporter.write_line("CI runs every test: a skip fails the run (see above).")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _SKIPPED and IN_CI and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

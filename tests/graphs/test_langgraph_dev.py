@@ -67,7 +67,7 @@ def _database_with_a_user(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`uv run langgraph dev` on a free port; its state folder goes to a temporary directory.
+    """`langgraph dev` (the project venv's) on a free port; its state folder goes to a temporary directory.
 
     The graphs get no clients from Studio, so they build them from the settings (environment):
     a migrated SQLite database with one user, and scripted rehearsal models.
@@ -94,11 +94,9 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = (tmp_path.parent / f"langgraph-dev-{port}.log").open("w")
     proc = subprocess.Popen(
         [
-            "uv",
-            "run",
-            "--project",
-            str(ROOT),
-            "langgraph",
+            # The venv's own `langgraph`, beside the interpreter running the tests: no `uv`
+            # (or anything else) is looked up on PATH.
+            str(Path(sys.executable).parent / "langgraph"),
             "dev",
             "--no-browser",
             "--no-reload",

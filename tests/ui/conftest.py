@@ -21,7 +21,7 @@ from tests.conftest import IN_CI
 from tests.helpers import free_port
 from tests.ui.serve_process import add_user, start_ui
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("OPENDEEP_TEST_CHROMIUM") or "/usr/bin/chromium"  # tests/chromium.sh
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -115,7 +115,7 @@ def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
 def _need_chromium() -> None:
     if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
         return
-    reason = f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+    reason = f"browser tests need Chromium at {CHROMIUM} (`tests/chromium.sh ensure`; `make test` runs it)"
     if IN_CI:
         pytest.fail("CI must run the browser tests: " + reason)
     pytest.skip("NOT TESTED IN A BROWSER — " + reason)
