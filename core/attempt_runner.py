@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from core.db import Claim, Database, utcnow
-from core.db.models import CallOutcome, StopRule, TaskStatus
+from core.db import Claim, Database, UserScope, utcnow
+from core.db.models import CallOutcome, CampaignStatus, StopRule, TaskStatus
 from core.logging import get_logger
-from core.rules import RetryPolicy
+from core.rules import PAUSE_AFTER, RetryPolicy, technical_pause
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -44,6 +44,10 @@ _NO_CONVERSATION = {
 
 class CallAnalyzer(Protocol):
     async def analyze_call(self, user_id: int, call_id: int) -> Analysis: ...
+
+    async def lifecycle_pass(self, user_id: int) -> None:
+        """The lifecycle manager's pass over the user's campaigns (closes finished ones)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,9 @@ class CallAttemptRunner:
     async def is_call_live(self, call_uuid: str) -> bool | None:
         return await self._calls.channel_up(call_uuid)
 
+    async def voice_problem(self) -> str | None:
+        return await self._bridges.voice_problem()
+
     async def run_attempt(self, claim: Claim, number: str) -> None:
         self._dialling += 1
         released = False
@@ -111,6 +118,7 @@ class CallAttemptRunner:
             await self._run_attempt(claim, number, release)
         finally:
             release()
+        await self._close_if_done(claim)
 
     async def _run_attempt(self, claim: Claim, number: str, release: Callable[[], None]) -> None:
         from telephony.errors import TelephonyError
@@ -143,6 +151,18 @@ class CallAttemptRunner:
             self._placed.pop(placed.call_uuid, None)
             self._bridges.forget(placed.call_uuid)
 
+    async def _close_if_done(self, claim: Claim) -> None:
+        """When this attempt ended the campaign's last open task, let the lifecycle manager
+        close the campaign now (with its summary) rather than at its next periodic pass."""
+        try:
+            async with self._db.scope(claim.user_id) as s:
+                task = await s.tasks.require(claim.task_id)
+                ended, total = await s.campaigns.progress(task.campaign_id)
+            if total and ended == total:
+                await self._analyzer.lifecycle_pass(claim.user_id)
+        except Exception:
+            log.exception("closing the finished campaign failed", task_id=claim.task_id)
+
     # --- what the bridge asks (CallActions) ----------------------------------------------
 
     async def hangup(self, call_uuid: str) -> None:
@@ -168,20 +188,27 @@ class CallAttemptRunner:
             snap = await placed.wait_ended(60)
         release()  # the line is free; the analysis does not need a call slot
         bridge = self._bridges.bridge(placed.call_uuid)
-        technical = False
+        failure: str | None = None
         if bridge is not None:
             try:
                 await asyncio.wait_for(bridge.finished.wait(), BRIDGE_GRACE_S)
             except TimeoutError:
                 log.warning("bridge did not finish after hangup", call_uuid=placed.call_uuid)
-            technical = bridge.result.technical_failure
+            if bridge.result.technical_failure:
+                failure = bridge.result.reason or "the call bridge failed"
         async with self._db.scope(claim.user_id) as s:
-            call = await s.calls.require(placed.call_id)
+            if failure is not None:
+                # Written after telephony's last word on the call, which saw it answered: the
+                # call's row says what it really was.
+                call = await s.calls.set_progress(
+                    placed.call_id, outcome=CallOutcome.TECHNICAL_FAILURE, end_reason=failure
+                )
+            else:
+                call = await s.calls.require(placed.call_id)
         outcome = call.outcome or snap.outcome or CallOutcome.FAILED
-        if technical:
-            outcome = CallOutcome.TECHNICAL_FAILURE
         if outcome in _NO_CONVERSATION:
-            await self._finish(claim, placed.call_id, _NO_CONVERSATION[outcome], None, str(outcome))
+            detail = call.end_reason or str(outcome)
+            await self._finish(claim, placed.call_id, _NO_CONVERSATION[outcome], None, detail)
             return
         if outcome is CallOutcome.CANCELLED:
             await self._finish(claim, placed.call_id, "cancelled", None, "the call was cancelled")
@@ -258,7 +285,22 @@ class CallAttemptRunner:
                 last_outcome=outcome,
                 result={"reason": nxt.reason, "detail": detail},
             )
+            if outcome == "technical_failure":
+                await self._pause_if_failing(s, task.campaign_id, detail)
         self._report(claim, call_id, outcome, status, due, nxt.reason)
+
+    async def _pause_if_failing(self, s: UserScope, campaign_id: int, detail: str) -> None:
+        """Pause the campaign's dialling after repeated technical failures (see the rule)."""
+        campaign = await s.campaigns.require(campaign_id)
+        if campaign.status is not CampaignStatus.ACTIVE:
+            return
+        recent = [
+            str(o) if o else None for o in await s.calls.last_outcomes(campaign_id, PAUSE_AFTER)
+        ]
+        banner = technical_pause(recent, detail)
+        if banner is not None:
+            await s.campaigns.set_status(campaign_id, CampaignStatus.PAUSED, reason=banner)
+            log.warning("campaign paused", campaign_id=campaign_id, reason=banner)
 
     def _report(
         self,

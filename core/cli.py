@@ -110,15 +110,12 @@ def user_add(
     typer.echo(f"user {name.strip().lower()} created (id {user_id})")
 
 
-@user_app.command("bootstrap")
-def user_bootstrap() -> None:
-    """Create a first user `admin` when there is none (its password goes to data/secrets/)."""
+def _bootstrap_admin(settings: Settings) -> None:
+    """Create the first user `admin` when there is none, and say how to sign in."""
     import secrets
 
     from core.db import Database
 
-    settings = settings_or_exit()
-    _upgrade(settings)
     password_file = settings.data_dir / "secrets" / "admin_password"
 
     async def bootstrap() -> bool:
@@ -147,6 +144,14 @@ def user_bootstrap() -> None:
         )
 
 
+@user_app.command("bootstrap")
+def user_bootstrap() -> None:
+    """Create a first user `admin` when there is none (its password goes to data/secrets/)."""
+    settings = settings_or_exit()
+    _upgrade(settings)
+    _bootstrap_admin(settings)
+
+
 @app.command()
 def doctor() -> None:
     """Check the database, the PBX, the ports and the keys; say what is missing and how to fix it."""
@@ -162,8 +167,15 @@ def doctor() -> None:
 @app.command()
 def rehearse(
     timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 300.0,
+    user: Annotated[
+        str | None,
+        typer.Option(help="whose campaign the demo is (default: the first user, e.g. admin)"),
+    ] = None,
 ) -> None:
-    """Run one demo campaign end to end against the development PBX, with scripted agents."""
+    """Run one demo campaign end to end against the development PBX, with scripted agents.
+
+    The campaign belongs to a real user (the first one unless --user says), so it stays in
+    their Campaigns tab with its transcripts, recordings and analyses."""
     from core.logging import configure_logging
     from core.rehearsal import run_rehearsal
     from core.settings import secret_values
@@ -173,7 +185,9 @@ def rehearse(
         # The step-by-step account is the output here; routine log lines would drown it.
         configure_logging(level="WARNING", fmt=settings.log_format, secrets=secret_values(settings))
     _upgrade(settings)
-    raise typer.Exit(asyncio.run(run_rehearsal(settings, timeout_s=timeout)))
+    if user is None:
+        _bootstrap_admin(settings)  # a first run has someone to show the demo to
+    raise typer.Exit(asyncio.run(run_rehearsal(settings, timeout_s=timeout, username=user)))
 
 
 @app.command()

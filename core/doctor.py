@@ -148,9 +148,38 @@ def check_keys(settings: Settings) -> list[Check]:
     return checks
 
 
+async def check_voice(settings: Settings) -> Check:
+    """The calls' voice: the rehearsal voice, or a Realtime server that takes a session."""
+    from media.realtime_client import RealtimeClientFactory
+    from media.rehearsal_voice import wants_rehearsal_voice
+    from media.voice_check import VoiceCheck
+
+    if wants_rehearsal_voice(settings):
+        return Check(
+            "voice",
+            "warn",
+            "no OPENAI_API_KEY: calls get the scripted rehearsal voice OpenDeep serves itself",
+            "set OPENAI_API_KEY (OpenAI Realtime), or REALTIME_URL for a voice server of your own",
+        )
+    clients = RealtimeClientFactory.from_settings(settings)
+    try:
+        problem = await VoiceCheck(clients).problem()
+    finally:
+        await clients.aclose()
+    if problem is not None:
+        return Check(
+            "voice", "fail", problem, "no call is dialled until the voice can start: fix it"
+        )
+    return Check(
+        "voice", "ok", f"{settings.realtime_url} takes a session ({settings.realtime_model})"
+    )
+
+
 async def run_checks(settings: Settings) -> list[Check]:
-    database, ami = await asyncio.gather(check_database(settings), check_ami(settings))
-    return [database, ami, check_port(settings), *check_keys(settings)]
+    database, ami, voice = await asyncio.gather(
+        check_database(settings), check_ami(settings), check_voice(settings)
+    )
+    return [database, ami, voice, check_port(settings), *check_keys(settings)]
 
 
 def render(checks: list[Check]) -> str:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from graphs.service_part import GraphsPart
     from media.bridge import RealtimeFactory
     from media.bridge_registry import MediaPart
+    from media.rehearsal_voice import RehearsalVoicePart
     from telephony.part import TelephonyPart
 
 log = get_logger("opendeep.node")
@@ -50,7 +51,10 @@ class Node:
         on_outcome: Callable[[AttemptOutcome], None] | None = None,
         safety_interval_s: float = 5.0,
         lifecycle_interval_s: float = 300.0,
+        rehearsal_voice: bool | None = None,
     ) -> None:
+        """`rehearsal_voice`: serve the calls' voice from the local scripted server (None: when
+        the settings have no key for OpenAI's voice, see `wants_rehearsal_voice`)."""
         from graphs.service_part import GraphsPart
 
         self.settings = settings
@@ -58,6 +62,7 @@ class Node:
         self.graphs: GraphsPart = GraphsPart(settings, db)
         self.telephony: TelephonyPart | None = None
         self.media: MediaPart | None = None
+        self.voice: RehearsalVoicePart | None = None
         self.runner: CallAttemptRunner | None = None
         self.dispatcher: Dispatcher | None = None
         self.scheduler: SchedulerPart | None = None
@@ -69,8 +74,18 @@ class Node:
             self.parts.append(self.telephony)
         if wanted.media:
             from media.bridge_registry import BridgeRegistry, MediaPart
+            from media.rehearsal_voice import RehearsalVoicePart, wants_rehearsal_voice
 
-            self.media = MediaPart(settings, db, BridgeRegistry(db, settings, realtime=realtime))
+            registry = BridgeRegistry(db, settings, realtime=realtime)
+            if rehearsal_voice is None:
+                rehearsal_voice = wants_rehearsal_voice(settings)
+            if rehearsal_voice and registry.clients is not None:
+                from agents.call_agent.rehearsal import script_selector
+
+                # Before the media part: its calls' clients are pointed at it when it starts.
+                self.voice = RehearsalVoicePart(registry.clients, script_selector())
+                self.parts.append(self.voice)
+            self.media = MediaPart(settings, db, registry)
             self.parts.append(self.media)
         if wanted.scheduler:
             if self.telephony is None or self.media is None:

@@ -23,134 +23,18 @@ from core.db.models import FeedbackKind, TaskStatus
 from core.logging import get_logger
 from core.rules import RetryPolicy
 from core.settings import Settings
-from media.realtime_server import CallTool, RealtimeTestServer, Say, Script, ScriptedResponse
-from media.realtime_server.responses import SimOptions
 
 log = get_logger("opendeep.rehearsal")
 
 Out = Callable[[str], None]
-REHEARSAL_USER = "rehearsal"
-OWNER_NAME = "Alex Morgan"
 
 
-def _greeting(owner: str) -> ScriptedResponse:
-    return ScriptedResponse(
-        outputs=[Say(text=f"Hi, this is an AI assistant calling on behalf of {owner}.")]
-    )
-
-
-def callee_scripts(owner: str = OWNER_NAME) -> dict[str, Script]:
-    """What the scripted voice agent says to each simulated callee of the development PBX.
-
-    Keyed by the target's name, which the bridge puts in the agent's instructions; the
-    `caller_transcripts` stand in for speech recognition of the callee's recorded lines.
-    """
-    return {
-        "Bright Smile Dental": Script(
-            name="human receptionist",
-            responses=[
-                _greeting(owner),
-                ScriptedResponse(
-                    outputs=[
-                        Say(
-                            text="Hello! I'd like to book a dental cleaning next week, in the morning if possible."
-                        )
-                    ]
-                ),
-                ScriptedResponse(
-                    outputs=[
-                        Say(text="One moment please, let me check with Alex."),
-                        CallTool(
-                            name="request_user_feedback",
-                            arguments={
-                                "question": "Bright Smile Dental offers Tuesday at nine in the morning. Shall I book it?"
-                            },
-                        ),
-                    ]
-                ),
-                ScriptedResponse(
-                    outputs=[
-                        CallTool(
-                            name="record_fact",
-                            arguments={
-                                "name": "appointment",
-                                "value": "Tuesday 09:00",
-                                "quote": "We have an opening Tuesday at nine in the morning.",
-                            },
-                        )
-                    ]
-                ),
-                ScriptedResponse(
-                    outputs=[Say(text="Tuesday at nine works for Alex. Please book it.")]
-                ),
-                ScriptedResponse(
-                    outputs=[
-                        Say(text="Thank you so much. Goodbye!"),
-                        CallTool(name="end_call", arguments={"reason": "appointment booked"}),
-                    ]
-                ),
-            ],
-            caller_transcripts=[
-                "Hello?",
-                "Doctor Smith's dental office, this is Anna speaking. How can I help you?",
-                "We have an opening Tuesday at nine in the morning. Does that work?",
-                "Great, you're booked. Goodbye.",
-            ],
-        ),
-        "Harbor Dental": Script(
-            name="voicemail",
-            responses=[
-                ScriptedResponse(
-                    outputs=[
-                        Say(
-                            text=f"Hello, this is an AI assistant calling for {owner} about booking a cleaning. We will try again later. Thank you."
-                        )
-                    ]
-                )
-            ],
-        ),
-        "Quiet Street Dental": Script(
-            name="opt-out",
-            responses=[
-                _greeting(owner),
-                ScriptedResponse(
-                    outputs=[
-                        Say(text="I'm sorry for the trouble. You won't be called again. Goodbye."),
-                        CallTool(
-                            name="end_call", arguments={"reason": "callee asked not to be called"}
-                        ),
-                    ]
-                ),
-            ],
-            caller_transcripts=["Please do not call this number again."] * 3,
-        ),
-        "Busy Bee Dental": Script(
-            name="callback",
-            responses=[
-                _greeting(owner),
-                ScriptedResponse(
-                    outputs=[
-                        Say(text="Of course, I'll call back Thursday after three. Goodbye."),
-                        CallTool(name="end_call", arguments={"reason": "callback requested"}),
-                    ]
-                ),
-            ],
-            caller_transcripts=["I'm busy now, call me back Thursday after 3 pm."] * 3,
-        ),
-    }
-
-
-def select_script(scripts: dict[str, Script]) -> Callable[[str], Script | None]:
-    def select(instructions: str) -> Script | None:
-        return next((s for name, s in scripts.items() if name in instructions), None)
-
-    return select
-
-
-def demo_plan() -> CampaignPlan:
+def demo_plan(owner: str) -> CampaignPlan:
+    """The demo campaign: a receptionist who books, a busy line, a voicemail box (the
+    development PBX's simulated callees; see `agents.call_agent.rehearsal`)."""
     return CampaignPlan(
         name="Rehearsal: book a dental cleaning",
-        objective="Book a dental cleaning for Alex next week, mornings preferred.",
+        objective="Book a dental cleaning next week, mornings preferred.",
         targets=[
             Target(name="Bright Smile Dental", phone="+12125550101"),
             Target(name="Park Slope Dental", phone="+12125550102"),
@@ -158,9 +42,9 @@ def demo_plan() -> CampaignPlan:
         ],
         constraints=Constraints(notes=["mornings preferred"]),
         questions=["Is there a morning slot next week?"],
-        disclosure=["Alex's first name"],
+        disclosure=["the owner's name"],
         success_criteria=["an appointment is booked"],
-        voicemail_message="Hello, this is an AI assistant calling for Alex Morgan about booking a cleaning. We will try again later. Thank you.",
+        voicemail_message=f"Hello, this is an AI assistant calling for {owner} about booking a cleaning. We will try again later. Thank you.",
         max_attempts=2,
     )
 
@@ -184,13 +68,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def node_settings(settings: Settings, realtime_url: str) -> Settings:
-    """The settings of a rehearsal node: the local voice server, its own AudioSocket port,
-    real numbers of simulated callees (no redirect), and a window open all day (no real
-    callee is called)."""
+def node_settings(settings: Settings, realtime_url: str | None = None) -> Settings:
+    """The settings of a rehearsal node: its own AudioSocket port, real numbers of simulated
+    callees (no redirect), a window open all day (no real callee is called), and — when given
+    — a Realtime server of the caller's own instead of the node's rehearsal voice."""
+    update: dict[str, object] = {"realtime_url": realtime_url} if realtime_url else {}
     return settings.model_copy(
         update={
-            "realtime_url": realtime_url,
+            **update,
             "app_test_mode": False,
             "audiosocket_port": free_port(),
             "calling_window_start": dt.time(0, 0),
@@ -208,16 +93,19 @@ class RehearsalReport:
     questions_answered: int = 0
 
 
-async def _ensure_user(db: Database) -> int:
-    import secrets
+class NoOwner(LookupError):
+    """The rehearsal has no user to run for; the message says what to do."""
 
+
+async def rehearsal_owner(db: Database, username: str | None = None) -> tuple[int, str]:
+    """(id, display name) of the user the demo campaign is for: `username`, else the first
+    user (the bootstrapped `admin`), so they find it in their Campaigns tab."""
     async with db.users() as users:
-        user_id = await users.id_for(REHEARSAL_USER)
-        if user_id is None:
-            user_id = await users.add(
-                REHEARSAL_USER, secrets.token_urlsafe(16), display_name=OWNER_NAME
-            )
-        return user_id
+        user_id = await users.id_for(username) if username else await users.first_id()
+        profile = await users.profile(user_id) if user_id is not None else None
+    if user_id is None or profile is None:
+        raise NoOwner(f"there is no user {username!r}" if username else "there is no user yet")
+    return user_id, profile.display_name
 
 
 async def _answer_live_questions(
@@ -244,8 +132,15 @@ def _bar(done: int, total: int, width: int = 24) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + f"] {done}/{total} tasks ended"
 
 
-async def run_rehearsal(settings: Settings, out: Out = print, *, timeout_s: float = 300.0) -> int:
-    """Run the demo campaign; returns the exit code (0 when every task reached an end)."""
+async def run_rehearsal(
+    settings: Settings,
+    out: Out = print,
+    *,
+    timeout_s: float = 300.0,
+    username: str | None = None,
+) -> int:
+    """Run the demo campaign for `username` (default: the first user); returns the exit code
+    (0 when every task reached an end)."""
     from core.doctor import check_ami
     from core.node import Node, PartsWanted
 
@@ -259,108 +154,110 @@ async def run_rehearsal(settings: Settings, out: Out = print, *, timeout_s: floa
         return 1
     out(f"step 1/5  PBX: {ami.detail}")
     report = RehearsalReport()
-    scripts = callee_scripts()
-    async with RealtimeTestServer(
-        Script(responses=[_greeting(OWNER_NAME)]),
-        options=SimOptions(realtime_factor=1.0),
-        select_script=select_script(scripts),
-    ) as sim:
-        local = node_settings(settings, sim.url)
-        db = Database(local.database_url)
-        outcome_lines: list[str] = []
-        node = Node(
-            local,
-            db,
-            PartsWanted(ui=False),
-            retry=rehearsal_retry(),
-            ring_timeout_s=10,
-            on_outcome=lambda o: outcome_lines.append(
-                f"  - task {o.task_id}, attempt {o.attempt}: {o.outcome.replace('_', ' ')} → "
-                f"{o.task_status.value}"
-                + (
-                    f", next try {o.due_at:%H:%M:%S} UTC"
-                    if o.due_at and o.task_status is TaskStatus.PENDING
-                    else ""
-                )
-            ),
-            safety_interval_s=1.0,
-            lifecycle_interval_s=3600.0,
+    local = node_settings(settings)
+    db = Database(local.database_url)
+    try:
+        user_id, owner = await rehearsal_owner(db, username)
+    except NoOwner as exc:
+        await db.dispose()
+        out(f"cannot rehearse: {exc}; create one with `opendeep user bootstrap`")
+        return 1
+    outcome_lines: list[str] = []
+    node = Node(
+        local,
+        db,
+        PartsWanted(ui=False),
+        retry=rehearsal_retry(),
+        ring_timeout_s=10,
+        on_outcome=lambda o: outcome_lines.append(
+            f"  - task {o.task_id}, attempt {o.attempt}: {o.outcome.replace('_', ' ')} → "
+            f"{o.task_status.value}"
+            + (
+                f", next try {o.due_at:%H:%M:%S} UTC"
+                if o.due_at and o.task_status is TaskStatus.PENDING
+                else ""
+            )
+        ),
+        safety_interval_s=1.0,
+        lifecycle_interval_s=3600.0,
+        rehearsal_voice=True,
+    )
+    started = []
+    helper: asyncio.Task[None] | None = None
+    try:
+        for part in node.parts:
+            await part.start()
+            started.append(part)
+        assert node.voice is not None
+        out(f"step 2/5  voice AI: local Realtime server at {node.voice.url} (scripted turns)")
+        out(f"          the demo campaign is {owner}'s: it stays in their Campaigns tab")
+        runner = node.graphs.runner
+        plan = demo_plan(owner)
+        orch = await runner.start_orchestration(
+            user_id, plan, plan_id=f"rehearsal-{int(time.time())}"
         )
-        started = []
-        helper: asyncio.Task[None] | None = None
-        try:
-            for part in node.parts:
-                await part.start()
-                started.append(part)
-            out(f"step 2/5  voice AI: local Realtime server at {sim.url} (scripted turns)")
-            user_id = await _ensure_user(db)
-            runner = node.graphs.runner
-            plan = demo_plan()
-            orch = await runner.start_orchestration(
-                user_id, plan, plan_id=f"rehearsal-{int(time.time())}"
-            )
+        out(
+            f"step 3/5  plan '{plan.name}' checked: {orch.status}; it waits for the owner's approval"
+        )
+        if orch.feedback_id is None:
             out(
-                f"step 3/5  plan '{plan.name}' checked: {orch.status}; it waits for the owner's approval"
+                "cannot rehearse: the orchestrator did not ask for approval: "
+                + "; ".join(orch.problems)
             )
-            if orch.feedback_id is None:
-                out(
-                    "cannot rehearse: the orchestrator did not ask for approval: "
-                    + "; ".join(orch.problems)
-                )
-                return 1
-            resumed = await runner.answer_feedback(user_id, orch.feedback_id, {"type": "accept"})
+            return 1
+        resumed = await runner.answer_feedback(user_id, orch.feedback_id, {"type": "accept"})
+        async with db.scope(user_id) as s:
+            campaigns = [c for c in await s.campaigns.list() if c.thread_id == orch.thread_id]
+        if not campaigns:
+            out(f"cannot rehearse: approving the plan created no campaign ({resumed})")
+            return 1
+        campaign = campaigns[0]
+        report.campaign_id = campaign.id
+        out(f"          approved → campaign {campaign.id} with its tasks is active")
+        out("step 4/5  calling (busy numbers are retried after a few seconds):")
+        helper = asyncio.create_task(_answer_live_questions(db, user_id, out, report))
+        if node.scheduler is not None:
+            await node.scheduler.dispatch_now()
+        deadline = time.monotonic() + timeout_s
+        last = (-1, -1)
+        while time.monotonic() < deadline:
             async with db.scope(user_id) as s:
-                campaigns = [c for c in await s.campaigns.list() if c.thread_id == orch.thread_id]
-            if not campaigns:
-                out(f"cannot rehearse: approving the plan created no campaign ({resumed})")
-                return 1
-            campaign = campaigns[0]
-            report.campaign_id = campaign.id
-            out(f"          approved → campaign {campaign.id} with its tasks is active")
-            out("step 4/5  calling (busy numbers are retried after a few seconds):")
-            helper = asyncio.create_task(_answer_live_questions(db, user_id, out, report))
-            if node.scheduler is not None:
-                await node.scheduler.dispatch_now()
-            deadline = time.monotonic() + timeout_s
-            last = (-1, -1)
-            while time.monotonic() < deadline:
-                async with db.scope(user_id) as s:
-                    done, total = await s.campaigns.progress(campaign.id)
-                while outcome_lines:
-                    out(outcome_lines.pop(0))
-                if (done, total) != last:
-                    out("  " + _bar(done, total))
-                    last = (done, total)
-                if total and done == total:
-                    break
-                await asyncio.sleep(0.5)
-            else:
-                out("the rehearsal ran out of time before every task ended")
-            await runner.lifecycle_pass(user_id)
-            async with db.scope(user_id) as s:
-                campaign = await s.campaigns.require(campaign.id)
-                tasks = await s.tasks.list_for_campaign(campaign.id)
-            report.summary = campaign.summary
-            out(f"step 5/5  lifecycle manager: campaign is {campaign.status.value}")
-            for task in tasks:
-                out(
-                    f"  - {task.target_name} ({task.phone_e164}): {task.status.value}, last outcome {task.last_outcome or '-'}, {task.attempts} attempt(s)"
-                )
-            if campaign.summary:
-                out("  summary: " + campaign.summary.replace("\n", "\n           "))
-            ended = all(
-                t.status not in (TaskStatus.PENDING, TaskStatus.CLAIMED, TaskStatus.ANALYZING)
-                for t in tasks
+                done, total = await s.campaigns.progress(campaign.id)
+            while outcome_lines:
+                out(outcome_lines.pop(0))
+            if (done, total) != last:
+                out("  " + _bar(done, total))
+                last = (done, total)
+            if total and done == total:
+                break
+            await asyncio.sleep(0.5)
+        else:
+            out("the rehearsal ran out of time before every task ended")
+        await runner.lifecycle_pass(user_id)
+        async with db.scope(user_id) as s:
+            campaign = await s.campaigns.require(campaign.id)
+            tasks = await s.tasks.list_for_campaign(campaign.id)
+        report.summary = campaign.summary
+        out(f"step 5/5  lifecycle manager: campaign is {campaign.status.value}")
+        for task in tasks:
+            out(
+                f"  - {task.target_name} ({task.phone_e164}): {task.status.value}, last outcome {task.last_outcome or '-'}, {task.attempts} attempt(s)"
             )
-        finally:
-            if helper is not None:
-                helper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await helper
-            for part in reversed(started):
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(part.stop(), 15)
-            await db.dispose()
+        if campaign.summary:
+            out("  summary: " + campaign.summary.replace("\n", "\n           "))
+        ended = all(
+            t.status not in (TaskStatus.PENDING, TaskStatus.CLAIMED, TaskStatus.ANALYZING)
+            for t in tasks
+        )
+    finally:
+        if helper is not None:
+            helper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await helper
+        for part in reversed(started):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(part.stop(), 15)
+        await db.dispose()
     out("")
     out("That was a rehearsal. To make it real:")
     out("  OPENAI_API_KEY   the voice (OpenAI Realtime) and the agents (chat, planning, analysis)")

@@ -101,7 +101,10 @@ class Settings(BaseSettings):
     openai_base_url: str = Field("", description="OpenAI-compatible HTTP base URL (empty: OpenAI).")
     realtime_url: str = Field(
         "wss://api.openai.com/v1",
-        description="Realtime WebSocket base URL; point it at a local server for tests/rehearsals.",
+        description="Realtime WebSocket base URL (the calls' voice). Left at OpenAI's without "
+        "OPENAI_API_KEY, OpenDeep serves its own scripted rehearsal voice on loopback instead; a "
+        "URL of your own (a local Realtime-compatible server) is used as it is. No call is "
+        "dialled while the voice cannot start.",
     )
     # gpt-realtime is to be shut down on 2027-01-20; gpt-realtime-2.1 is its named successor.
     realtime_model: str = Field("gpt-realtime-2.1", description="Realtime speech-to-speech model.")

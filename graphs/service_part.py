@@ -50,6 +50,10 @@ class GraphsPart:
     async def analyze_call(self, user_id: int, call_id: int) -> Analysis:
         return await self.runner.analyze_call(user_id, call_id)
 
+    async def lifecycle_pass(self, user_id: int) -> None:
+        """One lifecycle-manager pass over one user's campaigns."""
+        await self.runner.lifecycle_pass(user_id)
+
     async def lifecycle_pass_all(self) -> None:
         """One lifecycle-manager pass for every user with campaigns still running."""
         async with self._db.system() as system:

@@ -32,7 +32,7 @@ from core.settings import Settings
 from media.audio import dtmf_tones, slin_to_ulaw, ulaw_to_slin
 from media.call_store import CallStore
 from media.playout import PlayoutBuffer
-from media.realtime_client import RealtimeClient, RealtimeConnectionError
+from media.realtime_client import RealtimeClient, RealtimeConfigError, RealtimeConnectionError
 from media.realtime_events import (
     AgentTranscript,
     AudioDelta,
@@ -125,8 +125,10 @@ class RealtimeBridge:
         drain_timeout_s: float = 15.0,
         amd_wait_s: float = 1.0,
         machine_wait_s: float = 6.0,
+        voice: str | None = None,
     ) -> None:
         self._store = store
+        self._voice = voice
         self._settings = settings
         self._realtime_factory = realtime
         self._actions = actions
@@ -204,8 +206,11 @@ class RealtimeBridge:
     async def _run(self) -> None:
         try:
             self._brief = brief = await self._load_brief()
-            if not await self._connect(render_instructions(brief)):
-                await self._fail("the voice AI could not be reached")
+            if self._voice:
+                await self._store.set_voice(self._voice)
+            problem = await self._connect(render_instructions(brief))
+            if problem is not None:
+                await self._fail(f"the voice could not start: {problem}")
                 return
             self._spawn(self._send_inbound(), "inbound")
             if (brief.amd_status or "").upper() == "MACHINE":
@@ -234,8 +239,13 @@ class RealtimeBridge:
                 brief = dataclasses.replace(brief, amd_status=status)
         return brief
 
-    async def _connect(self, instructions: str) -> bool:
-        rt = self._realtime_factory()
+    async def _connect(self, instructions: str) -> str | None:
+        """Open and configure the Realtime session; None, or why it could not be done."""
+        try:
+            rt = self._realtime_factory()
+        except RealtimeConfigError as exc:
+            log.warning("realtime not configured", call_id=self._store.call_id, error=str(exc))
+            return str(exc)
         try:
             await rt.connect()
             await rt.send(
@@ -249,9 +259,9 @@ class RealtimeBridge:
         except RealtimeConnectionError as exc:
             log.warning("realtime connection failed", call_id=self._store.call_id, error=str(exc))
             await rt.close()
-            return False
+            return str(exc)
         self._rt = rt
-        return True
+        return None
 
     async def _pump(self) -> None:
         """Handle server events; on a lost connection try once to resume the conversation."""
@@ -281,7 +291,7 @@ class RealtimeBridge:
             instructions += (
                 "\n\nThe line dropped for a moment. The conversation so far was:\n" + history
             )
-        if not await self._connect(instructions):
+        if await self._connect(instructions) is not None:
             return False
         await self._send(
             response_create(
@@ -468,7 +478,7 @@ class RealtimeBridge:
     async def _fail(self, reason: str) -> None:
         self.result.technical_failure = True
         with contextlib.suppress(Exception):
-            await self._store.mark(CallOutcome.TECHNICAL_FAILURE)
+            await self._store.mark(CallOutcome.TECHNICAL_FAILURE, reason)
         await self._hang_up("failure", reason)
 
     # --- plumbing ------------------------------------------------------------------------

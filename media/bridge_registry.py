@@ -17,6 +17,7 @@ from media.call_store import CallStore
 from media.realtime_client import RealtimeClientFactory
 from media.session import SessionHandler
 from media.transcript_writer import TranscriptWriter
+from media.voice_check import VoiceCheck
 
 log = get_logger("opendeep.media")
 
@@ -38,10 +39,26 @@ class BridgeRegistry:
         if realtime is None:
             realtime = self._own_clients = RealtimeClientFactory.from_settings(settings)
         self._realtime = realtime
+        self._voice_check = VoiceCheck(self._own_clients) if self._own_clients else None
         self.actions = actions
         self._machine_wait_s = machine_wait_s
         self._transcripts = TranscriptWriter(db)
         self._live: dict[str, RealtimeBridge] = {}
+
+    @property
+    def clients(self) -> RealtimeClientFactory | None:
+        """The Realtime client factory the registry made (None when one was passed in)."""
+        return self._own_clients
+
+    @property
+    def voice(self) -> str | None:
+        """What `calls.voice` says of the calls (the model, or "rehearsal"); None for a
+        factory passed in, which is the caller's to describe."""
+        return self._own_clients.voice if self._own_clients else None
+
+    async def voice_problem(self) -> str | None:
+        """Why a call's voice cannot start now (one line naming the setting), or None."""
+        return await self._voice_check.problem() if self._voice_check else None
 
     def start(self) -> None:
         """Start the shared transcript writer (`resolve` does it too, for a registry used
@@ -73,6 +90,7 @@ class BridgeRegistry:
             realtime=self._realtime,
             transcripts=self._transcripts,
             actions=self.actions,
+            voice=self.voice,
             machine_wait_s=self._machine_wait_s,
         )
         self._live[str(call_uuid)] = bridge

@@ -74,9 +74,13 @@ class CallStore:
             fact = {"name": name, "value": value, "quote": quote, "at": utcnow().isoformat()}
             await s.calls.set_results(self.call_id, facts=[*call.facts, fact])
 
-    async def mark(self, outcome: CallOutcome) -> None:
+    async def mark(self, outcome: CallOutcome, reason: str | None = None) -> None:
         async with self._db.scope(self.user_id) as s:
-            await s.calls.set_progress(self.call_id, outcome=outcome)
+            await s.calls.set_progress(self.call_id, outcome=outcome, end_reason=reason)
+
+    async def set_voice(self, voice: str) -> None:
+        async with self._db.scope(self.user_id) as s:
+            await s.calls.set_progress(self.call_id, voice=voice)
 
     async def ask_owner(self, question: str, timeout_s: float) -> int:
         """Create the live-call question; returns its id."""

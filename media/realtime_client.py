@@ -207,9 +207,13 @@ class RealtimeClientFactory:
         # node without a key still starts and its calls fail with a clear message.
         self.base_url = base_url
         self.model = model
+        # What `calls.voice` says of the calls it carries: the model, or "rehearsal" when the
+        # node's own scripted voice serves them (`media.rehearsal_voice`).
+        self.voice = model
         self._api_key = api_key
         self._timeouts = timeouts
         self._sdk: AsyncOpenAI | None = None
+        self._retired: list[AsyncOpenAI] = []  # made for an earlier base_url; closed at aclose
 
     @classmethod
     def from_settings(cls, settings: Settings, *, timeouts: RealtimeTimeouts | None = None) -> Self:
@@ -220,6 +224,18 @@ class RealtimeClientFactory:
             api_key=settings.openai_api_key.get_secret_value(),
             timeouts=timeouts,
         )
+
+    def config_problem(self) -> str | None:
+        """Why no client can be made with these settings (one line naming the setting), or
+        None."""
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            return f"REALTIME_URL {self.base_url!r} is not a ws:// or wss:// URL"
+        try:
+            _sdk_key(self.base_url, self._api_key)
+        except RealtimeConfigError as exc:
+            return str(exc)
+        return None
 
     def __call__(self) -> RealtimeClient:
         """A new, unconnected client; raises `RealtimeConfigError` for OpenAI without a key."""
@@ -232,14 +248,20 @@ class RealtimeClientFactory:
         )
 
     def _shared_sdk(self) -> AsyncOpenAI:
+        # `base_url` may be changed (the rehearsal voice points it at its own server): the
+        # shared SDK client follows it; the one it replaces may still carry calls.
+        if self._sdk is not None and str(self._sdk.websocket_base_url) != self.base_url:
+            self._retired.append(self._sdk)
+            self._sdk = None
         if self._sdk is None:
             key = _sdk_key(self.base_url, self._api_key)
             self._sdk = AsyncOpenAI(api_key=key, websocket_base_url=self.base_url)
         return self._sdk
 
     async def aclose(self) -> None:
-        """Close the shared SDK client (open connections are the calls' to close); a later
+        """Close the shared SDK clients (open connections are the calls' to close); a later
         client makes a new one."""
-        sdk, self._sdk = self._sdk, None
-        if sdk is not None:
+        sdks = [*self._retired, *([self._sdk] if self._sdk is not None else [])]
+        self._sdk, self._retired = None, []
+        for sdk in sdks:
             await sdk.close()

@@ -1,4 +1,5 @@
-"""The line at the top: who is signed in, whether calls are redirected, what is waiting.
+"""The line at the top: who is signed in, whether calls are redirected, whether the voice is
+the rehearsal's, what is waiting.
 
 The calling mode shown is the node's, because that is what the dispatcher applies today; a
 user's own test-mode preference is stored (see `core.services.dialing_rules`) but the header
@@ -8,6 +9,7 @@ must never claim a redirect that is not enforced.
 from __future__ import annotations
 
 from core.services import inbox
+from media.rehearsal_voice import wants_rehearsal_voice
 from ui import render
 from ui.context import UiContext
 
@@ -19,4 +21,10 @@ async def header_html(ctx: UiContext, user_id: int, waiting: int | None = None) 
         waiting = len(await inbox(ctx.db, user_id))
     name = profile.display_name if profile is not None else "?"
     node = ctx.settings
-    return render.header(name, node.app_test_mode, node.app_test_mode_redirect_number, waiting)
+    return render.header(
+        name,
+        node.app_test_mode,
+        node.app_test_mode_redirect_number,
+        waiting,
+        rehearsal_voice=wants_rehearsal_voice(node),
+    )

@@ -70,12 +70,19 @@ def status_badge(label: str, kind: str | None = None) -> str:
 # --- header ------------------------------------------------------------------------------
 
 
-def header(name: str, test_mode: bool, redirect: str, waiting: int) -> str:
+REHEARSAL_VOICE_BADGE = "Rehearsal voice · scripted, no OpenAI key"
+
+
+def header(
+    name: str, test_mode: bool, redirect: str, waiting: int, rehearsal_voice: bool = False
+) -> str:
     mode = (
         status_badge(f"Test mode · calls go to {phone(redirect)}", "test")
         if test_mode
         else status_badge("Live calling", "live")
     )
+    if rehearsal_voice:
+        mode += " " + status_badge(REHEARSAL_VOICE_BADGE, "rehearsal")
     inbox = (
         f'<span class="od-badge od-badge-urgent">{waiting} waiting in Approvals</span>'
         if waiting
@@ -105,6 +112,7 @@ def campaign_cards(campaigns: Sequence[CampaignSummary], zone: dt.tzinfo = dt.UT
             f'<div class="od-card-head"><span class="od-title">{e(c.name)}</span>'
             f"{status_badge(c.status_label, c.status.value)}</div>"
             f'<div class="od-muted">{e(c.objective)}</div>'
+            f"{status_banner(c.status_reason)}"
             f"{progress_bar(c.tasks_ended, c.tasks_total)}"
             f'<div class="od-muted od-small">Created {when(c.created_at, zone)}</div></div>'
         )
@@ -132,15 +140,24 @@ def outcome_chart(outcomes: Sequence[tuple[str, int]]) -> str:
     )
 
 
+def status_banner(reason: str) -> str:
+    """Why a campaign does not dial, where its owner cannot miss it."""
+    return f'<div class="od-banner" role="alert">{e(reason)}</div>' if reason else ""
+
+
 def campaign_head(detail: CampaignDetail) -> str:
     c = detail.campaign
     summary = f'<p class="od-summary">{e(c.summary)}</p>' if c.summary else ""
     return (
         f'<div class="od-card od-detail-head"><div class="od-card-head">'
         f'<span class="od-title">{e(c.name)}</span>{status_badge(c.status_label, c.status.value)}'
-        f"</div><div>{e(c.objective)}</div>{progress_bar(c.tasks_ended, c.tasks_total)}"
-        f"{summary}</div>"
+        f"</div><div>{e(c.objective)}</div>{status_banner(c.status_reason)}"
+        f"{progress_bar(c.tasks_ended, c.tasks_total)}{summary}</div>"
     )
+
+
+def voice_badge(call: CallView) -> str:
+    return status_badge("rehearsal voice", "rehearsal") if call.rehearsal else ""
 
 
 def _turns(turns: Sequence[Turn]) -> str:
@@ -188,11 +205,17 @@ def call_block(
         else ""
     )
     hangup = f" · {e(call.hangup)}" if call.hangup else ""
+    voice = f" · {voice_badge(call)}" if call.rehearsal else ""
     summary = (
         f"<summary>Attempt {call.attempt} · {status_badge(call.result)} · "
-        f"{duration(call.duration_s)}{hangup} · {when(call.started_at, zone)}</summary>"
+        f"{duration(call.duration_s)}{hangup} · {when(call.started_at, zone)}{voice}</summary>"
     )
-    body = audio + _analysis(call.analysis) + _facts(call.facts) + _turns(call.transcript)
+    why = (
+        f'<p class="od-end-reason"><strong>Why it ended:</strong> {e(call.end_reason)}</p>'
+        if call.end_reason
+        else ""
+    )
+    body = why + audio + _analysis(call.analysis) + _facts(call.facts) + _turns(call.transcript)
     return f'<details class="od-call"{" open" if open_ else ""}>{summary}{body}</details>'
 
 
@@ -249,7 +272,7 @@ def live_calls(
         )
         cards.append(
             f'<div class="od-card od-live"><div class="od-card-head"><span class="od-title">'
-            f"{e(live.target_name)}</span>{status_badge(c.state)}</div>"
+            f"{e(live.target_name)}</span>{voice_badge(c)}{status_badge(c.state)}</div>"
             f'<div class="od-muted">{e(live.campaign_name)} · {e(phone(c.dialed_number))} · '
             f"{since}</div>{banner}{_turns(c.transcript)}</div>"
         )

@@ -70,6 +70,9 @@ class RecordingRunner:
     async def is_call_live(self, call_uuid: str) -> bool | None:
         return await self._inner.is_call_live(call_uuid)
 
+    async def voice_problem(self) -> str | None:
+        return await self._inner.voice_problem()
+
     async def run_attempt(self, claim: Claim, number: str) -> None:
         self._events.write("attempt_start", task=claim.task_id, attempt=claim.attempt)
         try:

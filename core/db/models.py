@@ -145,6 +145,8 @@ class Campaign(Base):
     recording: Mapped[bool] = mapped_column(Boolean, default=True)
     voicemail_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Why the campaign does not dial right now, in one line for the owner (None: nothing wrong).
+    status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     thread_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -180,6 +182,9 @@ class Task(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+REHEARSAL_VOICE = "rehearsal"  # `calls.voice` of a call the local scripted voice carried
+
+
 class Call(Base):
     __tablename__ = "calls"
     __table_args__ = (UniqueConstraint("task_id", "attempt"),)
@@ -200,6 +205,10 @@ class Call(Base):
     transcript: Mapped[list[Any]] = mapped_column(default=list)
     facts: Mapped[list[Any]] = mapped_column(default=list)
     analysis: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Why the call ended when the conversation did not end it (e.g. the voice failed).
+    end_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The voice that carried it: REHEARSAL_VOICE (the local scripted voice) or the model.
+    voice: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     ended_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)

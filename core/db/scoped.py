@@ -129,8 +129,20 @@ class CampaignRepo(_Scoped[Campaign]):
             stmt = stmt.where(Campaign.status == status)
         return (await self._session.execute(stmt)).scalars().all()
 
-    async def set_status(self, ident: int, status: CampaignStatus) -> Campaign:
-        return await self._update(ident, status=status)
+    async def set_status(
+        self, ident: int, status: CampaignStatus, *, reason: str | None = None
+    ) -> Campaign:
+        """Change the status; `reason` (one line for the owner) replaces the old one, which a
+        change without a reason clears."""
+        return await self._update(ident, status=status, status_reason=reason)
+
+    async def set_status_reason(self, ident: int, reason: str | None) -> bool:
+        """Say (or, with None, stop saying) why the campaign does not dial; True if it changed."""
+        campaign = await self.require(ident)
+        if campaign.status_reason == reason:
+            return False
+        await self._update(ident, status_reason=reason)
+        return True
 
     async def set_summary(self, ident: int, summary: str) -> None:
         await self._update(ident, summary=summary)
@@ -312,6 +324,17 @@ class CallRepo(_Scoped[Call]):
         stmt = self._select().where(Call.state != CallState.ENDED).order_by(Call.created_at)
         return (await self._session.execute(stmt)).scalars().all()
 
+    async def last_outcomes(self, campaign_id: int, limit: int) -> list[CallOutcome | None]:
+        """The outcomes of the campaign's `limit` most recent calls, newest first."""
+        stmt = (
+            select(Call.outcome)
+            .join(Task, (Task.id == Call.task_id) & (Task.user_id == self.user_id))
+            .where(Call.user_id == self.user_id, Task.campaign_id == campaign_id)
+            .order_by(Call.created_at.desc(), Call.id.desc())
+            .limit(limit)
+        )
+        return list((await self._session.execute(stmt)).scalars().all())
+
     async def set_progress(
         self,
         ident: int,
@@ -324,13 +347,18 @@ class CallRepo(_Scoped[Call]):
         recording_path: str | None = None,
         answered_at: dt.datetime | None = None,
         ended_at: dt.datetime | None = None,
+        end_reason: str | None = None,
+        voice: str | None = None,
     ) -> Call:
-        """Record what telephony learnt about the call; fields left None are unchanged."""
+        """Record what telephony (or the bridge) learnt about the call; fields left None are
+        unchanged."""
         values = {
             k: v
             for k, v in {
                 "state": state,
                 "outcome": outcome,
+                "end_reason": end_reason[:300] if end_reason else None,
+                "voice": voice,
                 "hangup_cause": hangup_cause,
                 "hangup_cause_text": hangup_cause_text,
                 "amd_status": amd_status,

@@ -83,6 +83,11 @@ class UserDirectory:
         stmt = select(User.id).where(User.username == username.strip().lower(), User.is_active)
         return (await self._session.execute(stmt)).scalar_one_or_none()
 
+    async def first_id(self) -> int | None:
+        """The id of the first active user (the bootstrapped `admin` on a new installation)."""
+        stmt = select(User.id).where(User.is_active).order_by(User.id).limit(1)
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
     async def profile(self, user_id: int) -> User | None:
         """The user's own account row (for showing the display name and preferences)."""
         return await self._session.get(User, user_id)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from core.rules.calling_window import Window, next_opening
 
 SLOT_RETRY = dt.timedelta(seconds=5)
+VOICE_RETRY = dt.timedelta(seconds=30)
+VOICE_HOLD_PREFIX = "not dialling: the voice cannot start — "
 
 
 class Verdict(enum.StrEnum):
@@ -39,6 +41,8 @@ class GateFacts:
     # A sibling's call already achieved the goal: the stop rule is met. The sibling
     # cancellation may have found this task claimed (so not cancelled); the gate stops it here.
     sibling_succeeded: bool = False
+    # Why this node's voice cannot start (no key, an unreachable Realtime server…); None: it can.
+    voice_problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,8 @@ class GateVerdict:
     number: str | None = None
     at: dt.datetime | None = None
     final: str | None = None  # task status when blocked: "cancelled" or "failed"
+    # What the campaign shows its owner while this holds (the reason it does not dial).
+    campaign_note: str | None = None
 
 
 def decide(f: GateFacts) -> GateVerdict:
@@ -56,8 +62,9 @@ def decide(f: GateFacts) -> GateVerdict:
     1. the campaign is active;  2. in a first-success campaign, no other call of it has
     succeeded yet;  3. the number is on no Do-Not-Call list (the user's or the global one) —
     checked even in test mode;  4. attempts are left;  5. the callee-local window (skipped in
-    test mode: no real callee is called then);  6. in a first-success campaign, no other call of
-    it is in progress;  7. a concurrency slot is free.
+    test mode: no real callee is called then);  6. the call's voice can start (else nobody is
+    rung only to be hung up on);  7. in a first-success campaign, no other call of it is in
+    progress;  8. a concurrency slot is free.
     Test mode redirects the call to the redirect number.
     """
     if not f.campaign_active:
@@ -89,6 +96,9 @@ def decide(f: GateFacts) -> GateVerdict:
             )
         if opening > f.now:
             return GateVerdict(Verdict.DEFER, "outside the callee's calling window", at=opening)
+    if f.voice_problem:
+        why = f"{VOICE_HOLD_PREFIX}{f.voice_problem}"
+        return GateVerdict(Verdict.HOLD, why, at=f.now + VOICE_RETRY, campaign_note=why)
     if f.first_success and f.siblings_in_progress > 0:
         return GateVerdict(
             Verdict.DEFER,

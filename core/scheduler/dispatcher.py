@@ -39,6 +39,10 @@ class AttemptRunner(Protocol):
         """Whether the PBX still has this call's channel; None when it cannot tell now."""
         ...
 
+    async def voice_problem(self) -> str | None:
+        """Why a call's voice cannot start now (one line naming the setting), or None."""
+        ...
+
 
 @dataclass(slots=True)
 class DispatchReport:
@@ -93,18 +97,28 @@ class Dispatcher:
                 node_id=self.node_id, now=now, lease=self._lease, limit=free
             )
         report.claimed = len(claims)
+        voice_problem = await self._voice_problem() if claims else None
         batch = {c.task_id for c in claims}
         started: Counter[int] = Counter()  # calls this pass started, by user
         for claim in claims:
             try:
                 await self._gate_and_start(
-                    claim, now, free - len(report.dialled), report, batch, started
+                    claim, now, free - len(report.dialled), report, batch, started, voice_problem
                 )
             except Exception:
                 log.exception(
                     "dispatch failed; the lease reaper will return the task", task_id=claim.task_id
                 )
         return report
+
+    async def _voice_problem(self) -> str | None:
+        """Asked once a pass (the answer is cached a few seconds), only when there is a call;
+        a check that breaks holds the calls too (nobody is rung on a voice nobody checked)."""
+        try:
+            return await self._runner.voice_problem()
+        except Exception:
+            log.exception("the voice check failed")
+            return "the voice check failed (see the node's log)"
 
     async def _gate_and_start(
         self,
@@ -114,6 +128,7 @@ class Dispatcher:
         report: DispatchReport,
         batch: set[int],
         started: Counter[int],
+        voice_problem: str | None = None,
     ) -> None:
         s = self._settings
         # The user's own calling preferences (Settings tab), within the node's limits.
@@ -160,6 +175,7 @@ class Dispatcher:
                     first_success=first_success,
                     siblings_in_progress=in_progress,
                     sibling_succeeded=succeeded,
+                    voice_problem=voice_problem,
                 )
             )
             if verdict.verdict is Verdict.DEFER:
@@ -167,8 +183,14 @@ class Dispatcher:
                 report.deferred.append(task.id)
             elif verdict.verdict is Verdict.HOLD:
                 await scope.tasks.set_status(
-                    task.id, TaskStatus.PENDING, due_at=now + dt.timedelta(minutes=1)
+                    task.id, TaskStatus.PENDING, due_at=verdict.at or now + dt.timedelta(minutes=1)
                 )
+                if verdict.campaign_note and await scope.campaigns.set_status_reason(
+                    campaign.id, verdict.campaign_note
+                ):
+                    log.warning(
+                        "campaign not dialling", campaign_id=campaign.id, reason=verdict.reason
+                    )
                 report.held.append(task.id)
             elif verdict.verdict is Verdict.BLOCK:
                 final = TaskStatus.CANCELLED if verdict.final == "cancelled" else TaskStatus.FAILED
@@ -181,6 +203,8 @@ class Dispatcher:
                 report.blocked.append(task.id)
             else:
                 await scope.tasks.record_attempt(task.id, claim.attempt)
+                if campaign.status_reason:
+                    await scope.campaigns.set_status_reason(campaign.id, None)  # dialling again
         log.info(
             "gate", task_id=claim.task_id, verdict=verdict.verdict.value, reason=verdict.reason
         )

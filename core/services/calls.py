@@ -4,14 +4,13 @@ the analysis, the recording — and the calls that are up right now."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.db import Database, NotFound
-from core.db.models import Call, CallState
+from core.db.models import REHEARSAL_VOICE, Call, CallState
 from core.services.errors import ServiceError
 
 _AI_ROLES = {"assistant", "ai", "agent", "bot"}
@@ -58,6 +57,13 @@ class CallView:
     facts: tuple[Fact, ...]
     analysis: Analysis | None
     has_recording: bool
+    end_reason: str = ""  # why it ended when the conversation did not end it
+    voice: str = ""  # the voice that carried it ("rehearsal", a model name, or unknown)
+
+    @property
+    def rehearsal(self) -> bool:
+        """Carried by the local scripted voice: shown as a rehearsal wherever it appears."""
+        return self.voice == REHEARSAL_VOICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +171,13 @@ def recording_file(call: Call, recordings_dir: Path) -> Path | None:
     resolved = (path if path.is_absolute() else root / path).resolve()
     if not resolved.is_relative_to(root) or not resolved.is_file():
         return None
-    return resolved if os.access(resolved, os.R_OK) else None
+    try:
+        # Opening tells what this process may read (its effective ids), which `os.access`
+        # (the real ids) does not.
+        with resolved.open("rb"):
+            return resolved
+    except OSError:
+        return None
 
 
 def call_view(call: Call, recordings_dir: Path) -> CallView:
@@ -195,6 +207,8 @@ def call_view(call: Call, recordings_dir: Path) -> CallView:
         facts=facts_of(analysis, call.facts or ()),
         analysis=view,
         has_recording=recording_file(call, recordings_dir) is not None,
+        end_reason=call.end_reason or "",
+        voice=call.voice or "",
     )
 
 

@@ -69,6 +69,7 @@ class CampaignSummary:
     created_at: dt.datetime
     summary: str
     actions: tuple[CampaignAction, ...]
+    status_reason: str = ""  # why it does not dial right now (a banner), or empty
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,7 @@ def _summary(progress: tuple[int, int], c: Campaign) -> CampaignSummary:
         created_at=c.created_at,
         summary=c.summary or "",
         actions=allowed_actions(c.status),
+        status_reason=c.status_reason or "",
     )
 
 

@@ -90,6 +90,12 @@ class RealtimeTestServer:
     ) -> None:
         await self.close()
 
+    @property
+    def conversations(self) -> list[ConnectionRecord]:
+        """The connections a client configured (`session.update`): its calls. A readiness
+        check (`media.voice_check`) opens a session and closes it unconfigured."""
+        return [c for c in self.connections if "session.update" in c.received_types()]
+
     async def wait_for_connection(self, index: int = 0, timeout_s: float = 5.0) -> ConnectionRecord:
         """The `index`-th connection's record, once it has connected."""
         async with asyncio.timeout(timeout_s):

@@ -92,11 +92,26 @@ def test_doctor_says_what_is_missing_and_how_to_fix_it(home: Path) -> None:
     assert "[FAIL] asterisk (AMI): nothing answers at 127.0.0.1:1" in out
     assert "asterisk/devpbx up" in out
     assert "[warn] OpenAI: OPENAI_API_KEY is not set" in out
+    assert "[warn] voice: no OPENAI_API_KEY: calls get the scripted rehearsal voice" in out
     assert PLANTED not in out + result.stderr
 
     assert run(["db", "upgrade"], home).returncode == 0
     result = run(["doctor"], home)
     assert "[ok  ] database: reachable, schema at" in result.stdout
+
+
+def test_doctor_says_when_the_voice_cannot_start(home: Path) -> None:
+    result = run(["doctor"], home, env={"REALTIME_URL": "ws://127.0.0.1:1/v1"})
+    assert result.returncode == 1
+    assert "[FAIL] voice: REALTIME_URL ws://127.0.0.1:1/v1 cannot be reached (" in result.stdout
+    assert "no call is dialled until the voice can start" in result.stdout
+    keyed = run(
+        ["doctor"],
+        home,
+        env={"OPENAI_API_KEY": "sk-planted-9f8e", "REALTIME_URL": "ws://127.0.0.1:1/v1"},
+    )
+    assert "[FAIL] voice: REALTIME_URL" in keyed.stdout
+    assert "sk-planted-9f8e" not in keyed.stdout + keyed.stderr
 
 
 def test_doctor_never_shows_a_database_password(home: Path) -> None:

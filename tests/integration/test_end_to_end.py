@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from agents.call_agent.rehearsal import script_selector
 from agents.schemas import CampaignPlan, StopRule, Target
 from core.attempt_runner import AttemptOutcome
 from core.db import Database, utcnow
 from core.db.models import CallOutcome, CampaignStatus, TaskStatus
 from core.node import Node, PartsWanted
-from core.rehearsal import callee_scripts, node_settings, select_script
+from core.rehearsal import node_settings
 from core.rules import RetryPolicy
 from core.settings import Settings
 from media.realtime_server import RealtimeTestServer, Script
@@ -87,7 +88,7 @@ async def harness(db: Database, pbx_settings: Settings) -> AsyncIterator[Harness
     async with RealtimeTestServer(
         default,
         options=SimOptions(realtime_factor=2.0),
-        select_script=select_script(callee_scripts()),
+        select_script=script_selector(),
     ) as sim:
         settings = node_settings(pbx_settings, sim.url).model_copy(
             update={"database_url": db.url, "max_concurrent_calls": 1}

@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from agents.call_agent.rehearsal import script_selector
 from agents.schemas import CampaignPlan, Target
 from core.db import Database
 from core.db.models import CallState
 from core.node import Node, PartsWanted
-from core.rehearsal import node_settings, select_script
+from core.rehearsal import node_settings
 from core.settings import Settings
 from media.realtime_server import CallTool, RealtimeTestServer, Say, Script, ScriptedResponse
 from media.realtime_server.responses import SimOptions
@@ -86,7 +87,7 @@ async def rig(db: Database, pbx_settings: Settings) -> AsyncIterator[Rig]:
     async with RealtimeTestServer(
         Script(responses=[]),
         options=SimOptions(realtime_factor=1.0),
-        select_script=select_script(SCRIPTS),
+        select_script=script_selector(SCRIPTS),
     ) as sim:
         settings = node_settings(pbx_settings, sim.url).model_copy(update={"database_url": db.url})
         node = Node(settings, db, PartsWanted(ui=False), ring_timeout_s=10, safety_interval_s=0.5)
@@ -153,7 +154,7 @@ def host_path(asterisk_path: str) -> Path:
 
 async def test_the_human_hears_the_agent_and_barge_in_truncates(rig: Rig) -> None:
     result = await call(rig, "Bright Smile Dental", "+12125550101")
-    conn = rig.sim.connections[0]
+    conn = rig.sim.conversations[0]
     # the callee's speech reached the Realtime server and its VAD heard it
     assert conn.input_audio_ms > 2000
     assert "input_audio_buffer.speech_started" in conn.sent_types()
@@ -180,7 +181,7 @@ async def test_the_human_hears_the_agent_and_barge_in_truncates(rig: Rig) -> Non
 
 async def test_send_dtmf_takes_the_agent_through_the_phone_menu(rig: Rig) -> None:
     result = await call(rig, "City Clinic", "+12125550106")
-    conn = rig.sim.connections[0]
+    conn = rig.sim.conversations[0]
     # the menu's words reached the Realtime server, and its VAD ended the menu's turn
     assert "input_audio_buffer.speech_stopped" in conn.sent_types()
     routed = [

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from ui.render import when
+from core.db.models import CampaignStatus
+from core.services.calls import CallView, LiveCallView
+from core.services.campaigns import CampaignDetail, CampaignSummary
+from ui.render import call_block, campaign_cards, campaign_head, header, live_calls, when
 
 NOON_UTC_WINTER = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
 NOON_UTC_SUMMER = dt.datetime(2026, 7, 15, 12, 0, tzinfo=dt.UTC)
@@ -24,3 +28,73 @@ def test_in_the_readers_zone_with_daylight_saving() -> None:
 
 def test_no_time_is_a_dash() -> None:
     assert when(None, ZoneInfo("Europe/Paris")) == "—"
+
+
+# --- what a call and a campaign say about the voice and about failures ---------------------
+
+NOW = dt.datetime(2026, 12, 1, 17, 0, tzinfo=dt.UTC)
+
+
+def _call(**changes: object) -> CallView:
+    base = CallView(
+        id=7,
+        task_id=3,
+        attempt=1,
+        dialed_number="+12125550101",
+        state="ended",
+        result="technical failure",
+        hangup="Normal Clearing",
+        started_at=NOW,
+        answered_at=NOW,
+        ended_at=NOW + dt.timedelta(seconds=2),
+        duration_s=2,
+        transcript=(),
+        facts=(),
+        analysis=None,
+        has_recording=False,
+        end_reason="the voice could not start: OPENAI_API_KEY is empty",
+        voice="rehearsal",
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_technical_failure_is_shown_as_one_with_its_reason() -> None:
+    html = call_block(_call(), None)
+    assert 'od-badge-technical-failure">technical failure<' in html
+    assert "answered" not in html
+    assert "Why it ended:</strong> the voice could not start: OPENAI_API_KEY is empty" in html
+
+
+def test_a_rehearsal_call_says_so_on_its_card_and_in_live_calls() -> None:
+    assert "rehearsal voice" in call_block(_call(), None)
+    assert "rehearsal voice" not in call_block(_call(voice="gpt-realtime-2.1"), None)
+    live = LiveCallView(_call(state="answered"), 1, "Dentists", "Smile Dental")
+    assert 'od-badge-rehearsal">rehearsal voice<' in live_calls([live], {})
+    other = LiveCallView(_call(state="answered", voice=""), 1, "Dentists", "Smile Dental")
+    assert "rehearsal voice" not in live_calls([other], {})
+
+
+def test_the_header_labels_the_rehearsal_voice() -> None:
+    assert "Rehearsal voice" in header("Admin", True, "+12125550101", 0, rehearsal_voice=True)
+    assert "Rehearsal voice" not in header("Admin", True, "+12125550101", 0)
+
+
+def test_a_campaign_that_does_not_dial_shows_why_on_its_card_and_head() -> None:
+    summary = CampaignSummary(
+        id=1,
+        name="Dentists",
+        objective="Book",
+        status=CampaignStatus.PAUSED,
+        status_label="paused",
+        tasks_ended=0,
+        tasks_total=3,
+        created_at=NOW,
+        summary="",
+        actions=(),
+        status_reason="dialling paused after 3 technical failures in a row — fix it, then Resume",
+    )
+    banner = '<div class="od-banner" role="alert">dialling paused after 3 technical failures'
+    assert banner in campaign_cards([summary])
+    assert banner in campaign_head(CampaignDetail(summary, (), ()))
+    calm = dataclasses.replace(summary, status_reason="")
+    assert "od-banner" not in campaign_cards([calm])

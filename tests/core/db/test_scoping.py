@@ -100,7 +100,16 @@ def test_a_scope_needs_a_real_user_id(bad: object) -> None:
 def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
     """When a repository gains a method, the SQL check below must call it too."""
     exercised = {
-        CampaignRepo: {"get", "require", "create", "list", "set_status", "set_summary", "progress"},
+        CampaignRepo: {
+            "get",
+            "require",
+            "create",
+            "list",
+            "set_status",
+            "set_status_reason",
+            "set_summary",
+            "progress",
+        },
         TaskRepo: {
             "get",
             "require",
@@ -124,6 +133,7 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "by_uuid",
             "list_for_task",
             "list_live",
+            "last_outcomes",
             "append_turn",
             "append_turns",
         },
@@ -157,6 +167,7 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
                 ids["campaign"], s.campaigns.model.status.type.python_type("active")
             )
             await s.campaigns.set_summary(ids["campaign"], "s")
+            await s.campaigns.set_status_reason(ids["campaign"], "why")
             await s.tasks.list_open()
             await s.tasks.list_for_campaign(ids["campaign"])
             await s.tasks.set_status(
@@ -171,6 +182,7 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.calls.by_uuid("nope")
             await s.calls.list_for_task(ids["task"])
             await s.calls.list_live()
+            await s.calls.last_outcomes(ids["campaign"], 3)
             await s.calls.append_turn(ids["call"], "agent", "hello")
             await s.calls.append_turns(ids["call"], [("callee", "hi", utcnow())])
             await s.calls.set_progress(ids["call"], state=CallState.ANSWERED, hangup_cause=16)

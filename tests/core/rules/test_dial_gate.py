@@ -62,6 +62,18 @@ def facts(**changes: object) -> GateFacts:
             "all checks passed",
             None,
         ),
+        (
+            {"voice_problem": "X is empty"},
+            Verdict.HOLD,
+            "the voice cannot start — X is empty",
+            None,
+        ),
+        ({"voice_problem": "X", "test_mode": True}, Verdict.HOLD, "voice cannot start", None),
+        # order: DNC, attempts and the window come first; the voice before slots
+        ({"voice_problem": "X", "on_user_dnc": True}, Verdict.BLOCK, "Do-Not-Call", "cancelled"),
+        ({"voice_problem": "X", "attempts_made": 3}, Verdict.BLOCK, "no attempts", "failed"),
+        ({"voice_problem": "X", "now": NOON_NY.replace(hour=22)}, Verdict.DEFER, "window", None),
+        ({"voice_problem": "X", "slots_free": 0}, Verdict.HOLD, "voice cannot start", None),
         ({"test_mode": True}, Verdict.DIAL, "test mode: redirected to +12125550101", None),
         ({"test_mode": True, "now": NOON_NY.replace(hour=23)}, Verdict.DIAL, "test mode", None),
         # order: an inactive campaign holds even a DNC number; DNC beats attempts and window
@@ -106,3 +118,12 @@ def test_a_window_that_never_opens_fails_the_task() -> None:
     )
     assert got.verdict is Verdict.BLOCK
     assert got.final == "failed"
+
+
+def test_a_voice_that_cannot_start_holds_and_says_so_on_the_campaign() -> None:
+    got = decide(facts(voice_problem="OPENAI_API_KEY is empty"))
+    assert got.number is None
+    assert got.campaign_note == got.reason
+    assert got.reason == "not dialling: the voice cannot start — OPENAI_API_KEY is empty"
+    assert got.at is not None and dt.timedelta(0) < got.at - NOON_NY <= dt.timedelta(minutes=1)
+    assert decide(facts()).campaign_note is None

@@ -12,12 +12,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.db import Claim, Database, utcnow
+from core.db import Claim, Database
 from core.db.models import CallState, CampaignStatus, StopRule, TaskStatus
 from core.scheduler import Dispatcher
 from core.settings import Settings
 
 NY = ZoneInfo("America/New_York")
+# The dispatcher's clock in these tests: a Tuesday noon in New York, inside the default calling
+# window, whatever the date and hour the suite runs at. Seeded rows are due by this clock too.
+NOON = dt.datetime(2026, 12, 1, 12, 0, tzinfo=NY)
+
+
+def clock() -> dt.datetime:
+    return NOON
 
 
 class RecordingRunner:
@@ -28,6 +35,7 @@ class RecordingRunner:
         self.attempts: list[tuple[int, int, str]] = []
         self.release = asyncio.Event()
         self.release.set()
+        self.problem: str | None = None
 
     def free_slots(self) -> int:
         return self.slots
@@ -40,6 +48,9 @@ class RecordingRunner:
 
     async def is_call_live(self, call_uuid: str) -> bool | None:
         return self.live
+
+    async def voice_problem(self) -> str | None:
+        return self.problem
 
 
 def settings(**kw: object) -> Settings:
@@ -64,7 +75,7 @@ async def seed(
                 target_name=n,
                 phone_e164=n,
                 time_zones=["America/New_York"],
-                due_at=utcnow() - dt.timedelta(seconds=1),
+                due_at=clock() - dt.timedelta(seconds=1),
                 max_attempts=max_attempts,
             )
             ids.append(t.id)
@@ -78,15 +89,11 @@ async def drain(d: Dispatcher) -> None:
         await asyncio.sleep(0.01)
 
 
-def noon() -> dt.datetime:
-    return dt.datetime(2026, 12, 1, 12, 0, tzinfo=NY)
-
-
 async def test_dials_due_tasks_within_the_window(db: Database, two_users: tuple[int, int]) -> None:
     alice, _ = two_users
     ids = await seed(db, alice, ["+12125550101", "+12125550102"])
     runner = RecordingRunner(db)
-    d = Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow()))
+    d = Dispatcher(db, settings(), runner, clock=clock)
     report = await d.tick()
     await drain(d)
     assert sorted(report.dialled) == ids
@@ -102,7 +109,7 @@ async def test_test_mode_redirects_and_calls_one_at_a_time(
     ids = await seed(db, alice, ["+12125550102", "+12125550103"])
     runner = RecordingRunner(db, slots=4)
     runner.release.clear()
-    d = Dispatcher(db, settings(app_test_mode=True), runner, clock=utcnow)
+    d = Dispatcher(db, settings(app_test_mode=True), runner, clock=clock)
     report = await d.tick()
     assert report.dialled == [ids[0]]
     assert report.deferred == [ids[1]]
@@ -119,7 +126,7 @@ async def test_a_number_on_dnc_never_reaches_the_runner(
     async with db.scope(alice) as s:
         await s.dnd.add("+12125550108")
     runner = RecordingRunner(db)
-    d = Dispatcher(db, settings(app_test_mode=True), runner, clock=lambda: max(noon(), utcnow()))
+    d = Dispatcher(db, settings(app_test_mode=True), runner, clock=clock)
     report = await d.tick()
     assert report.blocked == [tid]
     assert runner.attempts == []
@@ -152,7 +159,7 @@ async def test_no_attempts_left_fails_the_task(db: Database, two_users: tuple[in
     async with db.scope(alice) as s:
         await s.tasks.record_attempt(tid, 1)
     runner = RecordingRunner(db)
-    report = await Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow())).tick()
+    report = await Dispatcher(db, settings(), runner, clock=clock).tick()
     assert report.blocked == [tid]
     async with db.scope(alice) as s:
         assert (await s.tasks.require(tid)).status is TaskStatus.FAILED
@@ -165,7 +172,7 @@ async def test_only_as_many_as_free_slots_are_claimed(
     await seed(db, alice, [f"+1212555{i:04d}" for i in range(110, 116)])
     runner = RecordingRunner(db, slots=2)
     runner.release.clear()
-    d = Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow()))
+    d = Dispatcher(db, settings(), runner, clock=clock)
     report = await d.tick()
     assert report.claimed == 2
     assert len(report.dialled) == 2
@@ -177,7 +184,7 @@ async def test_paused_campaign_is_not_claimed(db: Database, two_users: tuple[int
     alice, _ = two_users
     await seed(db, alice, ["+12125550101"], active=False)
     runner = RecordingRunner(db)
-    report = await Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow())).tick()
+    report = await Dispatcher(db, settings(), runner, clock=clock).tick()
     assert report.claimed == 0
 
 
@@ -187,7 +194,7 @@ async def test_lease_reaper_reconciles_before_retrying(
 ) -> None:
     alice, _ = two_users
     (tid,) = await seed(db, alice, ["+12125550101"])
-    now = utcnow()
+    now = clock()
     async with db.system() as system:
         (claim,) = await system.claim_due(
             node_id="node-a", now=now, lease=dt.timedelta(seconds=1), limit=1
@@ -240,7 +247,7 @@ async def test_the_users_own_preferences_are_applied(
     b_ids = await seed(db, bob, ["+12125550104"])
     runner = RecordingRunner(db, slots=4)
     runner.release.clear()
-    d = Dispatcher(db, s, runner, clock=lambda: max(noon(), utcnow()))
+    d = Dispatcher(db, s, runner, clock=clock)
     report = await d.tick()
     # Alice: test mode redirects to her number, and one call at a time; Bob: node defaults.
     assert sorted(report.dialled) == sorted([a_ids[0], b_ids[0]])
@@ -258,7 +265,7 @@ async def test_an_attempt_counted_but_never_placed_is_given_back(
     """A node that died between the gate and writing the call row dialled nothing."""
     alice, _ = two_users
     (tid,) = await seed(db, alice, ["+12125550101"], max_attempts=1)
-    now = utcnow()
+    now = clock()
     async with db.system() as system:
         (claim,) = await system.claim_due(
             node_id="dead", now=now, lease=dt.timedelta(seconds=1), limit=1
@@ -290,7 +297,7 @@ async def seed_first_success(db: Database, user_id: int, *, goal_achieved: bool)
             target_name="b",
             phone_e164="+12125550103",
             time_zones=["America/New_York"],
-            due_at=utcnow() - dt.timedelta(seconds=1),
+            due_at=clock() - dt.timedelta(seconds=1),
         )
         await s.tasks.set_status(
             done.id,
@@ -309,7 +316,7 @@ async def test_a_claim_in_a_first_success_campaign_that_has_succeeded_is_cancell
     alice, _ = two_users
     sibling = await seed_first_success(db, alice, goal_achieved=True)
     runner = RecordingRunner(db)
-    d = Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow()))
+    d = Dispatcher(db, settings(), runner, clock=clock)
     report = await d.tick()
     await drain(d)
     assert runner.attempts == []
@@ -326,7 +333,37 @@ async def test_a_completed_sibling_without_success_does_not_stop_a_first_success
     alice, _ = two_users
     sibling = await seed_first_success(db, alice, goal_achieved=False)
     runner = RecordingRunner(db)
-    d = Dispatcher(db, settings(), runner, clock=lambda: max(noon(), utcnow()))
+    d = Dispatcher(db, settings(), runner, clock=clock)
     report = await d.tick()
     await drain(d)
     assert report.dialled == [sibling]
+
+
+async def test_a_voice_that_cannot_start_holds_the_calls_and_says_why(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    alice, _ = two_users
+    (tid,) = await seed(db, alice, ["+12125550101"])
+    runner = RecordingRunner(db)
+    runner.problem = "OPENAI_API_KEY is empty"
+    d = Dispatcher(db, settings(), runner, clock=clock)
+    report = await d.tick()
+    assert report.held == [tid]
+    assert runner.attempts == []
+    async with db.scope(alice) as s:
+        task = await s.tasks.require(tid)
+        campaign = await s.campaigns.require(task.campaign_id)
+    assert task.status is TaskStatus.PENDING
+    assert task.attempts == 0
+    assert task.due_at is not None and task.due_at > clock()
+    assert campaign.status_reason is not None
+    assert "OPENAI_API_KEY is empty" in campaign.status_reason
+
+    # The voice is back: the held call is dialled at its new time and the banner goes.
+    runner.problem = None
+    later = task.due_at + dt.timedelta(seconds=1)
+    report = await Dispatcher(db, settings(), runner, clock=lambda: later).tick()
+    await drain(d)
+    assert report.dialled == [tid]
+    async with db.scope(alice) as s:
+        assert (await s.campaigns.require(campaign.id)).status_reason is None

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pwd
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from core.db import Database, NotFound
+from core.db.models import Call
 from core.services import ServiceError, live_calls, recording_of
+from core.services.calls import recording_file
 from tests.core.services.seed import seed_campaign
 
 
@@ -54,14 +61,31 @@ async def test_only_readable_files_inside_the_folder_are_played(
         await recording_of(db, bob, call_id, recordings)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-async def test_an_unreadable_file_is_not_offered(
-    db: Database, two_users: tuple[int, int], recordings: Path
-) -> None:
-    (recordings / "a.wav").chmod(0)
-    seeded = await seed_campaign(db, two_users[0], "Rec", recording_path="a.wav")
-    with pytest.raises(ServiceError):
-        await recording_of(db, two_users[0], seeded.call_ids[0], recordings)
+@contextlib.contextmanager
+def without_root() -> Iterator[None]:
+    """Root reads every file: for the check, act as `nobody` (effective uid only)."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.seteuid(pwd.getpwnam("nobody").pw_uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+def test_an_unreadable_file_is_not_offered() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="od-recordings-"))  # beside tmp_path: 0700 for root
+    try:
+        folder.chmod(0o755)
+        for name in ("locked.wav", "open.wav"):
+            (folder / name).write_bytes(b"RIFF....WAVE")
+        (folder / "locked.wav").chmod(0)
+        with without_root():
+            assert recording_file(Call(recording_path="locked.wav"), folder) is None
+            assert recording_file(Call(recording_path="open.wav"), folder) == folder / "open.wav"
+    finally:
+        shutil.rmtree(folder)
 
 
 async def test_live_calls_are_the_users_calls_in_progress(
