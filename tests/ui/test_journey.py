@@ -79,6 +79,11 @@ def made_run(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MadeRun
             "UI_PORT": str(port),
             "AUDIOSOCKET_PORT": str(free_port()),
             "LOG_FORMAT": "console",
+            # The journey must pass at any hour: the callee-local calling window (8 am–9 pm by
+            # default) is a documented setting, opened all day here so the wall clock decides
+            # nothing. The gate's window itself is tested with an injected clock.
+            "CALLING_WINDOW_START": "00:00",
+            "CALLING_WINDOW_END": "23:59:59",
         }
     )
     proc = subprocess.Popen(
