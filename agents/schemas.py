@@ -191,7 +191,8 @@ OUTCOMES: tuple[Outcome, ...] = (
     "technical_failure",
 )
 
-NextAction = Literal["done", "retry_at", "call_back_at", "ask_owner", "cancel_siblings"]
+# `cancel` (stop calling this target) is the owner's to choose in a review, never the model's.
+NextAction = Literal["done", "retry_at", "call_back_at", "ask_owner", "cancel_siblings", "cancel"]
 
 
 class Fact(BaseModel):

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from core.db import Claim, Database, UserScope, utcnow
-from core.db.models import CallOutcome, CampaignStatus, StopRule, TaskStatus
+from core.db.models import CallOutcome, CampaignStatus, TaskStatus
 from core.logging import get_logger
 from core.rules import PAUSE_AFTER, RetryPolicy, technical_pause
+from core.services.tasks import apply_next_step, ask_owner_about_call
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ log = get_logger("opendeep.attempts")
 # How long a conversation may last before the runner stops waiting for it (the call goes on).
 MAX_CALL_S = 30 * 60.0
 BRIDGE_GRACE_S = 20.0
+# Why a live question still open at hang-up is closed (the owner reads it on the item).
+CALL_ENDED = "the call ended before an answer"
 
 # Telephony outcomes that need no reading of a transcript: the retry policy decides.
 _NO_CONVERSATION = {
@@ -197,6 +200,11 @@ class CallAttemptRunner:
             if bridge.result.technical_failure:
                 failure = bridge.result.reason or "the call bridge failed"
         async with self._db.scope(claim.user_id) as s:
+            # A question the owner did not answer in time leaves the inbox with the call; an
+            # answer still given is kept for the next attempt (`core.services.feedback`).
+            closed = await s.feedback.close_call_questions(placed.call_id, CALL_ENDED)
+            if closed:
+                log.info("live questions closed at hang-up", call_id=placed.call_id, ids=closed)
             if failure is not None:
                 # Written after telephony's last word on the call, which saw it answered: the
                 # call's row says what it really was.
@@ -213,21 +221,50 @@ class CallAttemptRunner:
         if outcome is CallOutcome.CANCELLED:
             await self._finish(claim, placed.call_id, "cancelled", None, "the call was cancelled")
             return
+        async with self._db.scope(claim.user_id) as s:
+            # The claim stays this node's while the analyzer reads the call (the UI shows it).
+            await s.tasks.start_analysis(claim.task_id, node_id=self._settings.effective_node_id)
         await self._analyse(claim, placed.call_id)
+
+    def _lost(self, claim: Claim, call_id: int | None, outcome: str) -> bool:
+        """Whether the task is another's now (the lease was lost): the call's own record
+        stands, the task is left to its new holder."""
+        if not claim.lease.lost:
+            return False
+        log.warning(
+            "lease lost: the task is left to its new holder",
+            task_id=claim.task_id,
+            call_id=call_id,
+            outcome=outcome,
+            why=claim.lease.why,
+        )
+        return True
 
     async def _analyse(self, claim: Claim, call_id: int) -> None:
         try:
             result = await self._analyzer.analyze_call(claim.user_id, call_id)
-        except Exception:
+        except Exception as exc:
+            if self._lost(claim, call_id, "analysis failed"):
+                return
+            # The call happened: dialling again would only guess. The owner decides, from the
+            # transcript, with the same answers as any review (the lifecycle pass applies them).
             log.exception("post-call analysis failed", call_id=call_id)
-            await self._finish(claim, call_id, "technical_failure", None, "analysis failed")
+            problem = f"the automatic analysis failed ({type(exc).__name__})"
+            async with self._db.scope(claim.user_id) as s:
+                await ask_owner_about_call(s, claim.task_id, call_id, problem)
+            self._report(claim, call_id, "awaiting_review", TaskStatus.ON_HOLD, None, problem)
+            return
+        if self._lost(claim, call_id, result.status):
             return
         if result.status != "done" or result.next_step is None or result.analysis is None:
-            # An analysis review waits for the owner; answering it resumes the analyzer.
+            # The analyzer asked the owner (and put the task on hold); answering the review
+            # resumes it, and it applies the next step then.
             async with self._db.scope(claim.user_id) as s:
-                await s.tasks.set_status(
-                    claim.task_id, TaskStatus.ON_HOLD, last_outcome="awaiting_review"
-                )
+                task = await s.tasks.require(claim.task_id)
+                if task.status is TaskStatus.ANALYZING:
+                    await s.tasks.set_status(
+                        claim.task_id, TaskStatus.ON_HOLD, last_outcome="awaiting_review"
+                    )
             self._report(
                 claim, call_id, "awaiting_review", TaskStatus.ON_HOLD, None, "owner review"
             )
@@ -262,6 +299,8 @@ class CallAttemptRunner:
         callback_at: dt.datetime | None,
         detail: str,
     ) -> None:
+        if self._lost(claim, call_id, outcome):
+            return
         now = self._clock()
         async with self._db.scope(claim.user_id) as s:
             task = await s.tasks.require(claim.task_id)
@@ -322,50 +361,3 @@ class CallAttemptRunner:
         )
         if self._on_outcome is not None:
             self._on_outcome(result)
-
-
-async def apply_next_step(
-    db: Database,
-    user_id: int,
-    task_id: int,
-    *,
-    outcome: str,
-    action: str,
-    at: dt.datetime | None,
-    reason: str,
-    goal_achieved: bool,
-    now: dt.datetime,
-) -> None:
-    """Move a task on after its call was analysed (also used when a review is answered).
-
-    done → completed; retry_at / call_back_at → pending at that time (never in the past);
-    ask_owner → on hold; cancel_siblings → completed, and the campaign's tasks that have not
-    started are cancelled. A goal achieved in a "first success ends the campaign" campaign
-    cancels the siblings whatever the model proposed.
-    """
-    async with db.scope(user_id) as s:
-        task = await s.tasks.require(task_id)
-        campaign = await s.campaigns.require(task.campaign_id)
-        result = {"outcome": outcome, "reason": reason, "goal_achieved": goal_achieved}
-        first_success = goal_achieved and campaign.stop_rule is StopRule.FIRST_SUCCESS
-        if action in ("retry_at", "call_back_at") and not first_success:
-            due = max(at or now, now)
-            await s.tasks.set_status(
-                task_id, TaskStatus.PENDING, due_at=due, last_outcome=outcome, result=result
-            )
-        elif action == "ask_owner" and not first_success:
-            await s.tasks.set_status(
-                task_id, TaskStatus.ON_HOLD, last_outcome=outcome, result=result
-            )
-        else:
-            # The task is over (its outcome says how); the lifecycle manager closes the campaign.
-            await s.tasks.set_status(
-                task_id, TaskStatus.COMPLETED, last_outcome=outcome, result=result
-            )
-            if action == "cancel_siblings" or first_success:
-                cancelled = await s.tasks.cancel_pending_siblings(campaign.id, keep_task_id=task_id)
-                log.info(
-                    "stop rule met: siblings cancelled",
-                    campaign_id=campaign.id,
-                    cancelled=cancelled,
-                )

@@ -1,9 +1,15 @@
-"""Where graph checkpoints live: beside the data.
+"""Where graph checkpoints live: with the database they belong to.
 
-SQLite (the default): an `AsyncSqliteSaver` on `checkpoints.db` in the folder of the SQLite
-database file (the app's own file stays SQLAlchemy's alone, so the two never contend for its
-write lock). PostgreSQL (`DATABASE_URL` points there): an `AsyncPostgresSaver` on a small pool
-in the same database, its tables created by `setup()` once when opened.
+SQLite (the default): an `AsyncSqliteSaver` on the database's own checkpoint file beside it,
+`<database file name>.checkpoints.db` (`opendeep.db` → `opendeep.db.checkpoints.db`). A file of
+its own keeps the app's file SQLAlchemy's alone, so the two never contend for its write lock;
+named after the whole file name, two databases in one folder never share one, and
+`rm opendeep.db*` removes it with the database. An in-memory database keeps its checkpoints in
+memory: they end with it. PostgreSQL (`DATABASE_URL` points there): an `AsyncPostgresSaver` on
+a small pool in the same database, its tables created by `setup()` once when opened.
+
+Thread ids carry the database's installation id as well (`graphs.hitl`), for a checkpoint file
+that outlives its database (one deleted and made again in the same folder).
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from sqlalchemy.engine import make_url
 
 from core.settings import Settings
 
-CHECKPOINT_FILE = "checkpoints.db"
+CHECKPOINT_SUFFIX = ".checkpoints.db"
+IN_MEMORY = ":memory:"
 POOL_MAX = 8
 POOL_TIMEOUT_S = 30.0
 
@@ -33,12 +40,14 @@ def postgres_conninfo(database_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def sqlite_checkpoint_path(settings: Settings) -> Path:
-    """`checkpoints.db` next to the SQLite database file (or in the data folder)."""
+def sqlite_checkpoint_path(settings: Settings) -> Path | None:
+    """The SQLite database's checkpoint file (`<file name>.checkpoints.db` beside it), or None
+    for an in-memory database."""
     database = make_url(settings.database_url).database
-    if database and database != ":memory:":
-        return Path(database).expanduser().resolve().parent / CHECKPOINT_FILE
-    return settings.data_dir / CHECKPOINT_FILE
+    if not database or database == IN_MEMORY:
+        return None
+    path = Path(database).expanduser().resolve()
+    return path.with_name(path.name + CHECKPOINT_SUFFIX)
 
 
 @asynccontextmanager
@@ -57,8 +66,9 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
             yield pg_saver
         return
     path = sqlite_checkpoint_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(str(path)) as conn:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    async with aiosqlite.connect(str(path) if path else IN_MEMORY) as conn:
         saver = AsyncSqliteSaver(conn)
         await saver.setup()
         yield saver

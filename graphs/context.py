@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -24,7 +25,7 @@ from agents.models import Purpose, load_chat_model, model_spec
 from agents.prompts import preload_prompts
 from core.db import Database, utcnow
 from core.settings import Settings, load_settings
-from graphs.hitl import ThreadAccessDenied, check_thread_owner
+from graphs.hitl import ThreadAccessDenied, check_thread_owner, parse_thread_id
 
 
 @lru_cache(maxsize=1)
@@ -60,6 +61,9 @@ class GraphContext:
     )
     settings: SkipJsonSchema[Settings | None] = None
     db: SkipJsonSchema[Database | None] = None
+    # The database's installation id, which every thread id of ours carries (read from the
+    # database when the caller did not pass it).
+    installation_id: SkipJsonSchema[uuid.UUID | None] = None
     clock: SkipJsonSchema[Callable[[], dt.datetime] | None] = None
     models: SkipJsonSchema[Mapping[str, BaseChatModel] | None] = None
 
@@ -94,20 +98,27 @@ class GraphContext:
 async def context_of(runtime: Runtime[GraphContext]) -> GraphContext:
     """The run's context, checked (a user id is set and owns the thread) and complete.
 
-    Clients the caller did not pass (LangGraph Studio passes none) are made from the settings,
-    off the event loop; prompt files are read once, likewise.
+    The thread must be the user's on this database's installation (LangGraph Studio's own UUID
+    threads excepted). Clients the caller did not pass (Studio passes none) are made from the
+    settings, off the event loop; prompt files are read once, likewise.
     """
     ctx = runtime.context if runtime.context is not None else GraphContext()
     if ctx.user_id <= 0:
         raise ThreadAccessDenied("this run has no user: set user_id in the run context")
     thread_id = (get_config().get("configurable") or {}).get("thread_id")
-    if isinstance(thread_id, str):
-        check_thread_owner(thread_id, ctx.user_id, allow_foreign=True)
+    ours = isinstance(thread_id, str) and parse_thread_id(thread_id) is not None
     if ctx.settings is None:
         ctx = replace(ctx, settings=await asyncio.to_thread(_studio_settings))
     if ctx.db is None:
         url = ctx.get_settings().database_url
         ctx = replace(ctx, db=await asyncio.to_thread(_studio_database, url))
+    if ours and ctx.installation_id is None:
+        async with ctx.get_db().system() as system:
+            ctx = replace(ctx, installation_id=await system.installation_id())
+    if isinstance(thread_id, str):
+        check_thread_owner(
+            thread_id, ctx.user_id, installation_id=ctx.installation_id, allow_foreign=True
+        )
     await asyncio.to_thread(preload_prompts)
     return ctx
 

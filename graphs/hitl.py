@@ -1,8 +1,11 @@
 """Human-in-the-loop plumbing shared by the graphs: thread ids, owner checks, inbox requests.
 
-Thread ids are `user:<user id>:<kind>:<object id>`; a thread is only ever run or resumed for the
-user named in its id. A graph that needs the owner first writes a `feedback_requests` row (in a
-node of its own, idempotently) and then interrupts in the agent-inbox style:
+Thread ids are `inst:<installation id>:user:<user id>:<kind>:<object id>`: a thread is only ever
+run or resumed for the user named in its id, on the database whose installation id it carries
+(checkpoints can outlive their database: one recreated in the same folder, or a second one
+beside it, hands out the same user and object ids again). A graph that needs the owner first
+writes a `feedback_requests` row (in a node of its own, idempotently) and then interrupts in the
+agent-inbox style:
 `interrupt({action_request, config: {allow_*}, description, feedback_id})`, resumed with
 `{type: accept|edit|response|ignore, args}`. `answer_feedback` records the owner's answer on the
 row and resumes the thread with `Command(resume=answer)`.
@@ -10,6 +13,7 @@ row and resumes the thread with `Command(resume=answer)`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -29,12 +33,17 @@ ThreadKind = Literal["chat", "plan", "call", "lifecycle"]
 THREAD_KINDS: tuple[ThreadKind, ...] = ("chat", "plan", "call", "lifecycle")
 ResponseType = Literal["accept", "edit", "response", "ignore"]
 
-# Which graph waits on which kind of item; the others (check-ins, live questions) are answered
-# by recording the answer only.
+# Which graph acts on the answer to which kind of item. The orchestrator and the analyzer are
+# interrupted on theirs and resumed; the lifecycle manager waits on nothing: its pass, run at
+# once, reads the answers to check-ins and to reviews no analyzer thread waits on (asked when
+# the analyzer itself failed). Live questions are answered on their row (the call polls it).
+LIFECYCLE = "lifecycle_manager"
 GRAPH_FOR_KIND: dict[FeedbackKind, str] = {
     FeedbackKind.PLAN_APPROVAL: "orchestrator",
     FeedbackKind.ANALYSIS_REVIEW: "post_call_analyzer",
+    FeedbackKind.CHECK_IN: LIFECYCLE,
 }
+READ_BY_PASS = frozenset({FeedbackKind.CHECK_IN, FeedbackKind.ANALYSIS_REVIEW})
 
 
 CompiledGraph = Pregel[Any, "GraphContext", Any, Any]
@@ -76,34 +85,64 @@ class HumanResponse(TypedDict):
     args: Any
 
 
+THREAD_PREFIX = "inst"
+
+
 @dataclass(frozen=True, slots=True)
 class ThreadRef:
+    """The parts of an OpenDeep thread id; `installation_id` is None in a short id."""
+
     user_id: int
     kind: ThreadKind
     object_id: str
+    installation_id: uuid.UUID | None = None
 
 
-def thread_id_for(user_id: int, kind: ThreadKind, object_id: int | str) -> str:
-    """`user:<user id>:<kind>:<object id>`."""
+def thread_id_for(
+    installation_id: uuid.UUID, user_id: int, kind: ThreadKind, object_id: int | str
+) -> str:
+    """`inst:<installation id>:user:<user id>:<kind>:<object id>`."""
     if user_id <= 0 or kind not in THREAD_KINDS or not str(object_id).strip():
         raise ValueError(f"bad thread id parts: user {user_id!r}, {kind!r}, {object_id!r}")
-    return f"user:{user_id}:{kind}:{object_id}"
+    return f"{THREAD_PREFIX}:{installation_id}:user:{user_id}:{kind}:{object_id}"
 
 
 def parse_thread_id(thread_id: str) -> ThreadRef | None:
-    """The parts of one of our thread ids, or None when it is not one."""
-    parts = thread_id.split(":", 3)
+    """The parts of one of our thread ids, or None when it is not one.
+
+    The short form `user:<user id>:<kind>:<object id>` (the UI's name for a chat conversation)
+    parses with no installation: it names no database, so no run or resume accepts it as is.
+    """
+    installation: uuid.UUID | None = None
+    rest = thread_id
+    if thread_id.startswith(THREAD_PREFIX + ":"):
+        spelled, _, rest = thread_id.removeprefix(THREAD_PREFIX + ":").partition(":")
+        try:
+            installation = uuid.UUID(spelled)
+        except ValueError:
+            return None
+        if str(installation) != spelled:
+            return None  # one spelling per thread: the checkpointer keys on the string
+    parts = rest.split(":", 3)
     if len(parts) != 4 or parts[0] != "user" or not parts[1].isdigit():
         return None
     if parts[2] not in THREAD_KINDS or not parts[3]:
         return None
-    return ThreadRef(int(parts[1]), parts[2], parts[3])
+    return ThreadRef(int(parts[1]), parts[2], parts[3], installation)
 
 
-def check_thread_owner(thread_id: str, user_id: int, *, allow_foreign: bool = False) -> None:
-    """Raise `ThreadAccessDenied` unless the thread belongs to `user_id`.
+def check_thread_owner(
+    thread_id: str,
+    user_id: int,
+    *,
+    installation_id: uuid.UUID | None,
+    allow_foreign: bool = False,
+) -> None:
+    """Raise `ThreadAccessDenied` unless the thread is `user_id`'s on this installation.
 
-    `allow_foreign` lets ids that are not ours through (LangGraph Studio makes UUID threads).
+    `installation_id` is that of the database the run works on (None: unknown, so refused); a
+    short id names no installation and is refused too. `allow_foreign` lets ids that are not
+    ours through (LangGraph Studio makes UUID threads).
     """
     ref = parse_thread_id(thread_id)
     if ref is None:
@@ -112,11 +151,18 @@ def check_thread_owner(thread_id: str, user_id: int, *, allow_foreign: bool = Fa
         raise ThreadAccessDenied(f"{thread_id!r} is not an OpenDeep thread id")
     if ref.user_id != user_id:
         raise ThreadAccessDenied(f"thread {thread_id!r} does not belong to user {user_id}")
+    if ref.installation_id is None:
+        raise ThreadAccessDenied(f"thread {thread_id!r} names no installation")
+    if ref.installation_id != installation_id:
+        raise ThreadAccessDenied(
+            f"thread {thread_id!r} belongs to another database (installation "
+            f"{ref.installation_id}, not {installation_id})"
+        )
 
 
-def thread_config(user_id: int, thread_id: str) -> RunnableConfig:
-    """The run config of a thread, after checking that it is the user's."""
-    check_thread_owner(thread_id, user_id)
+def thread_config(user_id: int, thread_id: str, *, installation_id: uuid.UUID) -> RunnableConfig:
+    """The run config of a thread, after checking that it is the user's on this installation."""
+    check_thread_owner(thread_id, user_id, installation_id=installation_id)
     return RunnableConfig(configurable={"thread_id": thread_id})
 
 
@@ -289,6 +335,8 @@ async def answer_feedback(
     Another user's item is `NotFound`; an answer the request does not allow is `BadAnswer`; an
     item already answered raises `FeedbackNotAwaited` — unless `resume_answered` is set, which
     resumes a thread still waiting on an answer recorded before a crash, with that answer.
+    A check-in (or a review no thread waits on) is acted on by a lifecycle pass run at once; a
+    review that ended its campaign's last open task has the campaign closed by one too.
     """
     if context.user_id != user_id:
         raise ThreadAccessDenied("the run context belongs to another user")
@@ -296,11 +344,15 @@ async def answer_feedback(
         item = await s.feedback.require(feedback_id)
     graph_name = GRAPH_FOR_KIND.get(item.kind)
     if graph_name is None or item.thread_id is None:
-        async with db.scope(user_id) as s:
-            if not await s.feedback.answer(feedback_id, dict(answer)):
-                raise FeedbackNotAwaited(f"item {feedback_id} is {item.status}, not pending")
-        return Resumed(feedback_id, None, {})
-    check_thread_owner(item.thread_id, user_id)
+        recorded = resume_answered and item.status is FeedbackStatus.ANSWERED
+        if not recorded:
+            async with db.scope(user_id) as s:
+                if not await s.feedback.answer(feedback_id, dict(answer)):
+                    raise FeedbackNotAwaited(f"item {feedback_id} is {item.status}, not pending")
+        if item.kind not in READ_BY_PASS or LIFECYCLE not in graphs:
+            return Resumed(feedback_id, None, {})
+        return Resumed(feedback_id, LIFECYCLE, await _lifecycle_pass(graphs, context))
+    check_thread_owner(item.thread_id, user_id, installation_id=context.installation_id)
     graph = graphs[graph_name]
     request = await _waiting_request(graph, item.thread_id, feedback_id)
     if resume_answered and item.status is FeedbackStatus.ANSWERED and item.answer is not None:
@@ -316,4 +368,25 @@ async def answer_feedback(
         context=context,
     )
     values = dict(values) if isinstance(values, Mapping) else {}
-    return Resumed(feedback_id, graph_name, values, waiting_feedback_id(values))
+    waiting = waiting_feedback_id(values)
+    if waiting is None and item.kind is FeedbackKind.ANALYSIS_REVIEW and item.campaign_id:
+        await _close_if_done(db, graphs, context, item.campaign_id)
+    return Resumed(feedback_id, graph_name, values, waiting)
+
+
+async def _lifecycle_pass(
+    graphs: Mapping[str, CompiledGraph], context: GraphContext
+) -> dict[str, Any]:
+    out = await graphs[LIFECYCLE].ainvoke({}, context=context)
+    return dict(out) if isinstance(out, Mapping) else {}
+
+
+async def _close_if_done(
+    db: Database, graphs: Mapping[str, CompiledGraph], context: GraphContext, campaign_id: int
+) -> None:
+    """When the answer ended the campaign's last open task, let the lifecycle manager close
+    the campaign now (with its summary), as the attempt runner does after a call."""
+    async with db.scope(context.user_id) as s:
+        ended, total = await s.campaigns.progress(campaign_id)
+    if total and ended == total and LIFECYCLE in graphs:
+        await _lifecycle_pass(graphs, context)

@@ -1,12 +1,16 @@
 """Lifecycle manager graph (meta-OODA): one pass over one user's campaigns and open tasks.
 
-start → observe → orient ─┬→ END (nothing needs a decision)
-                          └→ decide (model) → act ─┬→ END
-                                                   └→ observe (once more after cancelling siblings)
+start → take_answers → observe → orient ─┬→ END (nothing needs a decision)
+                                         └→ decide (model) → act ─┬→ END
+                                                                  └→ observe (once more after
+                                                                     cancelling siblings)
 
-Observe reads the user's data; orient (pure rules) lists findings with allowed actions and safe
-defaults; the model proposes choices and summaries; the guards dispose; act applies what passed,
-re-reading each task first so nothing that changed meanwhile (a claim, a call) is touched.
+Take_answers acts on the owner's answers no graph waits on: check-ins (keep going, pause, stop,
+new instructions) and reviews asked when the analyzer itself could not run — each once, in one
+transaction with marking it applied. Observe reads the user's data; orient (pure rules) lists
+findings with allowed actions and safe defaults; the model proposes choices and summaries; the
+guards dispose; act applies what passed, re-reading each task first so nothing that changed
+meanwhile (a claim, a call) is touched.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from langgraph.runtime import Runtime
 from pydantic import ValidationError
 from typing_extensions import TypedDict
 
+from agents.calling_window import plan_window
 from agents.lifecycle_manager import (
     Action,
     CampaignView,
@@ -32,15 +37,27 @@ from agents.lifecycle_manager import (
     dispose,
     in_call,
     orient,
+    read_check_in,
 )
+from agents.post_call_analyzer import Callee, Unread, read_answer
 from agents.prompts import load_prompt
 from agents.schemas import CallAnalysis, Constraints
 from agents.structured import ainvoke_structured
 from core.db import UserScope
-from core.db.models import CallState, CampaignStatus, FeedbackKind, Task, TaskStatus
+from core.db.models import (
+    CallState,
+    Campaign,
+    CampaignStatus,
+    FeedbackKind,
+    FeedbackRequest,
+    Task,
+    TaskStatus,
+)
 from core.logging import get_logger
+from core.services.campaigns import CampaignAction, steer
+from core.services.tasks import ask_owner_about_call, describe_task, move_task
 from graphs.context import GraphContext, context_of
-from graphs.hitl import ensure_feedback
+from graphs.hitl import READ_BY_PASS, ensure_feedback
 
 AGENT = "lifecycle_manager"
 MAX_ROUNDS = 2
@@ -52,6 +69,7 @@ class LifecycleInput(TypedDict, total=False):
 
 
 class LifecycleReport(TypedDict, total=False):
+    answers: list[dict[str, Any]]  # {feedback_id, applied}: the owner's answers acted on
     findings: list[dict[str, Any]]
     actions: list[dict[str, Any]]
     rejected: list[str]
@@ -67,7 +85,113 @@ class LifecycleState(LifecycleReport, LifecycleInput, total=False):
 
 async def start(state: LifecycleState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     await context_of(runtime)
-    return {"round": 0, "actions": [], "rejected": [], "completed_campaigns": [], "check_ins": []}
+    return {
+        "round": 0,
+        "answers": [],
+        "actions": [],
+        "rejected": [],
+        "completed_campaigns": [],
+        "check_ins": [],
+    }
+
+
+async def take_answers(state: LifecycleState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """Act on each answered check-in, and each answered review no analyzer thread waits on."""
+    ctx = await context_of(runtime)
+    db = ctx.get_db()
+    async with db.scope(ctx.user_id) as s:
+        ids = [item.id for item in await s.feedback.list_unapplied(READ_BY_PASS)]
+    answers: list[dict[str, Any]] = []
+    for feedback_id in ids:
+        try:
+            async with db.scope(ctx.user_id) as s:
+                item = await s.feedback.lock(feedback_id)
+                if "applied" in item.payload:
+                    continue  # another pass got to it first
+                if item.kind is FeedbackKind.CHECK_IN:
+                    applied = await _check_in_answer(ctx, s, item)
+                else:
+                    applied = await _review_answer(ctx, s, item)
+                await s.feedback.mark_applied(item.id, applied)
+        except Exception:
+            log.exception("an answer could not be acted on", feedback_id=feedback_id)
+            continue
+        log.info("owner's answer acted on", feedback_id=feedback_id, applied=applied)
+        answers.append({"feedback_id": feedback_id, "applied": applied})
+    return {"answers": answers}
+
+
+async def _check_in_answer(ctx: GraphContext, s: UserScope, item: FeedbackRequest) -> str:
+    """Keep going, pause, stop (cancel what has not started, summarise) or new instructions."""
+    campaign = await s.campaigns.get(item.campaign_id) if item.campaign_id else None
+    if campaign is None:
+        return "There is no campaign to act on."
+    name = campaign.name
+    reply = read_check_in(item.answer or {})
+    if campaign.status not in (CampaignStatus.ACTIVE, CampaignStatus.PAUSED):
+        return f"'{name}' is {campaign.status.value} already: nothing changed."
+    stamp = f"{ctx.now():%Y-%m-%d %H:%M} UTC"
+    if reply is not None and reply.action == "stop":
+        _, cancelled = await steer(s, campaign.id, CampaignAction.CANCEL)
+        summary = default_summary(_campaign_view(campaign), await _task_views(s, campaign.id))
+        await s.campaigns.set_summary(
+            campaign.id, f"Stopped by you at a check-in ({stamp}).\n{summary}"
+        )
+        return f"'{name}' is stopped; {cancelled} call(s) not yet made are cancelled."
+    if reply is not None and reply.action == "pause":
+        if campaign.status is CampaignStatus.ACTIVE:
+            why = f"Paused by you at a check-in ({stamp}); press Resume to dial again."
+            await steer(s, campaign.id, CampaignAction.PAUSE, reason=why)
+        return f"'{name}' is paused; press Resume in Campaigns to dial again."
+    if reply is not None and reply.action == "instructions":
+        count = await s.tasks.append_instructions(
+            f"\n\nNew instructions from the owner ({stamp}): {reply.text}", campaign_id=campaign.id
+        )
+        said = f"the next calls of '{name}' ({count} target(s)) follow your new instructions."
+    else:
+        said = f"'{name}' goes on."
+        if campaign.status is CampaignStatus.PAUSED:
+            await steer(s, campaign.id, CampaignAction.RESUME)
+    # Dates the answer too: the next check-in waits a full period from now.
+    await s.campaigns.set_summary(campaign.id, f"Checked in with you {stamp}: {said}")
+    return said[0].upper() + said[1:]
+
+
+async def _review_answer(ctx: GraphContext, s: UserScope, item: FeedbackRequest) -> str:
+    """A review asked when the analyzer could not run: the owner's step, or the review again."""
+    if item.task_id is None:
+        return "There is no task to act on."
+    task = await s.tasks.require(item.task_id)
+    campaign = await s.campaigns.require(task.campaign_id)
+    settings = ctx.get_settings()
+    constraints = campaign.plan.get("constraints")
+    callee = Callee(
+        zones=list(task.time_zones) or ["UTC"],
+        window=plan_window(
+            settings.calling_window_start,
+            settings.calling_window_end,
+            Constraints.model_validate(constraints) if constraints else None,
+        ),
+        now=ctx.now(),
+        region=settings.default_region,
+    )
+    read = read_answer(item.answer or {}, callee, can_accept=False)
+    if read is None or isinstance(read, Unread):
+        problem = read.problem if read is not None else "only a next step can be chosen here"
+        again = await ask_owner_about_call(s, task.id, item.call_id, "Not applied: " + problem)
+        return f"Not applied: {problem} (asked again: #{again})"
+    moved = await move_task(
+        s,
+        task.id,
+        outcome=task.last_outcome or "reviewed",
+        action=read.action,
+        at=read.at,
+        reason=read.reason,
+        goal_achieved=False,
+        now=callee.now,
+        phone=read.phone,
+    )
+    return describe_task(moved, callee.zone)
 
 
 async def _task_view(s: UserScope, task: Task) -> TaskView:
@@ -91,6 +215,8 @@ async def _task_view(s: UserScope, task: Task) -> TaskView:
         max_attempts=task.max_attempts,
         lease_expires_at=task.lease_expires_at,
         created_at=task.created_at,
+        updated_at=task.updated_at,
+        last_call_id=calls[-1].id if calls else None,
         time_zones=list(task.time_zones),
         last_outcome=task.last_outcome,
         live_call=any(c.state is not CallState.ENDED for c in calls),
@@ -102,6 +228,37 @@ async def _task_view(s: UserScope, task: Task) -> TaskView:
     )
 
 
+def _campaign_view(
+    c: Campaign, *, pending_check_in: bool = False, last_check_in_at: dt.datetime | None = None
+) -> CampaignView:
+    constraints = c.plan.get("constraints")
+    return CampaignView(
+        id=c.id,
+        name=c.name,
+        objective=c.objective,
+        status=c.status.value,
+        stop_rule=c.stop_rule.value,
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+        constraints=Constraints.model_validate(constraints) if constraints else None,
+        pending_check_in=pending_check_in,
+        last_check_in_at=last_check_in_at,
+    )
+
+
+async def _task_views(s: UserScope, campaign_id: int) -> list[TaskView]:
+    return [await _task_view(s, t) for t in await s.tasks.list_for_campaign(campaign_id)]
+
+
+def _asked_at(item: FeedbackRequest) -> dt.datetime | None:
+    """When a check-in was asked, by the pass's own clock (kept in its payload)."""
+    value = item.payload.get("asked_at")
+    try:
+        return dt.datetime.fromisoformat(value) if isinstance(value, str) else item.created_at
+    except ValueError:
+        return item.created_at
+
+
 async def observe(state: LifecycleState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Read the user's active campaigns, their tasks, calls and pending check-ins."""
     ctx = await context_of(runtime)
@@ -111,21 +268,16 @@ async def observe(state: LifecycleState, runtime: Runtime[GraphContext]) -> dict
     async with ctx.get_db().scope(ctx.user_id) as s:
         checked_in = {f.campaign_id for f in await s.feedback.list_pending(FeedbackKind.CHECK_IN)}
         for c in await s.campaigns.list(CampaignStatus.ACTIVE):
-            constraints = c.plan.get("constraints")
+            check_ins = await s.feedback.list_for_campaign(c.id, FeedbackKind.CHECK_IN)
+            asked = [_asked_at(i) for i in check_ins]
             campaigns.append(
-                CampaignView(
-                    id=c.id,
-                    name=c.name,
-                    objective=c.objective,
-                    status=c.status.value,
-                    stop_rule=c.stop_rule.value,
-                    created_at=c.created_at,
-                    updated_at=c.updated_at,
-                    constraints=Constraints.model_validate(constraints) if constraints else None,
+                _campaign_view(
+                    c,
                     pending_check_in=c.id in checked_in,
+                    last_check_in_at=max((a for a in asked if a), default=None),
                 )
             )
-            tasks.extend([await _task_view(s, t) for t in await s.tasks.list_for_campaign(c.id)])
+            tasks.extend(await _task_views(s, c.id))
     observation = Observation(
         now=ctx.now(),
         legal_start=settings.calling_window_start,
@@ -220,6 +372,10 @@ async def _apply(
         await s.tasks.set_status(action.task_id, TaskStatus.ON_HOLD)
     elif action.kind == "fail" and action.task_id:
         await s.tasks.set_status(action.task_id, TaskStatus.FAILED)
+    elif action.kind == "review" and action.task_id:
+        task = obs.task(action.task_id)
+        call_id = task.last_call_id if task else None
+        await ask_owner_about_call(s, action.task_id, call_id, action.reason)
     elif action.kind == "cancel_siblings":
         await s.tasks.cancel_pending_siblings(campaign.id, keep_task_id=action.task_id)
     elif action.kind == "complete_campaign":
@@ -240,7 +396,12 @@ async def _apply(
             key=f"check-in:{campaign.id}:{obs.now:%Y-%m-%d}",
             question=f"'{campaign.name}' has been running since {campaign.created_at:%Y-%m-%d}: "
             f"{ended} of {total} calls are done. Keep going?",
-            payload={"campaign_id": campaign.id, "ended": ended, "total": total},
+            payload={
+                "campaign_id": campaign.id,
+                "ended": ended,
+                "total": total,
+                "asked_at": obs.now.isoformat(),
+            },
             campaign_id=campaign.id,
         )
         # The running summary also dates this check-in, so the next one waits a full period.
@@ -292,12 +453,14 @@ builder = StateGraph(
     output_schema=LifecycleReport,
 )
 builder.add_node("start", start)
+builder.add_node("take_answers", take_answers)
 builder.add_node("observe", observe)
 builder.add_node("orient", orient_node)
 builder.add_node("decide", decide)
 builder.add_node("act", act)
 builder.add_edge(START, "start")
-builder.add_edge("start", "observe")
+builder.add_edge("start", "take_answers")
+builder.add_edge("take_answers", "observe")
 builder.add_edge("observe", "orient")
 builder.add_conditional_edges("orient", route_after_orient)
 builder.add_edge("decide", "act")

@@ -25,7 +25,6 @@ from agents.orchestrator import (
     PlanReview,
     approval_description,
     call_instructions,
-    disclosure_line,
     review_plan,
 )
 from agents.prompts import load_prompt
@@ -282,7 +281,6 @@ async def create_campaign(
     async with db.users() as users:
         profile = await users.profile(ctx.user_id)
     owner = profile.display_name if profile else "the owner"
-    disclosure = disclosure_line(ctx.get_settings().ai_disclosure, owner)
     async with db.scope(ctx.user_id) as s:
         campaign = await s.campaigns.create(
             idempotency_key=f"orchestrator:{thread_id}"[:128],
@@ -308,7 +306,6 @@ async def create_campaign(
                     plan,
                     target,
                     owner=owner,
-                    disclosure=disclosure,
                     version=ctx.prompt_version,
                 ),
                 due_at=checked.first_call_at,

@@ -1,12 +1,17 @@
 """Post-call analyzer graph: transcript + objective + telephony outcome → a checked `CallAnalysis`.
 
-load → analyze → record ─┬→ END (next step returned to the scheduler)
-                         └→ request_review → await_review (interrupt) → apply_verdict → record
+load → analyze → record ─┬→ END (next step returned to the attempt runner, which applies it)
+                         ├→ request_review → await_review (interrupt) → apply_verdict ─┬→ record
+                         │                   (the answer cannot be read: ask again) ───┘
+                         └→ apply_step → END (after a review: the owner's next step is applied)
 
 The model reads the transcript; rules check it: every fact's quote must occur in the transcript
 (else `supported=False`), the callback time is resolved in the callee's zone, the next step comes
 from the outcome policy, and doubtful analyses go to the owner. An opt-out puts the number on
-the user's Do-Not-Call list at once (source "call"), before any review.
+the user's Do-Not-Call list at once (source "call"), before any review. The owner's answer —
+accept, an edit, a button, or words ("call back Thursday after 3", "give up") read by
+`agents.post_call_analyzer.owner_reply` — becomes the next step, applied to the task through
+the same `apply_next_step` as the runner's; words that cannot be read are asked about again.
 """
 
 from __future__ import annotations
@@ -16,30 +21,44 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from langchain_core.messages import HumanMessage, SystemMessage
-from langgraph.graph import START, StateGraph
+from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 from typing_extensions import TypedDict
 
 from agents.calling_window import plan_window
 from agents.post_call_analyzer import (
+    EXAMPLES,
     AnalyzerOutput,
+    Callee,
+    Unread,
     check_facts,
     decide_next_step,
     outcome_from_telephony,
+    read_answer,
     read_local_time,
     resolve_callback,
     review_reasons,
+)
+from agents.post_call_analyzer.evidence import (
+    Turn,
+    callee_spoke,
+    describe_voice,
+    render_transcript,
+    speech_without_words,
+    unheard_review_question,
 )
 from agents.prompts import load_prompt, render_prompt
 from agents.schemas import CallAnalysis, Constraints, NextStep, validation_problems
 from agents.scripted import is_rehearsal
 from agents.structured import ainvoke_structured
-from core.db.models import CallOutcome, FeedbackKind, StopRule
+from core.db.models import CallOutcome, FeedbackKind, FeedbackRequest, StopRule, TaskStatus
 from core.logging import get_logger
 from core.rules.calling_window import Window
+from core.services.tasks import ENDED, apply_next_step, describe_task
 from graphs.context import GraphContext, context_of, run_thread_id
 from graphs.hitl import ask_owner, ensure_feedback, human_interrupt
+from media.speech_activity import VoiceActivity
 
 AGENT = "post_call_analyzer"
 _AGENT_ROLES = ("agent", "assistant", "ai", "bot", "system")
@@ -55,14 +74,16 @@ class AnalyzerResult(TypedDict, total=False):
     analysis: dict[str, Any]
     next_step: dict[str, Any]
     feedback_id: int | None
+    applied: str  # what the owner's review did to the task, in words
+    note: str | None  # why the owner's answer was not applied (and the review asked again)
 
 
 class AnalyzerState(AnalyzerResult, total=False):
     call_id: int
     call: dict[str, Any]
     round: int
-    note: str | None
     answer: dict[str, Any] | None
+    phone: str | None  # a new number the owner gave in the review
 
 
 def _is_agent(role: str) -> bool:
@@ -76,6 +97,21 @@ def _speaker(role: str) -> str:
     return "owner" if role.strip().lower() == "owner" else "callee"
 
 
+def _evidence(call: dict[str, Any]) -> tuple[list[Turn], VoiceActivity]:
+    """The snapshot's transcript turns (speakers labelled) and the callee's voice activity."""
+    turns = []
+    for t in call["transcript"]:
+        at = t.get("at")
+        turns.append(
+            Turn(
+                _speaker(str(t.get("role", ""))),
+                str(t.get("text", "")),
+                dt.datetime.fromisoformat(at) if isinstance(at, str) else None,
+            )
+        )
+    return turns, VoiceActivity.from_json(call.get("voice_activity"))
+
+
 async def load(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Read the call, its task and campaign (the user's own, through their scope)."""
     ctx = await context_of(runtime)
@@ -83,6 +119,7 @@ async def load(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str
         call = await s.calls.require(state["call_id"])
         task = await s.tasks.require(call.task_id)
         campaign = await s.campaigns.require(task.campaign_id)
+        late = await s.feedback.late_answers(task.id)
     zones = list(task.time_zones) or ["UTC"]
     snapshot = {
         "id": call.id,
@@ -99,6 +136,10 @@ async def load(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str
         "objective": campaign.objective,
         "plan": dict(campaign.plan),
         "stop_rule": campaign.stop_rule.value,
+        "owner_notes": [_late_note(item) for item in late],
+        # What the line showed of the callee's voice, and where to hear it.
+        "voice_activity": dict(call.voice_activity),
+        "recording_path": call.recording_path,
     }
     done = dict(call.analysis) if call.analysis.get("final") else None
     if done:  # analysed before: hand back the stored result, do nothing twice
@@ -109,6 +150,12 @@ async def load(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str
             "next_step": done["next_step"],
         }
     return {"call": snapshot, "round": 1, "note": None, "answer": None, "feedback_id": None}
+
+
+def _late_note(item: FeedbackRequest) -> str:
+    answer = item.answer or {}
+    text = answer.get("text") or answer.get("args") or ""
+    return f"asked \u201c{item.question}\u201d, answered \u201c{text}\u201d"
 
 
 def route_after_load(state: AnalyzerState) -> Literal["analyze", "__end__"]:
@@ -124,9 +171,10 @@ async def _ask_model(ctx: GraphContext, call: dict[str, Any]) -> tuple[AnalyzerO
     started = dt.datetime.fromisoformat(call["started_at"])
     local = started.astimezone(ZoneInfo(zone))
     plan = call["plan"]
-    transcript = "\n".join(
-        f"{_speaker(str(t.get('role', '')))}: {t.get('text', '')}" for t in call["transcript"]
-    )
+    turns, activity = _evidence(call)
+    transcript = render_transcript(turns, activity, started)
+    # The owner's answers that came after the call that asked had ended.
+    transcript += "".join(f"\nowner (after the call): {n}" for n in call.get("owner_notes", []))
     model = await ctx.model("analyzer")
     messages = [
         SystemMessage(content=load_prompt(AGENT, "system", ctx.prompt_version)),
@@ -143,6 +191,7 @@ async def _ask_model(ctx: GraphContext, call: dict[str, Any]) -> tuple[AnalyzerO
                 call_time=f"{local:%A %Y-%m-%d %H:%M}",
                 zone=zone,
                 telephony=call["telephony"] or "unknown",
+                voice=describe_voice(activity, call.get("recording_path")),
                 transcript=transcript,
             )
         ),
@@ -209,10 +258,8 @@ async def analyze(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[
     """Telephony decides calls nobody spoke on; the model reads the rest; rules check it."""
     ctx = await context_of(runtime)
     call = state["call"]
-    spoke = any(
-        _speaker(str(t.get("role", ""))) == "callee" and str(t.get("text", "")).strip()
-        for t in call["transcript"]
-    )
+    turns, activity = _evidence(call)
+    spoke = callee_spoke(turns, activity)  # words, or the line's own account of their voice
     telephony = CallOutcome(call["telephony"]) if call["telephony"] else None
     known = outcome_from_telephony(telephony, callee_spoke=spoke)
     rehearsal = False
@@ -238,6 +285,17 @@ async def analyze(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[
                 "and decide what happens next.",
                 confidence=0.0,
             )
+        if raw.outcome == "technical_failure" and speech_without_words(turns, activity):
+            # The callee spoke; only their words are missing. That is for the owner to judge
+            # from the recording, never a failure to retry.
+            raw = raw.model_copy(
+                update={
+                    "outcome": "partial",
+                    "goal_achieved": False,
+                    "proposed_next_step": "ask_owner",
+                    "owner_question": unheard_review_question(call.get("recording_path")),
+                }
+            )
     analysis = _checked(ctx, call, raw, rehearsal)
     return {"analysis": analysis.model_dump(mode="json")}
 
@@ -262,8 +320,11 @@ async def record(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[s
     }
 
 
-def route_after_record(state: AnalyzerState) -> Literal["request_review", "__end__"]:
-    return "__end__" if state.get("status") == "done" else "request_review"
+def route_after_record(state: AnalyzerState) -> Literal["request_review", "apply_step", "__end__"]:
+    if state.get("status") != "done":
+        return "request_review"
+    # After a review the runner has long moved on: the graph applies the owner's next step.
+    return "apply_step" if state.get("answer") else "__end__"
 
 
 def _description(
@@ -300,6 +361,7 @@ async def request_review(state: AnalyzerState, runtime: Runtime[GraphContext]) -
     call = state["call"]
     analysis = CallAnalysis.model_validate(state["analysis"])
     round_ = state.get("round", 1)
+    note = state.get("note")
     async with ctx.get_db().scope(ctx.user_id) as s:
         feedback_id = await ensure_feedback(
             s,
@@ -310,13 +372,25 @@ async def request_review(state: AnalyzerState, runtime: Runtime[GraphContext]) -
             + "; ".join(analysis.review_reasons),
             payload={
                 "analysis": state["analysis"],
-                "description": _description(ctx, call, analysis, state.get("note")),
+                "description": _description(ctx, call, analysis, note),
+                "note": note or "",
+                "can_accept": _can_accept(analysis),
             },
             campaign_id=call["campaign_id"],
             task_id=call["task_id"],
             call_id=call["id"],
         )
+        # The task waits for the owner from now on (nothing dials it meanwhile) — unless it
+        # has ended, or is being called again already (a lease lost: its new holder's).
+        task = await s.tasks.require(call["task_id"])
+        if task.status not in (*ENDED, TaskStatus.ON_HOLD, TaskStatus.CLAIMED):
+            await s.tasks.set_status(task.id, TaskStatus.ON_HOLD, last_outcome="awaiting_review")
     return {"feedback_id": feedback_id, "round": round_}
+
+
+def _can_accept(analysis: CallAnalysis) -> bool:
+    """Whether the analysis' own next step can stand (it cannot when it asks the owner)."""
+    return analysis.next_step.action != "ask_owner"
 
 
 async def await_review(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
@@ -331,7 +405,7 @@ async def await_review(state: AnalyzerState, runtime: Runtime[GraphContext]) -> 
             args=state["analysis"],
             description=_description(ctx, state["call"], analysis, state.get("note")),
             feedback_id=feedback_id,
-            allow_accept=analysis.next_step.action != "ask_owner",
+            allow_accept=_can_accept(analysis),
         )
     )
     return {"answer": dict(answer)}
@@ -350,44 +424,89 @@ def _edited(analysis: CallAnalysis, args: dict[str, Any]) -> CallAnalysis:
     return CallAnalysis.model_validate(data)
 
 
+def _callee(ctx: GraphContext, call: dict[str, Any]) -> Callee:
+    return Callee(
+        zones=call["zones"],
+        window=_window(ctx, call),
+        now=ctx.now(),
+        region=ctx.get_settings().default_region,
+    )
+
+
+def _field_edit(
+    ctx: GraphContext, call: dict[str, Any], analysis: CallAnalysis, args: dict[str, Any]
+) -> CallAnalysis:
+    """The analysis with the owner's edited fields; raises `ValidationError`."""
+    edited = _edited(analysis, args)
+    update: dict[str, Any] = {"confidence": 1.0}
+    if "next_step" not in args:
+        update["next_step"] = decide_next_step(
+            edited.outcome,
+            goal_achieved=edited.goal_achieved,
+            callback_at=edited.callback_at,
+            proposed=None,
+            stop_rule=StopRule(call["stop_rule"]),
+            attempts=call["attempts"],
+            max_attempts=call["max_attempts"],
+            now=ctx.now(),
+            zones=call["zones"],
+            window=_window(ctx, call),
+        )
+    return edited.model_copy(update=update)
+
+
 async def apply_verdict(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
-    """The owner's answer becomes the final analysis (an invalid edit is sent back)."""
+    """The owner's answer becomes the final analysis and its next step; an answer that cannot
+    be read, an invalid edit, or one that leaves the decision to the owner is asked again."""
     ctx = await context_of(runtime)
     analysis = CallAnalysis.model_validate(state["analysis"])
+    call = state["call"]
     answer = state.get("answer") or {}
-    kind = answer.get("type")
-    update: dict[str, Any] = {"reviewed_by_owner": True}
-    if kind == "edit":
+    again = state.get("round", 1) + 1
+    read = read_answer(answer, _callee(ctx, call), can_accept=_can_accept(analysis))
+    phone = None
+    if isinstance(read, Unread):
+        return {"round": again, "note": "Not applied: " + read.problem}
+    if read is None:
         try:
-            analysis = _edited(analysis, dict(answer.get("args") or {}))
+            final = _field_edit(ctx, call, analysis, dict(answer.get("args") or {}))
         except ValidationError as exc:
             note = "Your edit was not applied: " + "; ".join(validation_problems(exc))
-            return {"round": state.get("round", 1) + 1, "note": note}
-        if "next_step" not in (answer.get("args") or {}):
-            call = state["call"]
-            update["next_step"] = decide_next_step(
-                analysis.outcome,
-                goal_achieved=analysis.goal_achieved,
-                callback_at=analysis.callback_at,
-                proposed=None,
-                stop_rule=StopRule(call["stop_rule"]),
-                attempts=call["attempts"],
-                max_attempts=call["max_attempts"],
-                now=ctx.now(),
-                zones=call["zones"],
-                window=_window(ctx, call),
-            )
-        update["confidence"] = 1.0
-    elif kind == "response":
-        update["owner_note"] = str(answer.get("args"))
-        if analysis.next_step.action == "ask_owner":
-            update["next_step"] = NextStep(
-                action="done", reason="owner replied: " + str(answer.get("args"))
-            )
-    elif kind == "ignore":
-        update["next_step"] = NextStep(action="done", reason="the owner closed this task")
-    final = analysis.model_copy(update=update)
-    return {"analysis": final.model_dump(mode="json"), "note": None}
+            return {"round": again, "note": note}
+    elif read.action == "accept":
+        final = analysis
+    else:
+        step = NextStep(action=read.action, at=read.at, reason=read.reason)
+        final = analysis.model_copy(update={"next_step": step})
+        phone = read.phone
+    if final.next_step.action == "ask_owner":
+        return {"round": again, "note": "Not applied: say what happens next (" + EXAMPLES + ")."}
+    update: dict[str, Any] = {"reviewed_by_owner": True}
+    if isinstance(answer.get("args"), str):
+        update["owner_note"] = answer["args"]
+    final = final.model_copy(update=update)
+    return {"analysis": final.model_dump(mode="json"), "note": None, "phone": phone}
+
+
+async def apply_step(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """Move the task on with the reviewed next step (the runner's `apply_next_step`)."""
+    ctx = await context_of(runtime)
+    analysis = CallAnalysis.model_validate(state["analysis"])
+    call = state["call"]
+    step = analysis.next_step
+    task = await apply_next_step(
+        ctx.get_db(),
+        ctx.user_id,
+        call["task_id"],
+        outcome=analysis.outcome,
+        action=step.action,
+        at=step.at,
+        reason=step.reason,
+        goal_achieved=analysis.goal_achieved,
+        now=ctx.now(),
+        phone=state.get("phone"),
+    )
+    return {"applied": describe_task(task, call["zones"][0])}
 
 
 def route_after_verdict(state: AnalyzerState) -> Literal["record", "request_review"]:
@@ -406,6 +525,7 @@ builder.add_node("record", record)
 builder.add_node("request_review", request_review)
 builder.add_node("await_review", await_review)
 builder.add_node("apply_verdict", apply_verdict)
+builder.add_node("apply_step", apply_step)
 builder.add_edge(START, "load")
 builder.add_conditional_edges("load", route_after_load)
 builder.add_edge("analyze", "record")
@@ -413,5 +533,6 @@ builder.add_conditional_edges("record", route_after_record)
 builder.add_edge("request_review", "await_review")
 builder.add_edge("await_review", "apply_verdict")
 builder.add_conditional_edges("apply_verdict", route_after_verdict)
+builder.add_edge("apply_step", END)
 
 graph = builder.compile(name="post_call_analyzer")

@@ -7,8 +7,10 @@
         result = await runner.analyze_call(user_id, call_id)               # after each call
         report = await runner.lifecycle_pass(user_id)                      # periodically
 
-Every method takes the acting user's id, derives the thread id from it, and refuses threads of
-other users. Checkpoints go to the checkpointer opened from the settings (`graphs.checkpoint`).
+Every method takes the acting user's id, derives the thread id from it and the database's
+installation id (read once, when the runner opens), and refuses threads of other users and of
+other databases. Checkpoints go to the checkpointer opened from the settings
+(`graphs.checkpoint`): the database's own.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import StateSnapshot
 
@@ -34,6 +37,8 @@ from graphs.context import GraphContext
 from graphs.hitl import (
     CompiledGraph,
     Resumed,
+    ThreadAccessDenied,
+    ThreadKind,
     answer_feedback,
     check_thread_owner,
     parse_thread_id,
@@ -73,7 +78,10 @@ class Analysis:
 
 
 class GraphRunner:
-    """The four graphs compiled with one checkpointer, run on behalf of one user at a time."""
+    """The four graphs compiled with one checkpointer, run on behalf of one user at a time.
+
+    `installation_id` is the database's (`SystemOps.installation_id`); `open` reads it.
+    """
 
     def __init__(
         self,
@@ -81,6 +89,7 @@ class GraphRunner:
         settings: Settings,
         checkpointer: BaseCheckpointSaver[str] | None,
         *,
+        installation_id: uuid.UUID,
         clock: Callable[[], dt.datetime] | None = None,
         models: Mapping[str, BaseChatModel] | None = None,
         review_threshold: float = 0.6,
@@ -89,6 +98,7 @@ class GraphRunner:
     ) -> None:
         self.db = db
         self.settings = settings
+        self.installation_id = installation_id
         self._clock = clock
         self._models = models
         self._review_threshold = review_threshold
@@ -110,8 +120,10 @@ class GraphRunner:
         cls, db: Database, settings: Settings, **kwargs: Any
     ) -> AsyncIterator[GraphRunner]:
         """A runner with the checkpointer for these settings, open for the block."""
+        async with db.system() as system:
+            installation_id = await system.installation_id()
         async with open_checkpointer(settings) as checkpointer:
-            yield cls(db, settings, checkpointer, **kwargs)
+            yield cls(db, settings, checkpointer, installation_id=installation_id, **kwargs)
 
     def context(self, user_id: int) -> GraphContext:
         return GraphContext(
@@ -123,17 +135,43 @@ class GraphRunner:
             prompt_version=self._prompt_version,
             review_threshold=self._review_threshold,
             check_in_after_hours=self._check_in_after_hours,
+            installation_id=self.installation_id,
         )
 
+    def thread_id(self, user_id: int, kind: ThreadKind, object_id: int | str) -> str:
+        """The id of the user's thread about one object, on this runner's database."""
+        return thread_id_for(self.installation_id, user_id, kind, object_id)
+
+    def thread_config(self, user_id: int, thread_id: str) -> RunnableConfig:
+        """The run config of a thread, if it is the user's on this runner's database."""
+        return thread_config(user_id, thread_id, installation_id=self.installation_id)
+
+    def chat_thread_id(self, user_id: int, conversation: str) -> str:
+        """The user's chat thread for a conversation, on this runner's database.
+
+        `conversation` is a conversation id, the UI's name for one (`user:<id>:chat:<token>`,
+        as `core.services.assistant.new_chat_thread` makes them: the thread id without its
+        installation), or a whole chat thread id; another user's is refused.
+        """
+        ref = parse_thread_id(conversation)
+        if ref is None or ref.kind != "chat":
+            return self.thread_id(user_id, "chat", conversation)
+        if ref.installation_id is None:  # the UI's name for it
+            if ref.user_id != user_id:
+                raise ThreadAccessDenied(f"{conversation!r} does not belong to user {user_id}")
+            return self.thread_id(user_id, "chat", ref.object_id)
+        check_thread_owner(conversation, user_id, installation_id=self.installation_id)
+        return conversation
+
     async def _run(self, name: str, user_id: int, thread_id: str, value: Any) -> dict[str, Any]:
-        config = thread_config(user_id, thread_id)
+        config = self.thread_config(user_id, thread_id)
         config["recursion_limit"] = RECURSION_LIMIT
         out = await self.graphs[name].ainvoke(value, config, context=self.context(user_id))
         return dict(out) if isinstance(out, Mapping) else {}
 
     async def thread_state(self, user_id: int, thread_id: str) -> StateSnapshot:
         """A thread's state (for the UI), only if it is the user's."""
-        config = thread_config(user_id, thread_id)
+        config = self.thread_config(user_id, thread_id)
         ref = parse_thread_id(thread_id)
         name = _GRAPH_OF_THREAD.get(ref.kind) if ref else None
         if name is None:
@@ -143,15 +181,9 @@ class GraphRunner:
     async def chat(self, user_id: int, conversation: str, text: str) -> ChatTurn:
         """One user turn of the planning chat; `plan` is set when this turn produced one.
 
-        `conversation` is a conversation id, or a whole chat thread id of this user
-        (`user:<id>:chat:<token>`, as `core.services.assistant.new_chat_thread` makes them).
+        `conversation` is anything `chat_thread_id` takes.
         """
-        ref = parse_thread_id(conversation)
-        if ref is not None and ref.kind == "chat":
-            check_thread_owner(conversation, user_id)
-            thread_id = conversation
-        else:
-            thread_id = thread_id_for(user_id, "chat", conversation)
+        thread_id = self.chat_thread_id(user_id, conversation)
         out = await self._run(
             "ui_assistant", user_id, thread_id, {"messages": [HumanMessage(content=text)]}
         )
@@ -169,8 +201,8 @@ class GraphRunner:
         self, user_id: int, plan: CampaignPlan | Mapping[str, Any], *, plan_id: str | None = None
     ) -> Orchestration:
         """Check a plan and ask the owner to approve it (idempotent per `plan_id`)."""
-        thread_id = thread_id_for(user_id, "plan", plan_id or uuid.uuid4().hex)
-        config = thread_config(user_id, thread_id)
+        thread_id = self.thread_id(user_id, "plan", plan_id or uuid.uuid4().hex)
+        config = self.thread_config(user_id, thread_id)
         state = await self.graphs["orchestrator"].aget_state(config)
         if state.values:  # started before: report where it stands, do nothing twice
             out = dict(state.values)
@@ -194,8 +226,8 @@ class GraphRunner:
 
     async def analyze_call(self, user_id: int, call_id: int) -> Analysis:
         """Analyse a finished call; returns the next step, or the review item it waits on."""
-        thread_id = thread_id_for(user_id, "call", call_id)
-        config = thread_config(user_id, thread_id)
+        thread_id = self.thread_id(user_id, "call", call_id)
+        config = self.thread_config(user_id, thread_id)
         state = await self.graphs["post_call_analyzer"].aget_state(config)
         if state.interrupts:
             out = {**state.values, "__interrupt__": state.interrupts}

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from core.db import Database
+from core.logging import get_logger
 from core.settings import Settings
 
 if TYPE_CHECKING:
     from graphs.runner import Analysis, GraphRunner
+
+log = get_logger("opendeep.graphs")
 
 
 class GraphsNotStarted(RuntimeError):
@@ -19,9 +24,16 @@ class GraphsNotStarted(RuntimeError):
 class GraphsPart:
     name = "graphs"
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
         self._settings = settings
         self._db = db
+        self._clock = clock
         self._stack = contextlib.AsyncExitStack()
         self._runner: GraphRunner | None = None
 
@@ -40,7 +52,7 @@ class GraphsPart:
         from graphs.runner import GraphRunner
 
         self._runner = await self._stack.enter_async_context(
-            GraphRunner.open(self._db, self._settings)
+            GraphRunner.open(self._db, self._settings, clock=self._clock)
         )
 
     async def stop(self) -> None:
@@ -54,9 +66,19 @@ class GraphsPart:
         """One lifecycle-manager pass over one user's campaigns."""
         await self.runner.lifecycle_pass(user_id)
 
-    async def lifecycle_pass_all(self) -> None:
-        """One lifecycle-manager pass for every user with campaigns still running."""
+    async def lifecycle_pass_all(self) -> list[int]:
+        """One lifecycle-manager pass for every user with campaigns still running.
+
+        A user's pass that fails is logged with its user and the round goes on to the next
+        user; returns the ids of the users whose pass failed.
+        """
         async with self._db.system() as system:
             users = await system.users_with_open_campaigns()
+        failed: list[int] = []
         for user_id in users:
-            await self.runner.lifecycle_pass(user_id)
+            try:
+                await self.runner.lifecycle_pass(user_id)
+            except Exception:
+                log.exception("lifecycle pass failed; the next user's goes on", user_id=user_id)
+                failed.append(user_id)
+        return failed

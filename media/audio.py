@@ -155,20 +155,29 @@ _DTMF_FREQS: Final[dict[str, tuple[int, int]]] = {
 }  # fmt: skip
 
 
+DTMF_PAUSE: Final = "w"  # in a key sequence: wait before the next key
+DTMF_PAUSE_MS: Final = 500
+
+
 def dtmf_tones(digits: str, tone_ms: int = 100, gap_ms: int = 80, rate: int = SAMPLE_RATE) -> bytes:
-    """In-band DTMF (ITU-T Q.23 tone pairs) for `digits` as s16le, each tone followed by a gap.
+    """In-band DTMF (ITU-T Q.23 tone pairs) for `digits` as s16le, each tone followed by a gap;
+    `w` is half a second of silence (a pause, as on a phone's dialler).
 
     AudioSocket cannot carry DTMF towards Asterisk (a 0x03 frame from the application ends the
     call), so key presses for IVR menus are played as audio. Raises `ValueError` naming a
-    character that is not a DTMF digit.
+    character that is neither a DTMF digit nor `w`, or a sequence with no key at all.
     """
-    bad = [d for d in digits if d not in _DTMF_FREQS]
-    if bad or not digits:
-        raise ValueError(f"{digits!r} is not a string of DTMF digits (0-9 * # A-D)")
+    bad = [d for d in digits if d not in _DTMF_FREQS and d != DTMF_PAUSE]
+    if bad or not digits.strip(DTMF_PAUSE):
+        raise ValueError(f"{digits!r} is not a string of DTMF digits (0-9 * # A-D, w for a pause)")
     t = np.arange(rate * tone_ms // 1000) / rate
     gap = np.zeros(rate * gap_ms // 1000)
+    pause = np.zeros(rate * DTMF_PAUSE_MS // 1000)
     parts: list[npt.NDArray[np.float64]] = []
     for digit in digits:
+        if digit == DTMF_PAUSE:
+            parts.append(pause)
+            continue
         low, high = _DTMF_FREQS[digit]
         # -6 dBFS per tone keeps the pair below clipping (each tone at 0.35 full scale).
         parts.append(0.35 * (np.sin(2 * np.pi * low * t) + np.sin(2 * np.pi * high * t)))

@@ -7,8 +7,13 @@ time. Barge-in: on `input_audio_buffer.speech_started` the queue is dropped, the
 cancelled and the agent's item is truncated to the audio the callee actually heard.
 
 In-call tools run in their own tasks so a question to the owner (which may take a minute) never
-stops the event loop: barge-in and transcripts keep flowing while the callee holds. Transcript
+stops the event loop: barge-in and transcripts keep flowing while the callee holds. The model is
+asked to go on once per response, after all its tools answered (`media.tool_turns`). Transcript
 turns go to the process's `TranscriptWriter`, which never makes the event pump wait.
+
+What the callee's voice did — server VAD turns, the level of their audio, transcriptions that
+came or failed — is collected (`media.speech_activity`) and stored with the call when it ends,
+so a call is judged by what happened on it even when no transcript arrived.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any, Protocol
 
 from agents.call_agent import CALL_TOOLS, CallBrief, render_instructions, render_voicemail
 from agents.call_agent.brief import render_greeting
+from core.db import utcnow
 from core.db.models import CallOutcome
 from core.logging import get_logger
 from core.settings import Settings
@@ -38,11 +44,13 @@ from media.realtime_events import (
     AudioDelta,
     AudioDone,
     CallerTranscript,
+    CallerTranscriptFailed,
     FunctionCall,
     RealtimeError,
     ResponseCreated,
     ResponseDone,
     SpeechStarted,
+    SpeechStopped,
     function_call_output,
     input_audio_append,
     item_truncate,
@@ -51,6 +59,8 @@ from media.realtime_events import (
     session_update,
 )
 from media.session import Dtmf, EndReason, InboundAudio, PeerError, SessionControl, SessionEvent
+from media.speech_activity import INAUDIBLE, CalleeVoice
+from media.tool_turns import ToolTurns
 from media.transcript_writer import TranscriptWriter
 
 log = get_logger("opendeep.media.bridge")
@@ -72,7 +82,7 @@ LATENCY_SAMPLES = 3000  # one minute of callee frames
 INBOUND_GAP_S = 0.1
 GAP_SILENCE = slin_to_ulaw(bytes(int(8000 * INBOUND_GAP_S) * 2))
 TURN_FLUSH_S = 5.0
-DTMF_DIGITS = re.compile(r"^[0-9*#A-Dw]{1,32}$")
+DTMF_DIGITS = re.compile(r"^(?=.*[0-9*#A-D])[0-9*#A-Dw]{1,32}$")  # w: a half-second pause
 
 
 class CallActions(Protocol):
@@ -146,7 +156,8 @@ class RealtimeBridge:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._transcripts = transcripts  # shared by the process's bridges; not ours to close
         self._main: asyncio.Task[None] | None = None
-        self._active_response: str | None = None
+        self._turns = ToolTurns()
+        self._callee_voice = CalleeVoice()
         self._response_done = asyncio.Event()
         self._response_done.set()
         self._voicemail = False
@@ -169,6 +180,7 @@ class RealtimeBridge:
     async def on_event(self, event: SessionEvent) -> None:
         if isinstance(event, InboundAudio):
             self.stats.inbound_frames += 1
+            self._callee_voice.audio(event.pcm, event.sample_rate)
             item = (event.pcm, time.monotonic())
             if self._inbound.full():
                 # Keep the newest audio: drop the oldest frame rather than block Asterisk.
@@ -193,6 +205,7 @@ class RealtimeBridge:
         if self._rt is not None:
             await self._rt.close()
         await self._flush_turns()
+        await self._store_voice_activity()
         self.finished.set()
         log.info(
             "bridge ended",
@@ -219,7 +232,7 @@ class RealtimeBridge:
                 self._machine = True
                 self._spawn(self._voicemail_unless_words(), "amd-wait")
             else:
-                await self._send(response_create(instructions=render_greeting(brief)))
+                await self._ask(render_greeting(brief))
             await self._pump()
         except asyncio.CancelledError:
             raise
@@ -293,11 +306,8 @@ class RealtimeBridge:
             )
         if await self._connect(instructions) is not None:
             return False
-        await self._send(
-            response_create(
-                instructions="Apologise briefly that the line dropped and carry on where you left off."
-            )
-        )
+        self._turns = ToolTurns()  # the old session's responses and tool calls are gone with it
+        await self._ask("Apologise briefly that the line dropped and carry on where you left off.")
         return True
 
     async def _handle(self, event: object) -> None:
@@ -308,24 +318,49 @@ class RealtimeBridge:
         elif isinstance(event, AudioDone):
             self._playout.flush()
         elif isinstance(event, ResponseCreated):
-            self._active_response = event.response_id
+            self._turns.response_created(event.response_id)
             self._response_done.clear()
         elif isinstance(event, ResponseDone):
-            self._active_response = None
             self._response_done.set()
+            if self._turns.response_done(event.response_id):
+                await self._send(response_create())
         elif isinstance(event, SpeechStarted):
             self._callee_spoke = True
+            self._callee_voice.speech_started(event.audio_start_ms, utcnow())
+            self._turns.speech_started()
             await self._barge_in()
+        elif isinstance(event, SpeechStopped):
+            self._callee_voice.speech_stopped(event.audio_end_ms, utcnow())
         elif isinstance(event, AgentTranscript):
             if event.transcript.strip():
                 self._write_turn("agent", event.transcript.strip())
         elif isinstance(event, CallerTranscript):
+            self._callee_voice.transcribed()
             await self._on_caller_words(event.transcript)
+        elif isinstance(event, CallerTranscriptFailed):
+            # The callee said something nobody could read: a turn of its own, not a gap.
+            self._callee_voice.transcription_failed()
+            log.warning(
+                "callee turn not transcribed",
+                call_id=self._store.call_id,
+                item_id=event.item_id,
+                error=event.message,
+            )
+            self._write_turn("callee", INAUDIBLE)
         elif isinstance(event, FunctionCall):
+            self._turns.function_call(event.response_id, event.call_id)
             self._spawn(self._run_tool(event), f"tool-{event.name}")
         elif isinstance(event, RealtimeError):
             if event.code == "response_cancel_not_active":
                 return  # server VAD already cancelled it on barge-in; our cancel was a no-op
+            if event.code == "conversation_already_has_active_response":
+                # A response started before ours could: the tools' ask is repeated after it.
+                log.info(
+                    "response.create refused: a response is active", call_id=self._store.call_id
+                )
+                if self._turns.create_refused():
+                    await self._send(response_create())
+                return
             log.warning(
                 "realtime error event",
                 call_id=self._store.call_id,
@@ -335,10 +370,10 @@ class RealtimeBridge:
 
     async def _barge_in(self) -> None:
         cleared = self._playout.clear()
-        if cleared.dropped_frames == 0 and self._active_response is None:
+        if cleared.dropped_frames == 0 and self._turns.active_response is None:
             return  # the agent was not speaking: nothing to interrupt
         self.stats.barge_ins += 1
-        if self._active_response is not None:
+        if self._turns.active_response is not None:
             await self._send(response_cancel())
         if cleared.item_id is not None:
             await self._send(item_truncate(cleared.item_id, cleared.played_ms))
@@ -362,7 +397,7 @@ class RealtimeBridge:
             return  # the agent listens and presses keys (send_dtmf)
         if MACHINE_WORDS.search(text) or self._machine:
             # A greeting like "please leave a message after the tone": a mailbox.
-            if self._active_response is not None:
+            if self._turns.active_response is not None:
                 await self._send(response_cancel())
             self._playout.clear()
             await self._leave_voicemail("the callee's first words")
@@ -390,7 +425,7 @@ class RealtimeBridge:
             await self._hang_up("voicemail", "voicemail, no message to leave")
             return
         self._response_done.clear()  # the message's response is on its way
-        await self._send(response_create(instructions=message))
+        await self._ask(message)
         self._spawn(
             self._hang_up_after_response("voicemail", "voicemail message left"), "voicemail"
         )
@@ -400,12 +435,23 @@ class RealtimeBridge:
     async def _run_tool(self, call: FunctionCall) -> None:
         try:
             args = call.parsed_arguments()
-        except ValueError:
-            args = {}
+        except ValueError as exc:
+            # Nothing is done on a guess: the model is told what was wrong and may call again.
+            log.warning(
+                "tool call with malformed arguments",
+                call_id=self._store.call_id,
+                tool=call.name,
+                error=str(exc),
+                arguments_chars=len(call.arguments),
+            )
+            await self._answer_tool(
+                call, {"error": f"{exc}. Nothing was done; call it again with valid arguments."}
+            )
+            return
         try:
             if call.name == "end_call":
                 reason = str(args.get("reason") or "the agent ended the call")
-                await self._send(function_call_output(call.call_id, {"ok": True}))
+                await self._answer_tool(call, {"ok": True}, continues=False)
                 await self._hang_up_after_response("agent", reason)
                 return
             output = await self._tool_output(call.name, args)
@@ -414,15 +460,26 @@ class RealtimeBridge:
         except Exception as exc:
             log.exception("tool failed", call_id=self._store.call_id, tool=call.name)
             output = {"error": f"{call.name} failed: {type(exc).__name__}"}
+        await self._answer_tool(call, output)
+
+    async def _answer_tool(
+        self, call: FunctionCall, output: dict[str, Any], *, continues: bool = True
+    ) -> None:
+        """Send the tool's output; once the response's last output is in, ask the model to go
+        on (one `response.create` per response, however many tools it called)."""
         await self._send(function_call_output(call.call_id, output))
-        await self._send(response_create())
+        if self._turns.output_sent(call.call_id, continues=continues):
+            await self._send(response_create())
 
     async def _tool_output(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
         assert self._brief is not None
         if name == "send_dtmf":
             digits = str(args.get("digits", ""))
             if not DTMF_DIGITS.match(digits):
-                return {"error": f"{digits!r} is not a keypad sequence (0-9, *, #)"}
+                return {
+                    "error": f"{digits!r} is not a keypad sequence "
+                    "(0-9, *, #, A-D; w pauses half a second)"
+                }
             if self._actions is not None:
                 await self._actions.send_dtmf(self._brief.call_uuid, digits)
             else:
@@ -477,11 +534,41 @@ class RealtimeBridge:
 
     async def _fail(self, reason: str) -> None:
         self.result.technical_failure = True
-        with contextlib.suppress(Exception):
+        try:
             await self._store.mark(CallOutcome.TECHNICAL_FAILURE, reason)
+        except Exception:
+            # The result still says so: the attempt runner writes the outcome after the call.
+            log.exception(
+                "could not mark the call a technical failure",
+                call_id=self._store.call_id,
+                reason=reason,
+            )
         await self._hang_up("failure", reason)
 
     # --- plumbing ------------------------------------------------------------------------
+
+    async def _ask(self, instructions: str) -> None:
+        """`response.create` of the bridge's own, with instructions for that response only."""
+        self._turns.asked()
+        await self._send(response_create(instructions=instructions))
+
+    async def _store_voice_activity(self) -> None:
+        activity = self._callee_voice.snapshot()
+        try:
+            await self._store.set_voice_activity(activity.to_json())
+        except Exception:
+            log.exception(
+                "could not store the callee's voice activity", call_id=self._store.call_id
+            )
+            return
+        log.info(
+            "callee voice activity",
+            call_id=self._store.call_id,
+            vad_turns=activity.vad_turns,
+            voiced_ms=activity.voiced_ms,
+            transcribed=activity.transcribed,
+            failed_transcriptions=activity.failed_transcriptions,
+        )
 
     def _write_turn(self, role: str, text: str) -> None:
         # Never waits; a full queue drops the turn and logs it (the writer's job).

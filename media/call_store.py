@@ -10,6 +10,7 @@ from typing import Any
 from agents.call_agent import CallBrief
 from core.db import Database, utcnow
 from core.db.models import CallOutcome, FeedbackKind, FeedbackStatus
+from core.services.preferences import effective_preferences
 from core.settings import Settings
 
 
@@ -42,8 +43,9 @@ class CallStore:
         async with self._db.users() as users:
             profile = await users.profile(self.user_id)
         owner = profile.display_name if profile else "the account owner"
-        prefs = profile.preferences if profile else {}
-        disclosure_template = str(prefs.get("ai_disclosure") or self._settings.ai_disclosure)
+        # The one source of the disclosure line: the owner's preference in force (the node's
+        # default when they set none); the call's task sheet only refers to it.
+        prefs = effective_preferences(self._settings, dict(profile.preferences) if profile else {})
         return CallBrief(
             user_id=self.user_id,
             call_id=self.call_id,
@@ -53,7 +55,7 @@ class CallStore:
             target_name=task.target_name,
             objective=campaign.objective,
             instructions=task.instructions,
-            disclosure=disclosure_template.replace("{owner}", owner),
+            disclosure=prefs.ai_disclosure.replace("{owner}", owner),
             voicemail_message=campaign.voicemail_message,
             amd_status=call.amd_status,
         )
@@ -69,10 +71,16 @@ class CallStore:
         return "\n".join(f"{t.get('role')}: {t.get('text')}" for t in call.transcript)
 
     async def add_fact(self, name: str, value: str, quote: str) -> None:
+        """Append one fact; facts recorded at the same moment (several tool calls of one
+        response) all land, in one statement each."""
+        fact = {"name": name, "value": value, "quote": quote, "at": utcnow().isoformat()}
         async with self._db.scope(self.user_id) as s:
-            call = await s.calls.require(self.call_id)
-            fact = {"name": name, "value": value, "quote": quote, "at": utcnow().isoformat()}
-            await s.calls.set_results(self.call_id, facts=[*call.facts, fact])
+            await s.calls.append_fact(self.call_id, fact)
+
+    async def set_voice_activity(self, activity: dict[str, Any]) -> None:
+        """Store what the bridge saw of the callee's voice (`media.speech_activity`)."""
+        async with self._db.scope(self.user_id) as s:
+            await s.calls.set_voice_activity(self.call_id, activity)
 
     async def mark(self, outcome: CallOutcome, reason: str | None = None) -> None:
         async with self._db.scope(self.user_id) as s:

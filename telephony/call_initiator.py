@@ -45,6 +45,7 @@ from telephony.errors import (
     AmiNotConnected,
     AmiTimeout,
     CallNotLive,
+    ChannelCheckFailed,
     DuplicateCall,
     InvalidDtmf,
     OriginateRefused,
@@ -53,15 +54,32 @@ from telephony.originate import originate_action
 
 log = get_logger("opendeep.telephony.calls")
 
-DTMF = re.compile(r"[0-9*#A-Da-d]{1,32}\Z")
+# Keys 0-9 * # A-D, and `w` for a half-second pause (as a phone's dialler writes it); at least
+# one key.
+DTMF = re.compile(r"(?=.*[0-9*#A-Da-d])[0-9*#A-Da-dwW]{1,32}\Z")
 DTMF_DURATION_MS = 250
 DTMF_GAP_S = 0.1
+DTMF_PAUSE_S = 0.5
 DB_WRITE_TIMEOUT_S = 15.0
 # After a call ends, events still arriving (the Originate's response after the Hangup) may
 # refine the cause; the end is reported after this pause and the call forgotten after a while.
 END_SETTLE_S = 0.3
 FORGET_AFTER_S = 30.0
 LOST_NOTE = "unknown: the channel was gone when AMI came back (its events were lost)"
+
+
+def dtmf_steps(digits: str) -> list[str | float]:
+    """What `send_dtmf` does for `digits`, in order: a key to play (str) or seconds to wait
+    (float) — the gap between two keys, or a pause of its own for each `w`."""
+    steps: list[str | float] = []
+    for char in digits.upper():
+        if char == "W":
+            steps.append(DTMF_PAUSE_S)
+            continue
+        if steps and isinstance(steps[-1], str):
+            steps.append(DTMF_GAP_S)
+        steps.append(char)
+    return steps
 
 
 def _duplicate_text(channel_id: str) -> str:
@@ -230,7 +248,7 @@ class CallInitiator:
             # then. Looking before the row is written keeps the gap between "the row says we
             # dial" and "the Originate is on the wire" to one socket write, which is what a
             # node dying in between can leave unknown.
-            if await self._channel_exists(ids.channel_id):
+            if await self._channel_before_dialling(ids.channel_id, task_id, attempt):
                 raise DuplicateCall(_duplicate_text(ids.channel_id))
             live = await self._open_call(user_id, task_id, attempt, ids, target, action_id)
         except BaseException:
@@ -291,12 +309,20 @@ class CallInitiator:
         try:
             await self._ami.send(action)
         except AmiActionFailed as exc:
-            duplicate = await self._channel_exists(placed.channel_id)
-            why = (
-                _duplicate_text(placed.channel_id)
-                if duplicate
-                else f"Asterisk refused the Originate: {exc.message or 'no reason given'}"
-            )
+            why = f"Asterisk refused the Originate: {exc.message or 'no reason given'}"
+            try:
+                duplicate = await self._channel_listed(placed.channel_id)
+            except AmiError as check:
+                # Refused either way; only whether a twin call holds the id is unknown.
+                log.warning(
+                    "Originate refused; could not check for a live channel with its id",
+                    call_uuid=placed.call_uuid,
+                    error=str(check),
+                )
+                duplicate = False
+                why += f" (whether the attempt is live elsewhere could not be checked: {check})"
+            if duplicate:
+                why = _duplicate_text(placed.channel_id)
             self._refuse(live, why)
             if duplicate:
                 raise DuplicateCall(why) from None
@@ -320,7 +346,17 @@ class CallInitiator:
     async def _check_duplicate(self, live: _Live) -> None:
         """Our Originate failed with no Hangup of our own: if a channel with our id is up, it
         is another node's call of the same attempt (a race past the look-up before sending)."""
-        if await self._channel_exists(live.placed.channel_id):
+        try:
+            duplicate = await self._channel_listed(live.placed.channel_id)
+        except AmiError as exc:
+            # The failed Originate ends the call as it reported; only the cause stays less precise.
+            log.warning(
+                "Originate failed; could not check for a live channel with its id",
+                call_uuid=live.placed.call_uuid,
+                error=str(exc),
+            )
+            return
+        if duplicate:
             log.warning("Originate lost a race for its channel id", call_uuid=live.placed.call_uuid)
             self._refuse(live, _duplicate_text(live.placed.channel_id))
 
@@ -339,25 +375,30 @@ class CallInitiator:
         await self._send_hangup(live)
 
     async def send_dtmf(self, call: PlacedCall, digits: str) -> None:
-        """Play `digits` (0-9 * # A-D) to the callee, one `PlayDTMF` each, on the agent's side.
+        """Play `digits` (0-9 * # A-D) to the callee, one `PlayDTMF` each, on the agent's side;
+        each `w` waits half a second before the next key.
 
         The ;1 half runs the agent; a digit played on it travels through the Local pair and
         the trunk to the callee (RFC 4733), as a caller's keypad would.
         """
         if not DTMF.match(digits or ""):
-            raise InvalidDtmf(f"DTMF digits must be 1–32 of 0-9 * # A-D, got {digits!r}")
+            raise InvalidDtmf(
+                f"DTMF digits must be 1–32 of 0-9 * # A-D and w (a pause), with at least one "
+                f"key, got {digits!r}"
+            )
         live = self._require_live(call)
         snap = live.tracker.snapshot()
         if snap.answered_at is None or live.tracker.channel is None:
             raise CallNotLive(f"call {call.call_uuid} is not answered yet ({snap.state})")
-        for i, digit in enumerate(digits.upper()):
-            if i:
-                await asyncio.sleep(DTMF_GAP_S)
+        for step in dtmf_steps(digits):
+            if isinstance(step, float):
+                await asyncio.sleep(step)
+                continue
             await self._ami.send(
                 {
                     "Action": "PlayDTMF",
                     "Channel": live.tracker.channel,
-                    "Digit": digit,
+                    "Digit": step,
                     "Duration": str(DTMF_DURATION_MS),
                 }
             )
@@ -418,17 +459,36 @@ class CallInitiator:
         if not self._ami.connected:
             return None
         try:
-            channels = await self._ami.send_list({"Action": "CoreShowChannels"})
-        except AmiError:
+            return await self._channel_listed(channel_id)
+        except AmiError as exc:
+            log.warning(
+                "cannot tell whether a channel is up", channel_id=channel_id, error=str(exc)
+            )
             return None
+
+    async def _channel_listed(self, channel_id: str) -> bool:
+        """Whether `CoreShowChannels` lists a channel with this id; raises `AmiError` when
+        Asterisk cannot be asked."""
+        channels = await self._ami.send_list({"Action": "CoreShowChannels"})
         return any(c.get("Uniqueid") == channel_id for c in channels)
 
-    async def _channel_exists(self, channel_id: str) -> bool:
+    async def _channel_before_dialling(self, channel_id: str, task_id: int, attempt: int) -> bool:
+        """Whether the attempt's channel is up already. Not knowing is no "no": a failed
+        look-up raises `ChannelCheckFailed` and nothing is dialled."""
         try:
-            channels = await self._ami.send_list({"Action": "CoreShowChannels"})
-        except AmiError:
-            return False
-        return any(c.get("Uniqueid") == channel_id for c in channels)
+            return await self._channel_listed(channel_id)
+        except AmiError as exc:
+            log.warning(
+                "not dialling: cannot check whether the attempt is live elsewhere",
+                task_id=task_id,
+                attempt=attempt,
+                channel_id=channel_id,
+                error=str(exc),
+            )
+            raise ChannelCheckFailed(
+                f"not dialled: could not ask Asterisk whether channel {channel_id} is up "
+                f"(another node may be calling this attempt): {exc}"
+            ) from exc
 
     # --- events --------------------------------------------------------------------------
     def _on_event(self, event: AmiMessage) -> None:

@@ -47,6 +47,11 @@ class AmiLoginRefused(AmiError):
     """Asterisk refused the AMI user name or secret."""
 
 
+class ChannelCheckFailed(AmiError):
+    """Asterisk could not be asked whether the attempt's channel is already up, so nothing was
+    dialled: dialling blind could call the same person twice."""
+
+
 class AmiActionFailed(AmiError):
     """Asterisk answered an action with an error."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from html import escape
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 
@@ -350,7 +351,7 @@ def inbox_cards(items: Sequence[InboxItem], now: dt.datetime, zone: dt.tzinfo = 
         countdown = _countdown(item.expires_at, now) if item.urgent and item.expires_at else ""
         details = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in item.details)
         body = plan_card(item.plan) if item.plan else ""
-        body += _analysis(item.analysis) + _facts(item.facts)
+        body += _callee_now(item, now) + _analysis(item.analysis) + _facts(item.facts)
         body += f'<dl class="od-dl">{details}</dl>' if details else ""
         cards.append(
             f'<div class="od-card{" od-urgent" if item.urgent else ""}" data-item-id="{item.id}">'
@@ -361,6 +362,21 @@ def inbox_cards(items: Sequence[InboxItem], now: dt.datetime, zone: dt.tzinfo = 
             f'<div class="od-question">{e(item.question)}</div>{body}</div>'
         )
     return "".join(cards)
+
+
+def _callee_now(item: InboxItem, now: dt.datetime) -> str:
+    """The callee's clock, for an owner who answers a review with a time ("at 3")."""
+    if item.callee_zone is None:
+        return ""
+    try:
+        zone = ZoneInfo(item.callee_zone)
+    except (KeyError, ValueError):
+        return ""
+    local = now.astimezone(zone)
+    return (
+        f'<div class="od-muted od-small od-callee-now" data-zone="{e(item.callee_zone)}">'
+        f"For the callee it is now {local:%a %H:%M %Z} ({e(item.callee_zone)}).</div>"
+    )
 
 
 def item_choice(item: InboxItem) -> str:

@@ -20,7 +20,7 @@ CSS = """
   { background: #e3f6e8; color: #1c6b34; border-color: #a9dcb8; }
 .od-badge-paused, .od-badge-pending, .od-badge-waiting-for-approval, .od-badge-plan_approval,
 .od-badge-check_in, .od-badge-analysis_review, .od-badge-ringing, .od-badge-originating,
-.od-badge-in-progress, .od-badge-claimed
+.od-badge-in-progress, .od-badge-claimed, .od-badge-analyzing, .od-badge-on-hold
   { background: #e8f0fe; color: #1f4fa3; border-color: #b3c9f5; }
 .od-badge-cancelled, .od-badge-rejected, .od-badge-failed, .od-badge-no-answer,
 .od-badge-busy, .od-badge-refused

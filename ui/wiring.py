@@ -28,7 +28,7 @@ from core.services import (
     plan_view,
 )
 from core.settings import Settings
-from graphs.hitl import BadAnswer, FeedbackNotAwaited, ThreadAccessDenied, thread_config
+from graphs.hitl import BadAnswer, FeedbackNotAwaited, Resumed, ThreadAccessDenied
 from graphs.service_part import GraphsNotStarted
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class GraphAssistant:
         final: dict[str, Any] = {}
         async for mode, chunk in graph.astream(
             {"messages": [HumanMessage(content=message)]},
-            thread_config(user_id, thread),
+            runner.thread_config(user_id, runner.chat_thread_id(user_id, thread)),
             context=runner.context(user_id),
             stream_mode=["messages", "values"],
         ):
@@ -116,7 +116,9 @@ class GraphResumer:
     def __init__(self, runner: RunnerGetter) -> None:
         self._get = runner
 
-    async def answer_feedback(self, user_id: int, feedback_id: int, answer: dict[str, Any]) -> None:
+    async def answer_feedback(
+        self, user_id: int, feedback_id: int, answer: dict[str, Any]
+    ) -> str | None:
         runner = _runner(self._get)
         try:
             resumed = await runner.answer_feedback(user_id, feedback_id, answer)
@@ -133,6 +135,21 @@ class GraphResumer:
             graph=resumed.graph,
             waiting_on=resumed.waiting_on,
         )
+        return what_it_did(resumed)
+
+
+def what_it_did(resumed: Resumed) -> str | None:
+    """What answering did, for the owner: the task's next step, the campaign's new course, or
+    why the answer was not applied (and the item asked again)."""
+    values = resumed.values
+    if resumed.waiting_on is not None and values.get("note"):
+        return f"{values['note']} See item #{resumed.waiting_on}."
+    if isinstance(values.get("applied"), str):
+        return str(values["applied"])
+    for done in values.get("answers") or ():
+        if isinstance(done, dict) and done.get("feedback_id") == resumed.feedback_id:
+            return str(done.get("applied") or "") or None
+    return None
 
 
 def graph_services(graphs: GraphsPart, settings: Settings) -> tuple[ChatAssistant, HitlResumer]:

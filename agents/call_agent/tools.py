@@ -15,10 +15,20 @@ END_CALL = FunctionTool(
 )
 SEND_DTMF = FunctionTool(
     name="send_dtmf",
-    description="Press keys on the phone keypad, e.g. to choose an option in a phone menu.",
+    description=(
+        "Press keys on the phone keypad, e.g. to choose an option in a phone menu. "
+        "Write w for a half-second pause between keys (e.g. 1w1234#)."
+    ),
     parameters={
         "type": "object",
-        "properties": {"digits": {"type": "string", "pattern": "^[0-9*#A-Dw]+$"}},
+        "properties": {
+            "digits": {
+                "type": "string",
+                "pattern": "^w*[0-9*#A-D][0-9*#A-Dw]*$",  # at least one key
+                "maxLength": 32,
+                "description": "keys 0-9 * # A-D, and w for a half-second pause",
+            }
+        },
         "required": ["digits"],
     },
 )

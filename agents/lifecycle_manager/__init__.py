@@ -1,5 +1,6 @@
 """The lifecycle manager (meta-OODA): observations, findings, and the guards on its actions."""
 
+from agents.lifecycle_manager.check_in import CheckInReply, read_check_in
 from agents.lifecycle_manager.rules import default_summary, dispose, in_call, orient
 from agents.lifecycle_manager.schemas import (
     Action,
@@ -14,6 +15,7 @@ from agents.lifecycle_manager.schemas import (
 __all__ = [
     "Action",
     "CampaignView",
+    "CheckInReply",
     "Choice",
     "Finding",
     "LifecycleDecision",
@@ -23,4 +25,5 @@ __all__ = [
     "dispose",
     "in_call",
     "orient",
+    "read_check_in",
 ]

@@ -60,6 +60,8 @@ def _task_findings(obs: Observation, campaign: CampaignView, task: TaskView) -> 
     if task.status not in OPEN or in_call(task, now):
         return []
     label = f"task {task.id} ({task.target_name}, {task.phone})"
+    if task.status == "analyzing":
+        return _analysis_stalled(obs, campaign, task, label)
     if task.status == "claimed":  # the lease ran out and no call is up: the dialler died
         lease = task.lease_expires_at
         if lease is not None and lease > now - STUCK_GRACE:
@@ -150,6 +152,31 @@ def _task_findings(obs: Observation, campaign: CampaignView, task: TaskView) -> 
     return []
 
 
+def _analysis_stalled(
+    obs: Observation, campaign: CampaignView, task: TaskView, label: str
+) -> list[Finding]:
+    """An analysis whose node stopped renewing the claim (it died mid-analysis): the call
+    happened, so the owner decides from its transcript rather than the callee being rung
+    again on a guess."""
+    since = task.lease_expires_at or task.updated_at
+    if since is None or since > obs.now - STUCK_GRACE:
+        return []  # still running: its node renews the lease
+    fid = f"analysis_stalled:{task.id}"
+    return [
+        Finding(
+            id=fid,
+            kind="analysis_stalled",
+            campaign_id=campaign.id,
+            task_id=task.id,
+            detail=f"{label}: its call ended, but its analysis stopped (nothing since {since})",
+            allowed=["review", "reschedule", "fail"],
+            default=_action(
+                fid, "review", task, campaign.id, reason="the analysis of its last call stopped"
+            ),
+        )
+    ]
+
+
 def orient(obs: Observation) -> list[Finding]:
     """Everything that needs a decision in this pass, with a safe default for each."""
     findings: list[Finding] = []
@@ -198,11 +225,13 @@ def orient(obs: Observation) -> list[Finding]:
         for task in open_tasks:
             findings.extend(_task_findings(obs, campaign, task))
         age = obs.now - obs.check_in_after
+        asked = campaign.last_check_in_at
         if (
             open_tasks
             and campaign.created_at <= age
             and campaign.updated_at <= age
-            and not (campaign.pending_check_in)
+            and (asked is None or asked <= age)
+            and not campaign.pending_check_in
         ):
             fid = f"check_in:{campaign.id}"
             findings.append(
@@ -222,7 +251,7 @@ def _guard(action: Action, obs: Observation) -> str | None:
     """Why the action must not be done, or None when it may."""
     task = obs.task(action.task_id)
     if (
-        action.kind in ("reschedule", "hold", "fail")
+        action.kind in ("reschedule", "hold", "fail", "review")
         and task is not None
         and in_call(task, obs.now)
     ):

@@ -10,10 +10,24 @@ from pydantic import BaseModel, Field
 from agents.schemas import Constraints
 
 ActionKind = Literal[
-    "reschedule", "hold", "fail", "cancel_siblings", "check_in", "complete_campaign", "none"
+    "reschedule",
+    "hold",
+    "fail",
+    "review",
+    "cancel_siblings",
+    "check_in",
+    "complete_campaign",
+    "none",
 ]
 FindingKind = Literal[
-    "stuck", "exhausted", "failing", "callback_due", "stop_rule_met", "campaign_done", "check_in"
+    "stuck",
+    "analysis_stalled",
+    "exhausted",
+    "failing",
+    "callback_due",
+    "stop_rule_met",
+    "campaign_done",
+    "check_in",
 ]
 
 
@@ -28,9 +42,11 @@ class TaskView(BaseModel):
     max_attempts: int
     lease_expires_at: dt.datetime | None = None
     created_at: dt.datetime
+    updated_at: dt.datetime | None = None
     time_zones: list[str] = Field(default_factory=list)
     last_outcome: str | None = None
     live_call: bool = False
+    last_call_id: int | None = None
     goal_achieved: bool = False
     latest_outcome: str | None = None
     latest_next_step: str | None = None
@@ -48,6 +64,7 @@ class CampaignView(BaseModel):
     updated_at: dt.datetime
     constraints: Constraints | None = None
     pending_check_in: bool = False
+    last_check_in_at: dt.datetime | None = None  # when the owner was last asked to check in
 
 
 class Observation(BaseModel):

@@ -3,7 +3,6 @@
 from agents.orchestrator.instructions import (
     approval_description,
     call_instructions,
-    disclosure_line,
 )
 from agents.orchestrator.validation import PlanReview, TargetReview, review_plan, review_target
 
@@ -12,7 +11,6 @@ __all__ = [
     "TargetReview",
     "approval_description",
     "call_instructions",
-    "disclosure_line",
     "review_plan",
     "review_target",
 ]

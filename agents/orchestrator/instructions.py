@@ -15,23 +15,18 @@ def _bullets(items: list[str], empty: str) -> str:
     return "\n".join(f"- {item}" for item in items) if items else f"- {empty}"
 
 
-def disclosure_line(template: str, owner: str) -> str:
-    """The settings' AI disclosure with the owner's name filled in."""
-    return template.replace("{owner}", owner)
-
-
 def call_instructions(
     plan: CampaignPlan,
     target: Target,
     *,
     owner: str,
-    disclosure: str,
     version: str = "v1",
 ) -> str:
     """The voice agent's task sheet for one call, from `call_instructions.md`.
 
     The bridge wraps it in the voice agent's standing rules (`agents/call_agent`); when to call
-    is the scheduler's business and is not repeated here.
+    is the scheduler's business and is not repeated here, and neither is the AI disclosure: the
+    greeting carries the owner's own line when the call starts (one source, their preference).
     """
     c = plan.constraints
     limits = [*c.notes, f"Keep the call under {c.max_call_minutes} minutes."]
@@ -41,7 +36,6 @@ def call_instructions(
         version,
         target_name=target.name,
         owner=owner,
-        disclosure_line=disclosure,
         objective=plan.objective,
         questions=_bullets(plan.questions, "none beyond the objective"),
         may_disclose=_bullets(plan.disclosure, f"only that you call on behalf of {owner}"),

@@ -1,11 +1,12 @@
 """Turn the callee's "call me back Thursday after 3 pm" into an aware datetime in their zone.
 
 The phrase is read relative to the time of the call, in the callee's time zone. Understood:
-today / tonight / tomorrow / weekday names ("next Thursday" = the coming one), "next week", "in N minutes /
-hours / days", "in an hour", "in half an hour", "later (today)"; clock times "3 pm", "3:30pm",
-"15:00", "noon", "at/after/around 3" (1–7 without am/pm means pm); parts of the day "morning",
-"afternoon", "evening". A day without a time means 10:00; a time without a day means the next
-such time after the call. What cannot be read gives None (the owner is asked instead).
+today / tonight / tomorrow / weekday names ("next Thursday" = the coming one), "next week",
+"in N minutes / hours / days", "in an hour", "in half an hour", "later (today)"; clock times
+"3 pm", "3:30pm", "15:00", "noon", "at/after/around 3" (1–7 without am/pm means pm, "03:15"
+does not); parts of the day "morning", "afternoon", "evening". A day without a time means
+10:00; a time without a day means the next such time after the call. What cannot be read gives
+None (the owner is asked instead).
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def _clock(text: str) -> dt.time | None:
                 continue
             pm = meridiem.startswith("p")
             hour = (hour % 12) + (12 if pm else 0)
-        elif 1 <= hour <= 7:
-            hour += 12  # nobody asks for a call back at 3 in the night
+        elif 1 <= hour <= 7 and not hour_s.startswith("0"):
+            hour += 12  # nobody asks for a call back at 3 in the night; "03:15" says it does
         return dt.time(hour, minute)
     for word, hour in _PARTS.items():
         if re.search(rf"\b{word}\b", text):

@@ -29,11 +29,16 @@ _TELEPHONY: dict[CallOutcome, Outcome] = {
 
 
 def outcome_from_telephony(outcome: CallOutcome | None, *, callee_spoke: bool) -> Outcome | None:
-    """The outcome when telephony alone tells it (nobody talked); None when the model must read."""
+    """The outcome when telephony alone tells it (nobody talked); None when the model must read.
+
+    `callee_spoke` is any sign of the callee's voice, not only transcribed words: server VAD
+    turns and the audio's level count too (`agents.post_call_analyzer.evidence.callee_spoke`),
+    so a call whose transcription was off or failing is read, not taken for a failure.
+    """
     if callee_spoke:
         return None
     if outcome is None or outcome is CallOutcome.ANSWERED:
-        return "technical_failure"  # answered, yet not a word from the callee
+        return "technical_failure"  # answered, yet no sign of the callee's voice at all
     return _TELEPHONY[outcome]
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
-from agents.schemas import NextAction, Outcome
+from agents.schemas import Outcome
+
+# The next steps the model may propose (cancelling a target is the owner's decision alone).
+ProposedStep = Literal["done", "retry_at", "call_back_at", "ask_owner", "cancel_siblings"]
 
 
 class ReportedFact(BaseModel):
@@ -30,7 +35,7 @@ class AnalyzerOutput(BaseModel):
         description="That callback time as YYYY-MM-DDTHH:MM in the callee's local time, if you "
         "can tell.",
     )
-    proposed_next_step: NextAction = Field(
+    proposed_next_step: ProposedStep = Field(
         description="done, retry_at, call_back_at, ask_owner (a decision only the owner can "
         "make) or cancel_siblings (goal met, stop calling the others)."
     )

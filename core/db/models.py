@@ -111,6 +111,7 @@ class FeedbackStatus(enum.StrEnum):
     ANSWERED = "answered"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    CLOSED = "closed"  # no answer can help any more (the call ended first); payload says why
 
 
 class User(Base):
@@ -209,6 +210,9 @@ class Call(Base):
     end_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     # The voice that carried it: REHEARSAL_VOICE (the local scripted voice) or the model.
     voice: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # What the bridge saw of the callee's voice (server VAD turns, audio level, transcriptions
+    # that came or failed): evidence that they spoke even without a transcript.
+    voice_activity: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     ended_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)

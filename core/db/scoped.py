@@ -10,7 +10,8 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import Select, case, delete, func, or_, select, update
+from sqlalchemy import JSON, Select, bindparam, case, cast, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.errors import NotFound
@@ -232,13 +233,14 @@ class TaskRepo(_Scoped[Task]):
         return await self._update(ident, attempts=attempt)
 
     async def extend_lease(self, ident: int, *, node_id: str, until: dt.datetime) -> bool:
-        """Extend this node's lease on a claimed task; False if the node no longer holds it."""
+        """Extend this node's lease on a task it is calling or analysing; False if the node no
+        longer holds it."""
         result = await self._session.execute(
             update(Task)
             .where(
                 Task.user_id == self.user_id,
                 Task.id == ident,
-                Task.status == TaskStatus.CLAIMED,
+                Task.status.in_([TaskStatus.CLAIMED, TaskStatus.ANALYZING]),
                 Task.claimed_by == node_id,
             )
             .values(lease_expires_at=until)
@@ -288,6 +290,48 @@ class TaskRepo(_Scoped[Task]):
         )
         if keep_task_id is not None:
             stmt = stmt.where(Task.id != keep_task_id)
+        result = await self._session.execute(stmt)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def start_analysis(self, ident: int, *, node_id: str | None = None) -> bool:
+        """CLAIMED → ANALYZING once the call has ended. The claim and its lease stay with the
+        node (its lease keeper goes on renewing them) until the next step moves the task on;
+        False if the task is not claimed (by `node_id`, when given)."""
+        stmt = (
+            update(Task)
+            .where(
+                Task.user_id == self.user_id,
+                Task.id == ident,
+                Task.status == TaskStatus.CLAIMED,
+            )
+            .values(status=TaskStatus.ANALYZING, updated_at=utcnow())
+        )
+        if node_id is not None:
+            stmt = stmt.where(Task.claimed_by == node_id)
+        result = await self._session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_phone(self, ident: int, phone_e164: str, time_zones: Iterable[str]) -> Task:
+        """Give the task another number (the owner said the old one was wrong)."""
+        return await self._update(ident, phone_e164=phone_e164, time_zones=list(time_zones))
+
+    async def append_instructions(
+        self, text: str, *, task_id: int | None = None, campaign_id: int | None = None
+    ) -> int:
+        """Append `text` to the instructions of one task, or of a campaign's tasks not ended,
+        in one UPDATE (nothing written at the same moment is lost); returns how many."""
+        if (task_id is None) == (campaign_id is None):
+            raise ValueError("append to one task or to one campaign's tasks")
+        stmt = (
+            update(Task)
+            .where(Task.user_id == self.user_id, Task.status.in_(OPEN_TASK_STATUSES))
+            .values(instructions=Task.instructions + text, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if task_id is not None:
+            stmt = stmt.where(Task.id == task_id)
+        else:
+            stmt = stmt.where(Task.campaign_id == campaign_id)
         result = await self._session.execute(stmt)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -398,6 +442,33 @@ class CallRepo(_Scoped[Call]):
         call = await self.require(ident)
         added = [{"role": role, "text": text, "at": at.isoformat()} for role, text, at in turns]
         await self._update(ident, transcript=[*call.transcript, *added])
+
+    async def append_fact(self, ident: int, fact: dict[str, Any]) -> None:
+        """Append one fact to the call's `facts` in a single UPDATE: facts recorded at the same
+        moment (several tool calls of one response) all land, on SQLite and PostgreSQL alike."""
+        item = bindparam("fact", fact, type_=JSONB if self._dialect == "postgresql" else JSON)
+        if self._dialect == "postgresql":
+            # The column is `json`, which has no concatenation; `jsonb` has.
+            facts: Any = cast(cast(Call.facts, JSONB).op("||")(func.jsonb_build_array(item)), JSON)
+        else:
+            facts = func.json_insert(Call.facts, "$[#]", func.json(item))
+        result = await self._session.execute(
+            update(Call)
+            .where(Call.user_id == self.user_id, Call.id == ident)
+            .values(facts=facts)
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise NotFound(self.label, ident)
+
+    async def set_voice_activity(self, ident: int, activity: dict[str, Any]) -> None:
+        """Store what the call's bridge saw of the callee's voice (`media.speech_activity`)."""
+        await self._update(ident, voice_activity=activity)
+
+    @property
+    def _dialect(self) -> str:
+        bind = self._session.bind
+        return bind.dialect.name if bind is not None else ""
 
 
 class DndRepo:
@@ -514,8 +585,13 @@ class FeedbackRepo(_Scoped[FeedbackRequest]):
         result = await self._session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def close(self, ident: int, status: FeedbackStatus) -> bool:
-        """Expire or cancel a pending item; False if it was no longer pending."""
+    async def close(self, ident: int, status: FeedbackStatus, *, reason: str = "") -> bool:
+        """Expire, cancel or close a pending item (`reason` goes into its payload as
+        `closed_reason`); False if it was no longer pending."""
+        values: dict[str, Any] = {"status": status}
+        if reason:
+            item = await self.require(ident)
+            values["payload"] = {**item.payload, "closed_reason": reason}
         stmt = (
             update(FeedbackRequest)
             .where(
@@ -523,10 +599,98 @@ class FeedbackRepo(_Scoped[FeedbackRequest]):
                 FeedbackRequest.id == ident,
                 FeedbackRequest.status == FeedbackStatus.PENDING,
             )
-            .values(status=status)
+            .values(**values)
         )
         result = await self._session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def close_call_questions(self, call_id: int, reason: str) -> list[int]:
+        """Close the live questions of a call that are still pending; their ids."""
+        stmt = self._select().where(
+            FeedbackRequest.call_id == call_id,
+            FeedbackRequest.kind == FeedbackKind.LIVE_QUESTION,
+            FeedbackRequest.status == FeedbackStatus.PENDING,
+        )
+        closed = []
+        for item in (await self._session.execute(stmt)).scalars().all():
+            if await self.close(item.id, FeedbackStatus.CLOSED, reason=reason):
+                closed.append(item.id)
+        return closed
+
+    async def keep_late_answer(self, ident: int, answer: dict[str, Any]) -> bool:
+        """Store an answer that came after the item expired or was closed (it stays so);
+        False if the item is not closed or already has an answer."""
+        stmt = (
+            update(FeedbackRequest)
+            .where(
+                FeedbackRequest.user_id == self.user_id,
+                FeedbackRequest.id == ident,
+                FeedbackRequest.status.in_([FeedbackStatus.EXPIRED, FeedbackStatus.CLOSED]),
+                FeedbackRequest.answer.is_(None),
+            )
+            .values(answer=answer, answered_at=utcnow())
+        )
+        result = await self._session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def list_for_campaign(
+        self, campaign_id: int, kind: FeedbackKind
+    ) -> Sequence[FeedbackRequest]:
+        """A campaign's items of one kind, whatever their status, oldest first."""
+        stmt = (
+            self._select()
+            .where(FeedbackRequest.campaign_id == campaign_id, FeedbackRequest.kind == kind)
+            .order_by(FeedbackRequest.created_at, FeedbackRequest.id)
+        )
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def late_answers(self, task_id: int) -> Sequence[FeedbackRequest]:
+        """A task's live questions answered only after they had closed, oldest first."""
+        stmt = (
+            self._select()
+            .where(
+                FeedbackRequest.task_id == task_id,
+                FeedbackRequest.kind == FeedbackKind.LIVE_QUESTION,
+                FeedbackRequest.status.in_([FeedbackStatus.EXPIRED, FeedbackStatus.CLOSED]),
+                FeedbackRequest.answer.is_not(None),
+            )
+            .order_by(FeedbackRequest.answered_at, FeedbackRequest.id)
+        )
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def list_unapplied(self, kinds: Collection[FeedbackKind]) -> Sequence[FeedbackRequest]:
+        """Answered items no graph was waiting on (no thread) whose answer has not been acted
+        on yet (`mark_applied`), oldest answer first."""
+        stmt = (
+            self._select()
+            .where(
+                FeedbackRequest.status == FeedbackStatus.ANSWERED,
+                FeedbackRequest.thread_id.is_(None),
+                FeedbackRequest.kind.in_(list(kinds)),
+            )
+            .order_by(FeedbackRequest.answered_at, FeedbackRequest.id)
+        )
+        items = (await self._session.execute(stmt)).scalars().all()
+        return [i for i in items if "applied" not in (i.payload or {})]
+
+    async def lock(self, ident: int) -> FeedbackRequest:
+        """The item, locked until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite holds
+        one writer at a time anyway), so two passes never act on one answer twice."""
+        stmt = (
+            self._select()
+            .where(FeedbackRequest.id == ident)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        item = (await self._session.execute(stmt)).scalar_one_or_none()
+        if item is None:
+            raise NotFound(self.label, ident)
+        return item
+
+    async def mark_applied(self, ident: int, outcome: str) -> None:
+        """Record what the answer did (`payload.applied`), so it is acted on once."""
+        item = await self.require(ident)
+        await self._update(ident, payload={**item.payload, "applied": outcome})
 
 
 class UserScope:

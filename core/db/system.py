@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import Insert, select, update
+from sqlalchemy import ColumnElement, Insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,23 @@ from core.db.models import (
 from core.db.types import utcnow
 
 
+@dataclass(slots=True, eq=False)
+class LeaseState:
+    """What a node knows of its lease on a task it claimed.
+
+    The dispatcher's lease keeper sets `lost` (and why) once it finds the task is no longer the
+    node's: the lease ran out and a reaper gave the task back, or another node claimed it. The
+    attempt then still finishes its call, but must not write the task's outcome over the claim
+    of whoever holds the task now.
+    """
+
+    lost: bool = False
+    why: str = ""
+
+    def lose(self, why: str) -> None:
+        self.lost, self.why = True, why
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """A task this node now holds. `attempt` is the number the next dial would carry."""
@@ -36,6 +53,21 @@ class Claim:
     task_id: int
     attempt: int
     lease_expires_at: dt.datetime
+    lease: LeaseState = field(default_factory=LeaseState, compare=False, repr=False)
+
+
+# A node holds a task while it calls it and while it analyses the call (its lease runs on).
+LEASED_STATUSES = (TaskStatus.CLAIMED, TaskStatus.ANALYZING)
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A held task as the reaper sees it: whose it is, which node holds it, until when."""
+
+    user_id: int
+    task_id: int
+    node_id: str | None
+    expires_at: dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +166,22 @@ class SystemOps:
                     claims.append(Claim(row[0], row[1], row[2] + 1, expires))
         return sorted(claims, key=lambda c: c.task_id)
 
-    async def expired_leases(self, now: dt.datetime) -> Sequence[tuple[int, int]]:
-        """(user id, task id) of claimed tasks whose lease has run out."""
-        stmt = select(Task.user_id, Task.id).where(
-            Task.status == TaskStatus.CLAIMED, Task.lease_expires_at < now
+    async def expired_leases(self, now: dt.datetime) -> Sequence[Lease]:
+        """Held tasks (being called or analysed) whose lease has run out, whichever node held
+        them."""
+        return await self._leases(Task.lease_expires_at < now)
+
+    async def claims_of(self, node_id: str) -> Sequence[Lease]:
+        """The tasks `node_id` holds, their leases run out or not (its own, after a restart)."""
+        return await self._leases(Task.claimed_by == node_id)
+
+    async def _leases(self, condition: ColumnElement[bool]) -> Sequence[Lease]:
+        stmt = (
+            select(Task.user_id, Task.id, Task.claimed_by, Task.lease_expires_at)
+            .where(Task.status.in_(LEASED_STATUSES), condition)
+            .order_by(Task.id)
         )
-        return [(r[0], r[1]) for r in (await self._session.execute(stmt)).all()]
+        return [Lease(*row) for row in (await self._session.execute(stmt)).all()]
 
     async def next_due_at(self) -> dt.datetime | None:
         """When the earliest pending task of an active campaign is due (for the alarm clock)."""
@@ -157,11 +199,13 @@ class SystemOps:
         return list((await self._session.execute(stmt)).scalars().all())
 
     async def users_with_open_campaigns(self) -> Sequence[int]:
-        """Users with a campaign that is active or paused (the lifecycle manager's round)."""
+        """Users with a campaign that is active or paused (the lifecycle manager's round), in
+        the order of their ids."""
         stmt = (
             select(Campaign.user_id)
             .where(Campaign.status.in_([CampaignStatus.ACTIVE, CampaignStatus.PAUSED]))
             .distinct()
+            .order_by(Campaign.user_id)
         )
         return list((await self._session.execute(stmt)).scalars().all())
 

@@ -1,8 +1,8 @@
 """One dispatch pass: claim due tasks, put each through the pre-dial gate, start the attempts.
 
-And the lease reaper: a task whose lease ran out (its node died, or lost track of it) is first
-reconciled against the PBX — is its call still up? — and only then retried, with a new attempt
-number, so an attempt is never dialled twice.
+Each attempt runs with a lease keeper (`core.scheduler.lease`); claims whose holder may be gone
+are the reaper's (`core.scheduler.reaper`), and so are, at start, the claims this node's
+previous run left (`recover`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from core.db import Claim, Database, utcnow
-from core.db.models import CallOutcome, CallState, CampaignStatus, StopRule, TaskStatus
+from core.db.models import CampaignStatus, StopRule, TaskStatus
 from core.logging import get_logger
 from core.rules import GateFacts, RetryPolicy, Verdict, Window, decide
+from core.scheduler.lease import keep_lease
+from core.scheduler.reaper import Reaper
 from core.services.preferences import dialing_rules, load_preferences
 from core.settings import Settings
 
@@ -32,7 +34,11 @@ class AttemptRunner(Protocol):
         ...
 
     async def run_attempt(self, claim: Claim, number: str) -> None:
-        """Run the attempt; when it returns the task has left CLAIMED."""
+        """Run the attempt; when it returns the task has left CLAIMED.
+
+        Once `claim.lease.lost` is set the task is another's: finish the call, but leave the
+        task's status alone.
+        """
         ...
 
     async def is_call_live(self, call_uuid: str) -> bool | None:
@@ -70,8 +76,17 @@ class Dispatcher:
         self._clock = clock
         self._lease = lease
         self._retry = retry or RetryPolicy()
-        self._attempts: set[asyncio.Task[None]] = set()
+        self._attempts: dict[int, asyncio.Task[None]] = {}  # by task id
         self._lock = asyncio.Lock()
+        self._reaper = Reaper(
+            db,
+            runner,
+            node_id=self.node_id,
+            lease=lease,
+            retry=self._retry,
+            clock=clock,
+            running=self._attempts,
+        )
 
     @property
     def node_id(self) -> str:
@@ -218,94 +233,57 @@ class Dispatcher:
         attempt = asyncio.create_task(
             self._run(claim, number), name=f"attempt-{claim.task_id}-{claim.attempt}"
         )
-        self._attempts.add(attempt)
-        attempt.add_done_callback(self._attempts.discard)
+        self._attempts[claim.task_id] = attempt
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._attempts.get(claim.task_id) is done:
+                del self._attempts[claim.task_id]
+
+        attempt.add_done_callback(forget)
 
     async def _run(self, claim: Claim, number: str) -> None:
-        keeper = asyncio.create_task(self._keep_lease(claim))
+        keeper = asyncio.create_task(
+            keep_lease(self._db, claim, node_id=self.node_id, lease=self._lease, clock=self._clock),
+            name=f"lease-{claim.task_id}-{claim.attempt}",
+        )
         try:
             await self._runner.run_attempt(claim, number)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("attempt failed", task_id=claim.task_id, attempt=claim.attempt)
-            await self._after_failure(claim.user_id, claim.task_id, "technical_failure")
+            if not await self._reaper.release(
+                claim.user_id, claim.task_id, "technical_failure", holder=self.node_id
+            ):
+                log.warning(
+                    "the failed attempt's task is no longer this node's; left to its holder",
+                    task_id=claim.task_id,
+                    attempt=claim.attempt,
+                    lease_lost=claim.lease.why or None,
+                )
         finally:
             keeper.cancel()
 
-    async def _keep_lease(self, claim: Claim) -> None:
-        period = max(self._lease.total_seconds() / 3, 1.0)
-        while True:
-            await asyncio.sleep(period)
-            async with self._db.scope(claim.user_id) as scope:
-                await scope.tasks.extend_lease(
-                    claim.task_id, node_id=self.node_id, until=self._clock() + self._lease
-                )
+    async def recover(self) -> int:
+        """At start: take back the claims this node (its `NODE_ID`) left when it stopped or died,
+        their leases run out or not, instead of waiting out the leases.
 
-    async def _after_failure(self, user_id: int, task_id: int, outcome: str) -> None:
-        now = self._clock()
-        async with self._db.scope(user_id) as scope:
-            task = await scope.tasks.require(task_id)
-            if task.status is not TaskStatus.CLAIMED:
-                return
-            nxt = self._retry.next_attempt(
-                outcome, attempts_made=task.attempts, max_attempts=task.max_attempts, now=now
-            )
-            if nxt.retry:
-                await scope.tasks.set_status(
-                    task_id, TaskStatus.PENDING, due_at=nxt.at, last_outcome=outcome
-                )
-            else:
-                await scope.tasks.set_status(task_id, TaskStatus.FAILED, last_outcome=outcome)
+        Each is reconciled as the reaper does (`reap`); those the PBX cannot judge yet, or whose
+        call is still up, are looked at again by every reaper pass until they are settled.
+        Returns how many tasks were given back.
+        """
+        await self._reaper.find_left_claims()
+        return await self.reap()
 
     async def reap(self) -> int:
-        """Return tasks whose lease expired; returns how many were released."""
-        now = self._clock()
-        async with self._db.system() as system:
-            expired = await system.expired_leases(now)
-        released = 0
-        for user_id, task_id in expired:
-            async with self._db.scope(user_id) as scope:
-                calls = await scope.calls.list_for_task(task_id)
-                task = await scope.tasks.require(task_id)
-                last = calls[-1] if calls else None
-                if task.attempts > (last.attempt if last else 0):
-                    # The attempt was counted but its call row was never written, and the row
-                    # is written before any Originate: nothing was dialled. Give it back.
-                    await scope.tasks.record_attempt(task_id, task.attempts - 1)
-                    await scope.tasks.set_status(task_id, TaskStatus.PENDING, due_at=now)
-                    log.warning("lease expired before dialling; task returned", task_id=task_id)
-                    released += 1
-                    continue
-            if last is not None and last.state is not CallState.ENDED:
-                # Our PBX may be the one the call is on (ours, or shared with a dead node).
-                live = await self._runner.is_call_live(last.call_uuid)
-                mine = last.node_id == self.node_id
-                if live is None and mine:
-                    continue  # cannot tell now (PBX unreachable): look again next pass
-                if live:
-                    if mine:
-                        async with self._db.scope(user_id) as scope:
-                            await scope.tasks.extend_lease(
-                                task_id, node_id=self.node_id, until=now + self._lease
-                            )
-                    continue  # still talking: never dial it again meanwhile
-                async with self._db.scope(user_id) as scope:
-                    await scope.calls.set_progress(
-                        last.id,
-                        state=CallState.ENDED,
-                        outcome=CallOutcome.TECHNICAL_FAILURE,
-                        ended_at=now,
-                    )
-            log.warning("lease expired; task returned", task_id=task_id, user_id=user_id)
-            await self._after_failure(user_id, task_id, "technical_failure")
-            released += 1
-        return released
+        """Return tasks whose lease expired (and this node's claims left from before its
+        start, see `recover`); returns how many were released."""
+        return await self._reaper.reap()
 
     async def stop(self, grace: float = 10.0) -> None:
         """Let running attempts finish for `grace` seconds, then cancel them."""
         if self._attempts:
-            _, pending = await asyncio.wait(set(self._attempts), timeout=grace)
+            _, pending = await asyncio.wait(set(self._attempts.values()), timeout=grace)
             for attempt in pending:
                 attempt.cancel()
             if pending:

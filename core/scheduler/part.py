@@ -29,7 +29,7 @@ class SchedulerPart:
         *,
         safety_interval_s: float = 5.0,
         reap_interval_s: float = 30.0,
-        lifecycle: Callable[[], Awaitable[None]] | None = None,
+        lifecycle: Callable[[], Awaitable[object]] | None = None,
         lifecycle_interval_s: float = 300.0,
     ) -> None:
         self._db = db
@@ -44,6 +44,11 @@ class SchedulerPart:
         return f"dispatching due tasks as node {self._dispatcher.node_id}"
 
     async def start(self) -> None:
+        # Before the first pass: the claims this node left when it last stopped or died.
+        try:
+            await self._dispatcher.recover()
+        except Exception:
+            log.exception("taking back this node's earlier claims failed; the reaper will")
         add = self._scheduler.add_job
         add(
             self.dispatch_now,

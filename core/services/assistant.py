@@ -66,7 +66,12 @@ class NotConfigured:
 
 
 def new_chat_thread(user_id: int) -> str:
-    """A fresh chat thread id of this user (`user:<id>:chat:<random>`)."""
+    """A fresh chat conversation of this user, `user:<id>:chat:<random>`.
+
+    It names no database: the graphs run it on a thread of the database they work on, whose
+    id is this one with that database's installation id in front (`inst:<id>:`), so a
+    conversation held by a browser never reaches another database's checkpoints.
+    """
     return f"user:{user_id}:chat:{secrets.token_urlsafe(12)}"
 
 

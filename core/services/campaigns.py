@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from core.db import Database
+from core.db import Database, UserScope
 from core.db.models import Campaign, CampaignStatus, FeedbackKind, FeedbackStatus
 from core.services.calls import CallView, call_view
 from core.services.errors import ServiceError
@@ -159,15 +159,25 @@ async def apply_action(
     Pausing stops new dials (calls already up finish); cancelling also cancels the tasks that
     have not started and the campaign's open approvals and check-ins.
     """
-    cancelled = 0
     async with db.scope(user_id) as s:
-        campaign = await s.campaigns.require(campaign_id)
-        target = next_status(action, campaign.status, campaign.name)
-        campaign = await s.campaigns.set_status(campaign_id, target)
-        if action is CampaignAction.CANCEL:
-            cancelled = await s.tasks.cancel_pending_siblings(campaign_id, keep_task_id=None)
-            for item in await s.feedback.list_pending():
-                if item.campaign_id == campaign_id and item.kind is not FeedbackKind.LIVE_QUESTION:
-                    await s.feedback.close(item.id, FeedbackStatus.CANCELLED)
+        campaign, cancelled = await steer(s, campaign_id, action)
         summary = _summary(await s.campaigns.progress(campaign_id), campaign)
     return ActionResult(summary, cancelled)
+
+
+async def steer(
+    s: UserScope, campaign_id: int, action: CampaignAction, *, reason: str | None = None
+) -> tuple[Campaign, int]:
+    """`apply_action` inside an open scope (the lifecycle manager's check-ins use it too);
+    `reason` is the banner a paused campaign shows. Returns the campaign and how many tasks
+    were cancelled."""
+    campaign = await s.campaigns.require(campaign_id)
+    target = next_status(action, campaign.status, campaign.name)
+    campaign = await s.campaigns.set_status(campaign_id, target, reason=reason)
+    cancelled = 0
+    if action is CampaignAction.CANCEL:
+        cancelled = await s.tasks.cancel_pending_siblings(campaign_id, keep_task_id=None)
+        for item in await s.feedback.list_pending():
+            if item.campaign_id == campaign_id and item.kind is not FeedbackKind.LIVE_QUESTION:
+                await s.feedback.close(item.id, FeedbackStatus.CANCELLED)
+    return campaign, cancelled

@@ -28,6 +28,13 @@ def _parser() -> argparse.ArgumentParser:
         help="audio streaming speed: 1 real time, 2 twice as fast, 0 as fast as possible",
     )
     parser.add_argument("--chunk-ms", type=int, default=100, help="audio per delta event (ms)")
+    parser.add_argument(
+        "--transcription",
+        choices=["on", "withhold", "fail"],
+        default="on",
+        help="caller transcription: on; withhold (send none, as with transcription off or its "
+        "model retired); fail (every turn's transcription fails)",
+    )
     return parser
 
 
@@ -48,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.realtime_factor < 0 or args.chunk_ms < 1:
         print("error: --realtime-factor must be >= 0 and --chunk-ms >= 1", file=sys.stderr)
         return 2
-    options = SimOptions(chunk_ms=args.chunk_ms, realtime_factor=args.realtime_factor)
+    options = SimOptions(
+        chunk_ms=args.chunk_ms,
+        realtime_factor=args.realtime_factor,
+        transcription=args.transcription,
+    )
     server = RealtimeTestServer(script, host=args.host, port=args.port, options=options)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(server))

@@ -7,7 +7,8 @@ session stays open, as the real server does.
 
 Server events produced: `session.created` / `.updated`; `input_audio_buffer.speech_started` /
 `.speech_stopped` / `.committed` / `.cleared`; `conversation.item.added` / `.done` /
-`.truncated`; `conversation.item.input_audio_transcription.completed` / `.failed`;
+`.truncated`; `conversation.item.input_audio_transcription.completed` / `.failed` (or none,
+or only failures: `SimOptions.transcription`);
 `response.created`, `response.output_item.added` / `.done`, `response.content_part.added` /
 `.done`, `response.output_audio.delta` / `.done`, `response.output_audio_transcript.delta` /
 `.done`, `response.function_call_arguments.delta` / `.done`, `response.done`; `error`.
@@ -98,6 +99,7 @@ class SimConnection:
         self._transcriber = transcriber or ScriptedTranscriber(script.caller_transcripts)
         self._conv = Conversation(sc.default_session(record.model or "gpt-realtime"))
         record.session = self._conv.session
+        self._options = options
         self._responses = ResponseStreamer(self._send, self._conv, script, options)
         self._caller_turns = 0
         self._input_ms = 0.0
@@ -298,24 +300,16 @@ class SimConnection:
         await self._send(ev.item_done(item, previous))
         turn = CallerTurn(self._caller_turns, item_id, audio, rate)
         self._caller_turns += 1
-        if not sc.transcription_enabled(self._conv.session):
+        mode = self._options.transcription
+        if not sc.transcription_enabled(self._conv.session) or mode == "withhold":
+            return
+        if mode == "fail":
+            await self._send(ev.transcription_failed(item_id, "the transcription model failed"))
             return
         try:
             transcript = self._transcriber(turn)
         except Exception as exc:  # a pluggable transcriber failing is a transcription failure
-            await self._send(
-                ev.event(
-                    "conversation.item.input_audio_transcription.failed",
-                    item_id=item_id,
-                    content_index=0,
-                    error={
-                        "type": "transcription_error",
-                        "code": None,
-                        "message": str(exc),
-                        "param": None,
-                    },
-                )
-            )
+            await self._send(ev.transcription_failed(item_id, str(exc)))
             return
         await self._send(ev.transcription_completed(item_id, transcript, len(audio) / rate))
 

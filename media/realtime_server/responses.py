@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from websockets.exceptions import ConnectionClosed
 
@@ -33,6 +32,10 @@ from media.realtime_server.synth import bytes_per_ms, render_speech
 _ARGUMENT_CHUNK: Final = 24  # characters per function_call_arguments.delta
 
 Send = Callable[[JsonDict], Awaitable[None]]
+TranscriptionMode = Literal["on", "withhold", "fail"]
+"""How the server treats input transcription a session asked for: `on` transcribes each caller
+turn; `withhold` sends no transcription event at all (as a server whose transcription model is
+off or retired); `fail` answers every turn with `…input_audio_transcription.failed`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,7 @@ class SimOptions:
     realtime_factor: float = 1.0  # 1: at real-time pace; 2: twice as fast; 0: as fast as possible
     response_latency_ms: int = 0  # pause between `response.created` and the first output
     record_limit: int = 100_000  # events kept per direction in the connection record
+    transcription: TranscriptionMode = "on"
 
 
 @dataclass(slots=True)
@@ -240,7 +244,7 @@ class ResponseStreamer:
     async def _stream_call(self, response: _Response, index: int, call: CallTool) -> JsonDict:
         item_id, call_id = ev.new_id("item"), ev.new_id("call")
         previous = self._conv.append(item_id)
-        arguments = json.dumps(call.arguments)
+        arguments = call.arguments_text()
         rid = response.id
 
         def item(status: str, args: str) -> JsonDict:

@@ -38,13 +38,18 @@ class Say(BaseModel):
 
 class CallTool(BaseModel):
     """A function call with JSON `arguments`; the server then waits for the client's
-    `function_call_output` and `response.create`."""
+    `function_call_output` and `response.create`. `raw_arguments`, when set, is sent verbatim
+    instead — e.g. JSON cut off, as a model stopped by its token limit sends it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["call"] = "call"
     name: str = Field(min_length=1)
     arguments: dict[str, Any] = Field(default_factory=dict)
+    raw_arguments: str | None = None
+
+    def arguments_text(self) -> str:
+        return self.raw_arguments if self.raw_arguments is not None else json.dumps(self.arguments)
 
 
 Output = Annotated[Say | CallTool, Field(discriminator="type")]

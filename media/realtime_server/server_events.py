@@ -142,6 +142,15 @@ def transcription_completed(item_id: str, transcript: str, seconds: float) -> Js
     )
 
 
+def transcription_failed(item_id: str, message: str) -> JsonDict:
+    return event(
+        "conversation.item.input_audio_transcription.failed",
+        item_id=item_id,
+        content_index=0,
+        error={"type": "transcription_error", "code": None, "message": message, "param": None},
+    )
+
+
 def output_item(kind: str, response_id: str, output_index: int, item: JsonDict) -> JsonDict:
     """`response.output_item.added` / `.done` (kind `added` or `done`)."""
     return event(

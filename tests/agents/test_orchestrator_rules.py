@@ -8,7 +8,6 @@ from agents.calling_window import plan_window
 from agents.orchestrator import (
     approval_description,
     call_instructions,
-    disclosure_line,
     review_plan,
 )
 from agents.schemas import parse_plan
@@ -60,17 +59,10 @@ def test_unknown_zone_is_an_issue() -> None:
 
 
 def test_call_instructions_carry_every_part_of_the_plan() -> None:
-    text = call_instructions(
-        PLAN,
-        PLAN.targets[3],
-        owner="Alice",
-        disclosure=disclosure_line(
-            "Hi, this is an AI assistant calling on behalf of {owner}.", "Alice"
-        ),
-    )
+    text = call_instructions(PLAN, PLAN.targets[3], owner="Alice")
     for part in (
         "LA Teeth",
-        '"Hi, this is an AI assistant calling on behalf of Alice."',
+        "Open with the AI disclosure your greeting gives you",
         "Book a cleaning next week",
         "- Do you take Aetna?",
         "- Alice's callback number is +12125550199",
@@ -93,3 +85,12 @@ def test_approval_card_lists_targets_and_issues() -> None:
     )
     assert "**skipped**: Blocked Co (+12125550102) is on the Do-Not-Call list" in text
     assert text.count("Needs your attention") == 1 and "**Your edit was not applied**" in text
+
+
+def test_call_instructions_leave_the_disclosure_to_the_greeting() -> None:
+    """One source for the disclosure line: the owner's own, which the greeting carries. The
+    task sheet refers to it and repeats no text of its own (the node's default or another)."""
+    text = call_instructions(PLAN, PLAN.targets[3], owner="Alice")
+    assert "calling on behalf of" not in text
+    assert "AI assistant" not in text
+    assert "greeting" in text

@@ -51,8 +51,17 @@ RunnerFactory = Callable[..., GraphRunner]
 
 
 @pytest.fixture
+async def installation_id(db: Database) -> uuid.UUID:
+    async with db.system() as system:
+        return await system.installation_id()
+
+
+@pytest.fixture
 def make_runner(
-    db: Database, settings: Settings, checkpointer: BaseCheckpointSaver[str]
+    db: Database,
+    settings: Settings,
+    checkpointer: BaseCheckpointSaver[str],
+    installation_id: uuid.UUID,
 ) -> RunnerFactory:
     """A runner on the test database; pass `models={purpose: fake}` to script the agents."""
 
@@ -62,7 +71,15 @@ def make_runner(
         settings: Settings = settings,
         **kw: Any,
     ) -> GraphRunner:
-        return GraphRunner(db, settings, checkpointer, clock=clock, models=models, **kw)
+        return GraphRunner(
+            db,
+            settings,
+            checkpointer,
+            installation_id=installation_id,
+            clock=clock,
+            models=models,
+            **kw,
+        )
 
     return make
 

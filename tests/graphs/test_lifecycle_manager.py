@@ -221,10 +221,14 @@ async def test_a_long_running_campaign_gets_one_check_in(
         campaign = await s.campaigns.require(seeded.campaign_id)
     assert item.campaign_id == seeded.campaign_id and "Keep going?" in item.question
     assert campaign.summary is not None and campaign.summary.startswith("In progress: 0 of 1")
+    # Answering acts at once, through a lifecycle pass: keep going, and no new check-in.
     done = await runner.answer_feedback(alice, item.id, {"type": "accept"})
-    assert done.graph is None
+    assert done.graph == "lifecycle_manager" and done.values["check_ins"] == []
+    assert done.values["answers"] == [{"feedback_id": item.id, "applied": "'Dentists' goes on."}]
     async with db.scope(alice) as s:
-        assert (await s.feedback.require(item.id)).answer == {"type": "accept"}
+        answered = await s.feedback.require(item.id)
+    assert answered.answer == {"type": "accept"}
+    assert answered.payload["applied"] == "'Dentists' goes on."
 
 
 async def test_a_pass_only_sees_its_own_users_campaigns(

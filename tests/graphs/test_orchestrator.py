@@ -13,7 +13,7 @@ from langgraph.types import StateSnapshot
 from core.db import Database
 from core.db.models import CampaignStatus, FeedbackKind, FeedbackStatus, TaskStatus
 from graphs import BadAnswer, FeedbackNotAwaited, GraphRunner
-from graphs.hitl import CompiledGraph, thread_config
+from graphs.hitl import CompiledGraph
 from tests.graphs.conftest import NOW, PLAN, RunnerFactory, fake, tool_call
 
 
@@ -36,7 +36,7 @@ async def test_approve_creates_the_campaign_and_its_tasks(
 ) -> None:
     alice, _ = two_users
     started = await runner.start_orchestration(alice, PLAN, plan_id="p1")
-    assert started.thread_id == f"user:{alice}:plan:p1"
+    assert started.thread_id == f"inst:{runner.installation_id}:user:{alice}:plan:p1"
     assert started.status == "awaiting_approval" and started.feedback_id is not None
     assert await counts(db, alice) == (0, 0, 1)  # nothing is created before approval
 
@@ -75,7 +75,9 @@ async def test_approve_creates_the_campaign_and_its_tasks(
     assert [t.phone_e164 for t in tasks] == ["+12125550101", "+12125550102", "+13105550101"]
     assert [t.due_at for t in tasks] == [NOW, NOW, NOW + dt.timedelta(hours=1)]
     assert all(t.status is TaskStatus.PENDING for t in tasks)
-    assert '"Hi, this is an AI assistant calling on behalf of alice."' in tasks[0].instructions
+    # The disclosure is the owner's own line, which the greeting says; the sheet refers to it.
+    assert "Open with the AI disclosure your greeting gives you" in tasks[0].instructions
+    assert "calling on behalf of" not in tasks[0].instructions
     assert "- Do you take Aetna?" in tasks[0].instructions
     assert answered.status is FeedbackStatus.ANSWERED and answered.answer == {
         "type": "accept",
@@ -266,7 +268,7 @@ async def test_rerunning_nodes_from_checkpoints_creates_no_duplicates(
     alice, _ = two_users
     started = await runner.start_orchestration(alice, PLAN, plan_id="replay")
     graph = runner.graphs["orchestrator"]
-    config = thread_config(alice, started.thread_id)
+    config = runner.thread_config(alice, started.thread_id)
     ctx = runner.context(alice)
     before_request = await checkpoint_before(graph, config, "request_approval")
     replay = await graph.ainvoke(None, before_request.config, context=ctx)

@@ -228,9 +228,9 @@ async def test_first_success_asks_to_cancel_the_siblings(
             None,
         ),
         (
-            {"type": "response", "args": "Fine, I will call them myself."},
+            {"type": "response", "args": "Leave it, I will call them myself."},
             "done",
-            "Fine, I will call them myself.",
+            "Leave it, I will call them myself.",
         ),
         ({"type": "ignore"}, "done", None),
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,17 @@ def worker(*args: object) -> dict[str, Any]:
 
 @pytest.mark.slow
 async def test_an_approval_survives_a_restart(
-    db: Database, database_url: str, settings: Settings, two_users: tuple[int, int], tmp_path: Path
+    db: Database,
+    database_url: str,
+    settings: Settings,
+    two_users: tuple[int, int],
+    tmp_path: Path,
+    installation_id: uuid.UUID,
 ) -> None:
     alice, _ = two_users
     started = worker("start", database_url, tmp_path, alice)
     assert started["status"] == "awaiting_approval"
-    assert started["thread_id"] == f"user:{alice}:plan:restart"
+    assert started["thread_id"] == f"inst:{installation_id}:user:{alice}:plan:restart"
 
     # A new saver on the same file / database finds the thread waiting where it stopped.
     async with GraphRunner.open(db, settings, clock=clock) as runner:
@@ -57,4 +63,4 @@ async def test_an_approval_survives_a_restart(
         assert len(await s.tasks.list_for_campaign(campaign.id)) == 3
         assert (await s.feedback.require(started["feedback_id"])).status is FeedbackStatus.ANSWERED
     if not settings.is_postgres:
-        assert (tmp_path / "checkpoints.db").is_file()
+        assert (tmp_path / "opendeep.db.checkpoints.db").is_file()

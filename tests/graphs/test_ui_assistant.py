@@ -165,6 +165,10 @@ async def test_a_chat_thread_id_from_the_ui_is_accepted_only_for_its_user(
     alice, bob = two_users
     thread = f"user:{alice}:chat:AbCdEf123456"
     turn = await runner.chat(alice, thread, "hello")
-    assert turn.thread_id == thread
-    with pytest.raises(ThreadAccessDenied):
-        await runner.chat(bob, thread, "hello")
+    # kept on this database's thread of that conversation, which the next turn continues
+    assert turn.thread_id == f"inst:{runner.installation_id}:{thread}"
+    again = await runner.chat(alice, turn.thread_id, "hello again")
+    assert again.thread_id == turn.thread_id
+    for conversation in (thread, turn.thread_id):
+        with pytest.raises(ThreadAccessDenied):
+            await runner.chat(bob, conversation, "hello")

@@ -122,3 +122,15 @@ def test_dtmf_tones_hold_the_two_q23_frequencies() -> None:
     assert len(dtmf_tones("12#")) == 3 * (800 + 640) * 2
     with pytest.raises(ValueError, match="DTMF"):
         dtmf_tones("1x")
+
+
+def test_dtmf_pause_is_half_a_second_of_silence() -> None:
+    plain = len(dtmf_tones("12"))
+    paused = dtmf_tones("1w2")
+    assert len(paused) == plain + 500 * 8 * 2  # 0.5 s at 8 kHz, 2 bytes a sample
+    pcm = np.frombuffer(paused, dtype="<i2")
+    key = (100 + 80) * 8  # one tone and its gap
+    assert not pcm[key : key + 4000].any()  # the pause is silent
+    assert np.abs(pcm[key + 4000 : key + 4000 + 800]).max() > 10000  # then the second key
+    with pytest.raises(ValueError, match="w for a pause"):
+        dtmf_tones("ww")  # a pause alone presses nothing

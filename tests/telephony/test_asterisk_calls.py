@@ -340,7 +340,7 @@ async def test_dtmf_routes_the_ivr(pbx: Pbx) -> None:
     await until(lambda: pbx.state(call) is CallState.ANSWERED, 15)
     await asyncio.sleep(1.5)  # the menu starts playing
     mark = pbx.log.mark()
-    await pbx.calls.send_dtmf(call, "1")
+    await pbx.calls.send_dtmf(call, "w1")  # half a second's pause, then the key
 
     def routed() -> bool:
         later = pbx.log.since(mark)

@@ -13,10 +13,11 @@ from core.db import Database
 from core.db.models import CallOutcome, CallState
 from telephony.ami_connection import AmiConnection
 from telephony.backoff import Backoff
-from telephony.call_initiator import CallInitiator
+from telephony.call_initiator import DTMF_GAP_S, DTMF_PAUSE_S, CallInitiator, dtmf_steps
 from telephony.errors import (
     AmiNotConnected,
     CallNotLive,
+    ChannelCheckFailed,
     DuplicateCall,
     InvalidCallVariable,
     InvalidDtmf,
@@ -25,7 +26,7 @@ from telephony.errors import (
     OriginateRefused,
 )
 from tests.conftest import make_user
-from tests.telephony.conftest import fake_settings
+from tests.telephony.conftest import LogLines, fake_settings
 from tests.telephony.fake_ami import FakeAmi, FakeSession, Fields
 from tests.telephony.helpers import call_row, make_task, until
 from tests.telephony.sim_pbx import BUSY, HUMAN, NO_ANSWER, QUICK_HANGUP, SimCall, SimPbx
@@ -371,3 +372,83 @@ async def test_an_originate_whose_answer_was_lost(rig: Rig, created: bool) -> No
         assert (final.outcome, final.hangup_cause) == (CallOutcome.FAILED, None)
     assert len(rig.ami.named("Originate")) == 1
     assert rig.calls.calls_up == 0
+
+
+@pytest.mark.parametrize(
+    ("digits", "steps"),
+    [
+        ("1", ["1"]),
+        ("12#", ["1", DTMF_GAP_S, "2", DTMF_GAP_S, "#"]),
+        ("1w2", ["1", DTMF_PAUSE_S, "2"]),
+        ("w1", [DTMF_PAUSE_S, "1"]),
+        ("1ww*", ["1", DTMF_PAUSE_S, DTMF_PAUSE_S, "*"]),
+        ("a", ["A"]),
+    ],
+)
+def test_dtmf_steps_keys_gaps_and_pauses(digits: str, steps: list[str | float]) -> None:
+    assert dtmf_steps(digits) == steps
+    assert DTMF_PAUSE_S == 0.5
+
+
+async def test_dtmf_with_a_pause_plays_only_the_keys(rig: Rig) -> None:
+    rig.pbx.talk_s = 10  # the callee stays on the line past the pause
+    task = await make_task(rig.db, rig.user)
+    call = await rig.calls.place_call(rig.user, task, 1, HUMAN)
+    await until(lambda: (s := rig.calls.snapshot(call)) is not None and s.answered_at is not None)
+    for bad in ("ww", "1x", "w" * 33):
+        with pytest.raises(InvalidDtmf):
+            await rig.calls.send_dtmf(call, bad)
+    await rig.calls.send_dtmf(call, "1w#")
+    snap = rig.calls.snapshot(call)
+    assert snap is not None
+    assert rig.pbx.dtmf == [(snap.channel, "1"), (snap.channel, "#")]
+    await rig.calls.hangup(call)
+    await call.wait_ended(5)
+
+
+async def test_an_ami_error_before_the_originate_dials_nothing(
+    rig: Rig, log_lines: LogLines
+) -> None:
+    """Asterisk cannot say whether the attempt's channel is up (here: the AMI user may not list
+    channels): that is no "no duplicate" — nothing is dialled, the reason is logged and raised."""
+    rig.ami.handlers["CoreShowChannels"] = lambda session, action: session.error(
+        action, "Permission denied"
+    )
+    task = await make_task(rig.db, rig.user)
+    with pytest.raises(ChannelCheckFailed, match="Permission denied"):
+        await rig.calls.place_call(rig.user, task, 1, HUMAN)
+    assert rig.ami.named("Originate") == []
+    async with rig.db.scope(rig.user) as s:
+        assert await s.calls.list_for_task(task) == []
+    assert rig.calls.calls_up == 0  # the slot is free again
+    [line] = log_lines.matching("not dialling: cannot check whether the attempt is live")
+    assert line["level"] == "warning" and line["task_id"] == task
+    assert "Permission denied" in line["error"]
+
+
+async def test_a_refused_originate_whose_duplicate_check_fails_says_so(
+    rig: Rig, log_lines: LogLines
+) -> None:
+    """The Originate is refused and the check for a twin call fails too: the call is refused
+    (not a duplicate), the reason says the check could not be made, and it is logged."""
+    task = await make_task(rig.db, rig.user)
+    listed = 0
+
+    def channels(session: FakeSession, action: Fields) -> None:
+        nonlocal listed
+        listed += 1
+        if listed == 1:  # the look-up before dialling works
+            session.respond(action, EventList="start", Message="Channels will follow")
+            session.event(
+                "CoreShowChannelsComplete", ActionID=str(action["ActionID"]), EventList="Complete"
+            )
+        else:
+            session.error(action, "Permission denied")
+
+    rig.ami.handlers["CoreShowChannels"] = channels
+    rig.ami.handlers["Originate"] = lambda session, action: session.error(
+        action, "Originate failed"
+    )
+    with pytest.raises(OriginateRefused, match="could not be checked"):
+        await rig.calls.place_call(rig.user, task, 1, HUMAN)
+    assert log_lines.matching("Originate refused; could not check for a live channel")

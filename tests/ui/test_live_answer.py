@@ -42,7 +42,7 @@ async def test_the_answer_reaches_the_waiting_call_within_a_second(
     assert time.monotonic() - answered < 1.0
 
 
-async def test_a_question_the_call_gave_up_on_cannot_be_answered(
+async def test_a_question_the_call_gave_up_on_keeps_a_late_answer_for_the_next_call(
     db: Database, database_url: str, two_users: tuple[int, int], tmp_path: Path
 ) -> None:
     alice, _ = two_users
@@ -51,5 +51,7 @@ async def test_a_question_the_call_gave_up_on_cannot_be_answered(
     question = await call.ask_owner("Tuesday or Wednesday?", 0.3)
     assert await call.wait_answer(question, 0.3, poll_s=0.05) is None
     assert await inbox(db, alice) == []
-    with pytest.raises(ServiceError, match="already expired"):
+    late = await answer_item(db, alice, question, Reply("Tuesday"))
+    assert "did not hear it" in late.message and "next call" in late.message
+    with pytest.raises(ServiceError, match="has an answer already"):
         await answer_item(db, alice, question, Reply("too late"))

@@ -7,6 +7,7 @@ import datetime as dt
 
 from core.db import Database, utcnow
 from core.db.models import CampaignStatus
+from core.db.system import Lease
 
 
 async def _seed(db: Database, user_id: int, n: int, *, active: bool = True) -> int:
@@ -76,9 +77,13 @@ async def test_future_tasks_wait_and_leases_expire(
             node_id="n", now=later, lease=dt.timedelta(seconds=30), limit=5
         )
     assert [(c.user_id, c.task_id, c.attempt) for c in claims] == [(alice, t.id, 1)]
+    held = Lease(alice, t.id, "n", later + dt.timedelta(seconds=30))
     async with db.system() as system:
         assert await system.expired_leases(later + dt.timedelta(seconds=10)) == []
-        assert await system.expired_leases(later + dt.timedelta(seconds=31)) == [(alice, t.id)]
+        assert await system.expired_leases(later + dt.timedelta(seconds=31)) == [held]
+        # a node's own claims, run out or not (what it takes back when it restarts)
+        assert await system.claims_of("n") == [held]
+        assert await system.claims_of("another node") == []
 
 
 async def test_users_with_open_campaigns(db: Database, two_users: tuple[int, int]) -> None:
@@ -87,3 +92,6 @@ async def test_users_with_open_campaigns(db: Database, two_users: tuple[int, int
     await _seed(db, bob, 1, active=False)  # pending approval: not open yet
     async with db.system() as system:
         assert list(await system.users_with_open_campaigns()) == [alice]
+    await _seed(db, bob, 1)
+    async with db.system() as system:  # in the order of their ids, the same on every backend
+        assert list(await system.users_with_open_campaigns()) == [alice, bob]

@@ -62,6 +62,14 @@ async def test_other_users_rows_are_invisible_and_untouchable(
         assert not await s.tasks.extend_lease(a["task"], node_id="n", until=utcnow())
         assert not await s.feedback.answer(a["feedback"], {"type": "accept"})
         assert not await s.feedback.close(a["feedback"], FeedbackStatus.CANCELLED)
+        assert not await s.tasks.start_analysis(a["task"], node_id="n")
+        assert await s.tasks.append_instructions("x", campaign_id=a["campaign"]) == 0
+        assert await s.tasks.append_instructions("x", task_id=a["task"]) == 0
+        assert await s.feedback.close_call_questions(a["call"], "gone") == []
+        assert not await s.feedback.keep_late_answer(a["feedback"], {"text": "x"})
+        assert await s.feedback.late_answers(a["task"]) == []
+        assert await s.feedback.list_for_campaign(a["campaign"], FeedbackKind.CHECK_IN) == []
+        assert await s.feedback.list_unapplied([FeedbackKind.CHECK_IN]) == []
         for call in (
             s.campaigns.require(a["campaign"]),
             s.campaigns.progress(a["campaign"]),
@@ -76,7 +84,13 @@ async def test_other_users_rows_are_invisible_and_untouchable(
             s.calls.append_turns(a["call"], [("callee", "sneaky", utcnow())]),
             s.calls.set_progress(a["call"], state=CallState.ENDED),
             s.calls.set_results(a["call"], facts=[]),
+            s.calls.append_fact(a["call"], {"name": "sneaky"}),
+            s.calls.set_voice_activity(a["call"], {"sneaky": True}),
             s.feedback.create(kind=FeedbackKind.CHECK_IN, question="?", campaign_id=a["campaign"]),
+            s.tasks.set_phone(a["task"], "+12125550199", ["America/New_York"]),
+            s.feedback.lock(a["feedback"]),
+            s.feedback.mark_applied(a["feedback"], "x"),
+            s.feedback.close(a["feedback"], FeedbackStatus.CLOSED, reason="gone"),
         ):
             with pytest.raises(NotFound):
                 await call
@@ -123,6 +137,9 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "in_progress_siblings",
             "sibling_succeeded",
             "count_claimed",
+            "start_analysis",
+            "set_phone",
+            "append_instructions",
         },
         CallRepo: {
             "set_progress",
@@ -136,9 +153,25 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "last_outcomes",
             "append_turn",
             "append_turns",
+            "append_fact",
+            "set_voice_activity",
         },
         DndRepo: {"add", "remove", "list", "blocks", "blocking_list"},
-        FeedbackRepo: {"get", "require", "create", "list_pending", "answer", "close"},
+        FeedbackRepo: {
+            "get",
+            "require",
+            "create",
+            "list_pending",
+            "answer",
+            "close",
+            "close_call_questions",
+            "keep_late_answer",
+            "list_for_campaign",
+            "late_answers",
+            "list_unapplied",
+            "lock",
+            "mark_applied",
+        },
     }
     for cls, names in exercised.items():
         public = {
@@ -187,12 +220,26 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.calls.append_turns(ids["call"], [("callee", "hi", utcnow())])
             await s.calls.set_progress(ids["call"], state=CallState.ANSWERED, hangup_cause=16)
             await s.calls.set_results(ids["call"], facts=[{"name": "x"}], analysis={"a": 1})
+            await s.calls.append_fact(ids["call"], {"name": "y"})
+            await s.calls.set_voice_activity(ids["call"], {"vad_turns": []})
             await s.dnd.list()
             await s.dnd.blocks("+12125550108")
             await s.dnd.blocking_list("+12125550108")
             await s.dnd.remove("+12125550108")
+            await s.tasks.start_analysis(ids["task"], node_id="n")
+            await s.tasks.set_phone(ids["task"], "+12125550199", ["America/New_York"])
+            await s.tasks.append_instructions(" more", campaign_id=ids["campaign"])
+            await s.tasks.append_instructions(" more", task_id=ids["task"])
             await s.feedback.list_pending()
+            await s.feedback.list_for_campaign(ids["campaign"], FeedbackKind.CHECK_IN)
+            await s.feedback.close_call_questions(ids["call"], "the call ended")
+            await s.feedback.late_answers(ids["task"])
+            await s.feedback.list_unapplied([FeedbackKind.CHECK_IN])
+            await s.feedback.lock(ids["feedback"])
+            await s.feedback.close(ids["feedback"], FeedbackStatus.CLOSED, reason="gone")
+            await s.feedback.keep_late_answer(ids["feedback"], {"text": "late"})
             await s.feedback.answer(ids["feedback"], {"a": 1})
+            await s.feedback.mark_applied(ids["feedback"], "applied")
             await s.feedback.close(ids["feedback"], FeedbackStatus.EXPIRED)
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", capture)

@@ -9,6 +9,7 @@ from typing import Any
 
 from core.db import Database, utcnow
 from core.db.models import CallOutcome, CallState, CampaignStatus, FeedbackKind, TaskStatus
+from graphs.hitl import thread_id_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,8 @@ async def seed_question(
 
 
 async def seed_plan_approval(db: Database, user_id: int, seeded: Seeded) -> int:
+    async with db.system() as system:
+        installation = await system.installation_id()
     async with db.scope(user_id) as s:
         item = await s.feedback.create(
             kind=FeedbackKind.PLAN_APPROVAL,
@@ -159,6 +162,6 @@ async def seed_plan_approval(db: Database, user_id: int, seeded: Seeded) -> int:
                 }
             },
             campaign_id=seeded.campaign_id,
-            thread_id=f"user:{user_id}:plan:seeded-{seeded.campaign_id}",
+            thread_id=thread_id_for(installation, user_id, "plan", f"seeded-{seeded.campaign_id}"),
         )
         return item.id

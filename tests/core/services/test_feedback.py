@@ -69,18 +69,27 @@ async def test_a_live_question_is_answered_on_its_row(
         await answer_item(db, alice, question, Reply("again"))
 
 
-async def test_an_expired_question_is_refused_and_closed(
+async def test_an_answer_after_the_question_expired_is_kept_for_the_next_call(
     db: Database, two_users: tuple[int, int]
 ) -> None:
     alice, _ = two_users
     seeded = await seed_campaign(db, alice, "Dentists", live=True)
     question = await seed_question(db, alice, seeded, "Tuesday?", expires_in=5)
-    with pytest.raises(ServiceError, match="too late"):
-        await answer_item(
-            db, alice, question, Reply("yes"), now=utcnow() + dt.timedelta(seconds=10)
-        )
+    outcome = await answer_item(
+        db, alice, question, Reply("yes"), now=utcnow() + dt.timedelta(seconds=10)
+    )
+    assert not outcome.handed_to_graph
+    assert outcome.message.startswith("The call had ended before your answer")
+    assert "the next call to Park Slope Dentistry will know it" in outcome.message
     async with db.scope(alice) as s:
-        assert (await s.feedback.require(question)).status is FeedbackStatus.EXPIRED
+        row = await s.feedback.require(question)
+        task = await s.tasks.require(seeded.task_ids[1])
+    assert row.status is FeedbackStatus.EXPIRED and row.answer == {"text": "yes"}
+    assert task.instructions.endswith(
+        "\u201cTuesday?\u201d; they answered after that call ended: \u201cyes\u201d"
+    )
+    with pytest.raises(ServiceError, match="has an answer already"):
+        await answer_item(db, alice, question, Reply("no"))
 
 
 @pytest.mark.parametrize(

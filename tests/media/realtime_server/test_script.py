@@ -72,6 +72,13 @@ def test_cli_refuses_a_bad_script(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "cannot read script" in capsys.readouterr().err
 
 
+def test_cli_refuses_an_unknown_transcription_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--transcription", "sometimes"])
+    assert exited.value.code == 2
+    assert "withhold" in capsys.readouterr().err  # the modes it knows are named
+
+
 async def test_cli_serves_until_stopped() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -81,6 +88,8 @@ async def test_cli_serves_until_stopped() -> None:
         "0",
         "--realtime-factor",
         "0",
+        "--transcription",
+        "withhold",
         stdout=asyncio.subprocess.PIPE,
     )
     try:

@@ -439,3 +439,30 @@ async def test_wav_audio_file_is_used_for_speech(
         if e["type"] == "response.output_audio.delta"
     )
     assert len(audio) == 4000  # 0.5 s resampled to 8 kHz μ-law
+
+
+async def test_withheld_transcription_sends_no_transcription_event(
+    make_server: Any, open_client: Any
+) -> None:
+    script = Script(responses=SAY_HELLO.responses, caller_transcripts=["Hi, who is this?"])
+    client = await open_client(await make_server(script, transcription="withhold"))
+    await client.send(PCMU_SESSION)  # the session asks for transcription; none comes
+    await client.until("session.updated")
+    await client.speak([("silence", 1000), ("tone", 600), ("silence", 700)])
+    await client.until("input_audio_buffer.speech_stopped")
+    await client.until("response.done")  # the turn is answered as usual
+    assert not [t for t in client.types() if "input_audio_transcription" in t]
+
+
+async def test_failing_transcription_fails_every_turn(make_server: Any, open_client: Any) -> None:
+    script = Script(responses=SAY_HELLO.responses, caller_transcripts=["Hi, who is this?"])
+    client = await open_client(await make_server(script, transcription="fail"))
+    await client.send(PCMU_SESSION)
+    await client.until("session.updated")
+    await client.speak([("silence", 1000), ("tone", 600), ("silence", 700)])
+    started = await client.until("input_audio_buffer.speech_started")
+    failed = await client.until("conversation.item.input_audio_transcription.failed")
+    assert failed["item_id"] == started["item_id"]
+    assert failed["error"]["message"]
+    await client.until("response.done")
+    assert "conversation.item.input_audio_transcription.completed" not in client.types()

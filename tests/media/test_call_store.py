@@ -1,0 +1,64 @@
+"""The call's database side on real SQLite and PostgreSQL: facts recorded at the same moment
+all land; the callee's voice activity is stored; another user's call is out of reach."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from core.db import Database, NotFound
+from core.settings import Settings
+from media.call_store import CallStore
+from tests.media.test_bridge import seed_call
+
+
+async def test_facts_recorded_at_the_same_moment_all_land(db: Database) -> None:
+    """Several `record_fact` calls of one response run at once, each in its own transaction
+    on its own connection: none may overwrite another's append."""
+    seeded = await seed_call(db)
+    stores = [CallStore(db, Settings(), seeded.user_id, seeded.call_id) for _ in range(12)]
+    await asyncio.gather(
+        *(store.add_fact(f"fact-{i}", f"value {i}", f"quote {i}") for i, store in enumerate(stores))
+    )
+    async with db.scope(seeded.user_id) as s:
+        facts = (await s.calls.require(seeded.call_id)).facts
+    assert sorted(f["name"] for f in facts) == sorted(f"fact-{i}" for i in range(12))
+    fact = next(f for f in facts if f["name"] == "fact-3")
+    assert (fact["value"], fact["quote"]) == ("value 3", "quote 3")
+    assert fact["at"]  # when it was recorded
+
+
+async def test_facts_keep_their_order_and_types(db: Database) -> None:
+    seeded = await seed_call(db)
+    store = CallStore(db, Settings(), seeded.user_id, seeded.call_id)
+    for name in ("first", "second", "third"):
+        await store.add_fact(name, "ünïcode \u201cquoted\u201d", 'it\'s "80" dollars')
+    async with db.scope(seeded.user_id) as s:
+        facts = (await s.calls.require(seeded.call_id)).facts
+    assert [f["name"] for f in facts] == ["first", "second", "third"]
+    assert facts[0]["value"] == "ünïcode \u201cquoted\u201d"
+    assert facts[0]["quote"] == 'it\'s "80" dollars'
+
+
+async def test_another_users_call_is_out_of_reach(db: Database) -> None:
+    seeded = await seed_call(db)
+    async with db.users() as users:
+        other = await users.add("someone-else", "other-password-1")
+    store = CallStore(db, Settings(), other, seeded.call_id)
+    with pytest.raises(NotFound):
+        await store.add_fact("x", "y", "z")
+    with pytest.raises(NotFound):
+        await store.set_voice_activity({"voiced_ms": 1})
+    async with db.scope(seeded.user_id) as s:
+        call = await s.calls.require(seeded.call_id)
+    assert call.facts == [] and call.voice_activity == {}
+
+
+async def test_voice_activity_is_stored(db: Database) -> None:
+    seeded = await seed_call(db)
+    store = CallStore(db, Settings(), seeded.user_id, seeded.call_id)
+    activity = {"turns": [], "voiced_ms": 1200, "audio_ms": 5000}
+    await store.set_voice_activity(activity)
+    async with db.scope(seeded.user_id) as s:
+        assert (await s.calls.require(seeded.call_id)).voice_activity == activity
