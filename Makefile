@@ -67,6 +67,7 @@ studio: setup
 lint: setup
 	@"$(UV)" run ruff check .
 	"$(UV)" run ruff format --check .
+	"$(UV)" run lint-imports
 
 typecheck: setup
 	@"$(UV)" run mypy

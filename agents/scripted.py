@@ -1,9 +1,9 @@
 """Scripted chat models: deterministic agent turns for offline rehearsals and tests.
 
 A `ScriptedChatModel` answers with whatever its responder function returns for the messages it
-is given — no network, no weights. The built-in script `rehearsal` gives each agent a small
-rule-based stand-in (see `agents/<name>/rehearsal.py`) so the whole system can be exercised
-without a model provider. Everything a rehearsal model says is labelled as such: text starts
+is given — no network, no weights. The built-in script `rehearsal` (`agents.rehearsal`, which
+the `agents` package registers) gives each agent a small rule-based stand-in so the whole
+system can be exercised without a model provider. Everything a rehearsal model says is labelled as such: text starts
 with `REHEARSAL_LABEL` and every message carries `response_metadata["rehearsal"] = True`.
 """
 
@@ -80,35 +80,6 @@ def register_script(name: str, factory: ScriptFactory) -> None:
     if not name or ":" in name:
         raise ValueError(f"bad script name {name!r}")
     _SCRIPTS[name] = factory
-
-
-def _rehearsal(purpose: str) -> Responder:
-    # Imported here: each agent's rehearsal lives with the agent, which imports this module.
-    if purpose == "assistant":
-        from agents.ui_assistant.rehearsal import respond as assistant
-
-        return assistant
-    if purpose == "analyzer":
-        from agents.post_call_analyzer.rehearsal import respond as analyzer
-
-        return analyzer
-    if purpose == "orchestrator":
-        from agents.orchestrator.rehearsal import respond as orchestrator
-
-        return orchestrator
-    if purpose == "lifecycle":
-        from agents.lifecycle_manager.rehearsal import respond as lifecycle
-
-        return lifecycle
-    if purpose == "search":
-        return lambda _messages: AIMessage(
-            content="Internet search is not available in a rehearsal; "
-            "set GOOGLE_API_KEY to search for real."
-        )
-    raise KeyError(f"the rehearsal script has no part for {purpose!r}")
-
-
-register_script("rehearsal", _rehearsal)
 
 
 def scripted_model(name: str, purpose: str) -> ScriptedChatModel:

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from agents.call_agent import call_script
 from bench import figures
 from bench.agent_audio import VARIANT_SECONDS
 from bench.ipc import Child, ChildError
@@ -253,7 +254,7 @@ async def run(
     realtime_url = (await sim.expect("ready", 60))["url"]
     # As in production: every call's client shares one SDK client (and the registry's writer).
     clients = RealtimeClientFactory(base_url=realtime_url, model="gpt-realtime")
-    registry = BridgeRegistry(db, settings, realtime=clients)
+    registry = BridgeRegistry(db, settings, script=call_script, realtime=clients)
     server = AudioSocketServer(registry.resolve, port=0, max_sessions=calls + 8)
     await server.start()
     peers = await Child.start(

@@ -25,7 +25,7 @@ from agents.models import Purpose, load_chat_model, model_spec
 from agents.prompts import preload_prompts
 from core.db import Database, utcnow
 from core.settings import Settings, load_settings
-from graphs.hitl import ThreadAccessDenied, check_thread_owner, parse_thread_id
+from graphs.threads import ThreadAccessDenied, check_thread_owner, parse_thread_id
 
 
 @lru_cache(maxsize=1)

@@ -1,9 +1,6 @@
-"""Human-in-the-loop plumbing shared by the graphs: thread ids, owner checks, inbox requests.
+"""Human-in-the-loop plumbing shared by the graphs: inbox requests and the owner's answers.
 
-Thread ids are `inst:<installation id>:user:<user id>:<kind>:<object id>`: a thread is only ever
-run or resumed for the user named in its id, on the database whose installation id it carries
-(checkpoints can outlive their database: one recreated in the same folder, or a second one
-beside it, hands out the same user and object ids again). A graph that needs the owner first
+A graph's threads are the owner's alone (`graphs.threads`). A graph that needs the owner first
 writes a `feedback_requests` row (in a node of its own, idempotently) and then interrupts in the
 agent-inbox style:
 `interrupt({action_request, config: {allow_*}, description, feedback_id})`, resumed with
@@ -13,10 +10,9 @@ row and resumes the thread with `Command(resume=answer)`.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
@@ -25,12 +21,9 @@ from typing_extensions import TypedDict
 
 from core.db import Database, UserScope
 from core.db.models import FeedbackKind, FeedbackStatus
+from graphs.context import GraphContext
+from graphs.threads import ThreadAccessDenied, check_thread_owner
 
-if TYPE_CHECKING:
-    from graphs.context import GraphContext
-
-ThreadKind = Literal["chat", "plan", "call", "lifecycle"]
-THREAD_KINDS: tuple[ThreadKind, ...] = ("chat", "plan", "call", "lifecycle")
 ResponseType = Literal["accept", "edit", "response", "ignore"]
 
 # Which graph acts on the answer to which kind of item. The orchestrator and the analyzer are
@@ -46,11 +39,7 @@ GRAPH_FOR_KIND: dict[FeedbackKind, str] = {
 READ_BY_PASS = frozenset({FeedbackKind.CHECK_IN, FeedbackKind.ANALYSIS_REVIEW})
 
 
-CompiledGraph = Pregel[Any, "GraphContext", Any, Any]
-
-
-class ThreadAccessDenied(PermissionError):
-    """The thread is not the caller's (or the run names no user)."""
+CompiledGraph = Pregel[Any, GraphContext, Any, Any]
 
 
 class BadAnswer(ValueError):
@@ -83,87 +72,6 @@ class HumanInterrupt(TypedDict):
 class HumanResponse(TypedDict):
     type: ResponseType
     args: Any
-
-
-THREAD_PREFIX = "inst"
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadRef:
-    """The parts of an OpenDeep thread id; `installation_id` is None in a short id."""
-
-    user_id: int
-    kind: ThreadKind
-    object_id: str
-    installation_id: uuid.UUID | None = None
-
-
-def thread_id_for(
-    installation_id: uuid.UUID, user_id: int, kind: ThreadKind, object_id: int | str
-) -> str:
-    """`inst:<installation id>:user:<user id>:<kind>:<object id>`."""
-    if user_id <= 0 or kind not in THREAD_KINDS or not str(object_id).strip():
-        raise ValueError(f"bad thread id parts: user {user_id!r}, {kind!r}, {object_id!r}")
-    return f"{THREAD_PREFIX}:{installation_id}:user:{user_id}:{kind}:{object_id}"
-
-
-def parse_thread_id(thread_id: str) -> ThreadRef | None:
-    """The parts of one of our thread ids, or None when it is not one.
-
-    The short form `user:<user id>:<kind>:<object id>` (the UI's name for a chat conversation)
-    parses with no installation: it names no database, so no run or resume accepts it as is.
-    """
-    installation: uuid.UUID | None = None
-    rest = thread_id
-    if thread_id.startswith(THREAD_PREFIX + ":"):
-        spelled, _, rest = thread_id.removeprefix(THREAD_PREFIX + ":").partition(":")
-        try:
-            installation = uuid.UUID(spelled)
-        except ValueError:
-            return None
-        if str(installation) != spelled:
-            return None  # one spelling per thread: the checkpointer keys on the string
-    parts = rest.split(":", 3)
-    if len(parts) != 4 or parts[0] != "user" or not parts[1].isdigit():
-        return None
-    if parts[2] not in THREAD_KINDS or not parts[3]:
-        return None
-    return ThreadRef(int(parts[1]), parts[2], parts[3], installation)
-
-
-def check_thread_owner(
-    thread_id: str,
-    user_id: int,
-    *,
-    installation_id: uuid.UUID | None,
-    allow_foreign: bool = False,
-) -> None:
-    """Raise `ThreadAccessDenied` unless the thread is `user_id`'s on this installation.
-
-    `installation_id` is that of the database the run works on (None: unknown, so refused); a
-    short id names no installation and is refused too. `allow_foreign` lets ids that are not
-    ours through (LangGraph Studio makes UUID threads).
-    """
-    ref = parse_thread_id(thread_id)
-    if ref is None:
-        if allow_foreign:
-            return
-        raise ThreadAccessDenied(f"{thread_id!r} is not an OpenDeep thread id")
-    if ref.user_id != user_id:
-        raise ThreadAccessDenied(f"thread {thread_id!r} does not belong to user {user_id}")
-    if ref.installation_id is None:
-        raise ThreadAccessDenied(f"thread {thread_id!r} names no installation")
-    if ref.installation_id != installation_id:
-        raise ThreadAccessDenied(
-            f"thread {thread_id!r} belongs to another database (installation "
-            f"{ref.installation_id}, not {installation_id})"
-        )
-
-
-def thread_config(user_id: int, thread_id: str, *, installation_id: uuid.UUID) -> RunnableConfig:
-    """The run config of a thread, after checking that it is the user's on this installation."""
-    check_thread_owner(thread_id, user_id, installation_id=installation_id)
-    return RunnableConfig(configurable={"thread_id": thread_id})
 
 
 def human_interrupt(

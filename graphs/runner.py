@@ -34,17 +34,14 @@ from core.settings import Settings
 from graphs import lifecycle_manager, orchestrator, post_call_analyzer, ui_assistant
 from graphs.checkpoint import open_checkpointer
 from graphs.context import GraphContext
-from graphs.hitl import (
-    CompiledGraph,
-    Resumed,
+from graphs.hitl import CompiledGraph, Resumed, answer_feedback, waiting_feedback_id
+from graphs.threads import (
     ThreadAccessDenied,
     ThreadKind,
-    answer_feedback,
     check_thread_owner,
     parse_thread_id,
     thread_config,
     thread_id_for,
-    waiting_feedback_id,
 )
 
 RECURSION_LIMIT = 100  # a backstop: no OpenDeep run needs more than a few dozen steps
@@ -170,7 +167,7 @@ class GraphRunner:
         return dict(out) if isinstance(out, Mapping) else {}
 
     async def thread_state(self, user_id: int, thread_id: str) -> StateSnapshot:
-        """A thread's state (for the UI), only if it is the user's."""
+        """A thread's state in the graph that runs on it, only if the thread is the user's."""
         config = self.thread_config(user_id, thread_id)
         ref = parse_thread_id(thread_id)
         name = _GRAPH_OF_THREAD.get(ref.kind) if ref else None
@@ -202,8 +199,7 @@ class GraphRunner:
     ) -> Orchestration:
         """Check a plan and ask the owner to approve it (idempotent per `plan_id`)."""
         thread_id = self.thread_id(user_id, "plan", plan_id or uuid.uuid4().hex)
-        config = self.thread_config(user_id, thread_id)
-        state = await self.graphs["orchestrator"].aget_state(config)
+        state = await self.thread_state(user_id, thread_id)
         if state.values:  # started before: report where it stands, do nothing twice
             out = dict(state.values)
             if state.interrupts:
@@ -227,8 +223,7 @@ class GraphRunner:
     async def analyze_call(self, user_id: int, call_id: int) -> Analysis:
         """Analyse a finished call; returns the next step, or the review item it waits on."""
         thread_id = self.thread_id(user_id, "call", call_id)
-        config = self.thread_config(user_id, thread_id)
-        state = await self.graphs["post_call_analyzer"].aget_state(config)
+        state = await self.thread_state(user_id, thread_id)
         if state.interrupts:
             out = {**state.values, "__interrupt__": state.interrupts}
         else:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from agents.prompts import preload_prompts
 from core.db import Database
 from core.logging import get_logger
 from core.settings import Settings
@@ -51,6 +53,9 @@ class GraphsPart:
     async def start(self) -> None:
         from graphs.runner import GraphRunner
 
+        # Every agent's prompt files, the call agent's included, read once and off the event
+        # loop: no graph run and no call waits on the disk for them.
+        await asyncio.to_thread(preload_prompts)
         self._runner = await self._stack.enter_async_context(
             GraphRunner.open(self._db, self._settings, clock=self._clock)
         )

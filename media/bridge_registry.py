@@ -1,7 +1,8 @@
 """Resolves an AudioSocket call UUID to its bridge, and keeps the live bridges by UUID.
 
 The registry also owns what the bridges of one process share: the transcript writer and, unless
-a `realtime` factory is given, the factory whose clients share one `AsyncOpenAI`.
+a `realtime` factory is given, the factory whose clients share one `AsyncOpenAI`. What the
+calls' agent says comes from the `script` writer it is built with (the agents layer's).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from core.db import Database
 from core.logging import get_logger
 from core.settings import Settings
 from media.audiosocket_server import AudioSocketServer
-from media.bridge import CallActions, RealtimeBridge, RealtimeFactory
+from media.bridge import RealtimeBridge, RealtimeFactory
+from media.call_script import ScriptWriter
 from media.call_store import CallStore
+from media.call_tools import CallActions
 from media.realtime_client import RealtimeClientFactory
 from media.session import SessionHandler
 from media.transcript_writer import TranscriptWriter
@@ -28,12 +31,14 @@ class BridgeRegistry:
         db: Database,
         settings: Settings,
         *,
+        script: ScriptWriter,
         realtime: RealtimeFactory | None = None,
         actions: CallActions | None = None,
         machine_wait_s: float = 6.0,
     ) -> None:
         self._db = db
         self._settings = settings
+        self._script = script
         # A factory passed in belongs to the caller; the one made here is closed by `aclose`.
         self._own_clients: RealtimeClientFactory | None = None
         if realtime is None:
@@ -87,6 +92,7 @@ class BridgeRegistry:
         bridge = RealtimeBridge(
             store,
             self._settings,
+            script=self._script,
             realtime=self._realtime,
             transcripts=self._transcripts,
             actions=self.actions,
@@ -102,10 +108,8 @@ class MediaPart:
 
     name = "media"
 
-    def __init__(
-        self, settings: Settings, db: Database, registry: BridgeRegistry | None = None
-    ) -> None:
-        self.registry = registry or BridgeRegistry(db, settings)
+    def __init__(self, settings: Settings, registry: BridgeRegistry) -> None:
+        self.registry = registry
         self._server = AudioSocketServer(
             self.registry.resolve, host=settings.audiosocket_host, port=settings.audiosocket_port
         )

@@ -7,11 +7,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from agents.call_agent import CallBrief
 from core.db import Database, utcnow
 from core.db.models import CallOutcome, FeedbackKind, FeedbackStatus
 from core.services.preferences import effective_preferences
 from core.settings import Settings
+from media.call_script import CallBrief
 
 
 class CallStore:

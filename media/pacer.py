@@ -59,18 +59,12 @@ class PacerStats:
     frames: int = 0
     resyncs: int = 0
     late_frames: int = 0  # sent more than half a period after their deadline
-    lateness_sum_s: float = 0.0
     lateness_max_s: float = 0.0
     lateness_histogram: list[int] = field(default_factory=lambda: [0] * LATENESS_HIST_BINS)
-
-    @property
-    def lateness_mean_s(self) -> float:
-        return self.lateness_sum_s / self.frames if self.frames else 0.0
 
     def record(self, lateness_s: float, period: float) -> None:
         """Count one frame sent `lateness_s` after its deadline."""
         self.frames += 1
-        self.lateness_sum_s += lateness_s
         if lateness_s > self.lateness_max_s:
             self.lateness_max_s = lateness_s
         self.lateness_histogram[lateness_bin(lateness_s)] += 1

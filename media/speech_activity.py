@@ -136,6 +136,12 @@ class VoiceActivity:
         )
 
 
+def measure(pcm: bytes, sample_rate: int = SAMPLE_RATE) -> tuple[float, float]:
+    """(milliseconds, RMS level as a fraction of full scale) of s16le mono `pcm`."""
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
+    return samples.size * 1000 / sample_rate, rms(samples)
+
+
 @dataclass(slots=True)
 class CalleeVoice:
     """Collects the callee's voice activity of one call, event by event (no I/O)."""
@@ -150,15 +156,11 @@ class CalleeVoice:
     _transcribed: int = field(init=False, default=0)
     _failed: int = field(init=False, default=0)
 
-    def audio(self, pcm: bytes, sample_rate: int = SAMPLE_RATE) -> None:
-        """One chunk of callee audio, s16le mono (an AudioSocket frame)."""
-        samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
-        if samples.size == 0:
-            return
-        ms = samples.size * 1000 / sample_rate
-        self._audio_ms += ms
-        if rms(samples) >= self.level:
-            self._voiced_ms += ms
+    def audio(self, duration_ms: float, level: float) -> None:
+        """A stretch of callee audio, measured (`measure`): its length and RMS level."""
+        self._audio_ms += duration_ms
+        if level >= self.level:
+            self._voiced_ms += duration_ms
 
     def speech_started(self, audio_start_ms: int, at: dt.datetime) -> None:
         """Server VAD: the callee started speaking."""

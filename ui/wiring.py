@@ -28,8 +28,9 @@ from core.services import (
     plan_view,
 )
 from core.settings import Settings
-from graphs.hitl import BadAnswer, FeedbackNotAwaited, Resumed, ThreadAccessDenied
+from graphs.hitl import BadAnswer, FeedbackNotAwaited, Resumed
 from graphs.service_part import GraphsNotStarted
+from graphs.threads import ThreadAccessDenied
 
 if TYPE_CHECKING:
     from graphs.runner import GraphRunner

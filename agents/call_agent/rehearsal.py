@@ -16,7 +16,7 @@ from collections.abc import Callable
 from media.realtime_server import CallTool, Say, Script, ScriptedResponse
 
 DEFAULT_OWNER = "the owner"
-# The first lines of `prompts/instructions.v1.md`, with the owner and the target in them.
+# The first lines of `prompts/v1/instructions.md`, with the owner and the target in them.
 _BRIEF_HEAD = re.compile(
     r"on behalf of (?P<owner>.+?)\. You are speaking with a real\s+person "
     r"\(or their voicemail\) at (?P<target>.+?)\. Speak naturally",

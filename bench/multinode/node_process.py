@@ -1,13 +1,12 @@
 """`python -m bench.multinode.node_process --events FILE`: one OpenDeep node of the many-nodes
 benchmark.
 
-It is `opendeep serve --no-ui`: the same `core.node.Node` parts (graphs, telephony, media), the
-same `CallAttemptRunner`, `Dispatcher` and `SchedulerPart`, settings from the environment
-(DATABASE_URL, NODE_ID, AUDIOSOCKET_PORT, …). Only these differ:
+It is `opendeep serve --no-ui`: the same `app.node.Node` (graphs, telephony, media, the
+`CallAttemptRunner` and the scheduler), settings from the environment (DATABASE_URL, NODE_ID,
+AUDIOSOCKET_PORT, …). Only these differ:
 
-- the claim lease and the reaper's period are short (`--lease-s`, `--reap-s`): `Node` fixes
-  them at 5 min and 30 s and no setting changes them, so a killed node's tasks would come back
-  only after minutes;
+- the claim lease and the reaper's period are short (`--lease-s`, `--reap-s`, over
+  TASK_LEASE_S and REAPER_INTERVAL_S), so a killed node's tasks come back within the run;
 - a technical failure is retried after `--retry-technical-s` instead of 3 min, so that a task
   the reaper returns, never dialled, is dialled within the run;
 - what the node does is appended to a JSON-lines file, one flushed line per record, so what a
@@ -22,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import json
 import signal
 import sys
@@ -29,16 +29,13 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from core.attempt_runner import AttemptOutcome, CallAttemptRunner
+from app.attempt_runner import AttemptOutcome
+from app.node import Node, PartsWanted
 from core.db import Claim, Database
 from core.logging import configure_logging
-from core.node import Node, PartsWanted
 from core.rules import RetryPolicy
-from core.scheduler import AttemptRunner, Dispatcher, DispatchReport, SchedulerPart
-from core.service import Part
+from core.scheduler import AttemptRunner, Dispatcher, DispatchReport
 from core.settings import Settings, load_settings, secret_values
-
-STOP_TIMEOUT_S = 15.0
 
 
 class EventLog:
@@ -60,7 +57,7 @@ class EventLog:
 class RecordingRunner:
     """The node's `CallAttemptRunner`, with each attempt's start and end written down."""
 
-    def __init__(self, inner: CallAttemptRunner, events: EventLog) -> None:
+    def __init__(self, inner: AttemptRunner, events: EventLog) -> None:
         self._inner = inner
         self._events = events
 
@@ -82,11 +79,21 @@ class RecordingRunner:
 
 
 class RecordingDispatcher(Dispatcher):
-    """The `Dispatcher`, with every pass that claimed something and every reaper release
-    written down. A pass's start time is its claim time (the claim is its first statement)."""
+    """The `Dispatcher` of a `RecordingRunner`, with every pass that claimed something and
+    every reaper release written down. A pass's start time is its claim time (the claim is its
+    first statement)."""
 
-    def __init__(self, events: EventLog, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        events: EventLog,
+        db: Database,
+        settings: Settings,
+        runner: AttemptRunner,
+        *,
+        lease: dt.timedelta,
+        retry: RetryPolicy | None,
+    ) -> None:
+        super().__init__(db, settings, RecordingRunner(runner, events), lease=lease, retry=retry)
         self._events = events
 
     async def tick(self) -> DispatchReport:
@@ -113,7 +120,7 @@ class RecordingDispatcher(Dispatcher):
         return released
 
 
-def build_parts(
+def build_node(
     settings: Settings,
     db: Database,
     events: EventLog,
@@ -121,12 +128,8 @@ def build_parts(
     lease: dt.timedelta,
     reap_interval_s: float,
     retry: RetryPolicy,
-) -> list[Part]:
-    """`Node`'s parts with the scheduler wired as `Node` wires it, but with `lease` and
-    `reap_interval_s`, and recording (compare `core.node.Node.__init__`)."""
-    node = Node(settings, db, PartsWanted(ui=False, scheduler=False))
-    assert node.telephony is not None
-    assert node.media is not None
+) -> Node:
+    """`opendeep serve --no-ui`'s node with `lease`, `reap_interval_s` and `retry`, recording."""
 
     def on_outcome(outcome: AttemptOutcome) -> None:
         events.write(
@@ -138,25 +141,15 @@ def build_parts(
             status=outcome.task_status.value,
         )
 
-    runner = CallAttemptRunner(
+    timings = {"task_lease_s": lease.total_seconds(), "reaper_interval_s": reap_interval_s}
+    return Node(
+        settings.model_copy(update=timings),
         db,
-        settings,
-        node.telephony.calls,
-        node.media.registry,
-        node.graphs,
+        PartsWanted(ui=False),
         retry=retry,
         on_outcome=on_outcome,
+        dispatcher=functools.partial(RecordingDispatcher, events),
     )
-    node.media.registry.actions = runner
-    recorded: AttemptRunner = RecordingRunner(runner, events)
-    dispatcher = RecordingDispatcher(events, db, settings, recorded, lease=lease, retry=retry)
-    scheduler = SchedulerPart(
-        db,
-        dispatcher,
-        reap_interval_s=reap_interval_s,
-        lifecycle=node.graphs.lifecycle_pass_all,
-    )
-    return [*node.parts, scheduler]
 
 
 async def serve(args: argparse.Namespace) -> int:
@@ -175,27 +168,20 @@ async def serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    started: list[Part] = []
+    node = build_node(
+        settings,
+        db,
+        events,
+        lease=dt.timedelta(seconds=args.lease_s),
+        reap_interval_s=args.reap_s,
+        retry=retry,
+    )
     try:
-        for part in build_parts(
-            settings,
-            db,
-            events,
-            lease=dt.timedelta(seconds=args.lease_s),
-            reap_interval_s=args.reap_s,
-            retry=retry,
-        ):
-            await part.start()
-            started.append(part)
-        events.write("ready", parts=[p.name for p in started])
-        print(f"READY {settings.effective_node_id}", flush=True)
-        await stop.wait()
+        async with node:
+            events.write("ready", parts=[p.name for p in node.running])
+            print(f"READY {settings.effective_node_id}", flush=True)
+            await stop.wait()
     finally:
-        for part in reversed(started):
-            try:
-                await asyncio.wait_for(part.stop(), STOP_TIMEOUT_S)
-            except Exception as exc:  # reported; the other parts still stop
-                print(f"part {part.name} did not stop cleanly: {exc!r}", file=sys.stderr)
         events.write("stopped")
         events.close()
         await db.dispose()

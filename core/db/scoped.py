@@ -431,12 +431,6 @@ class CallRepo(_Scoped[Call]):
             values["analysis"] = analysis
         return await self._update(ident, **values) if values else await self.require(ident)
 
-    async def append_turn(
-        self, ident: int, role: str, text: str, *, at: dt.datetime | None = None
-    ) -> None:
-        """Append one transcript turn (the caller commits it at once, so a crash loses nothing)."""
-        await self.append_turns(ident, [(role, text, at or utcnow())])
-
     async def append_turns(self, ident: int, turns: Sequence[tuple[str, str, dt.datetime]]) -> None:
         """Append `(role, text, at)` turns in their order, with one read and one write."""
         call = await self.require(ident)

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import (
     INSTALLATION_ROW,
-    OPEN_TASK_STATUSES,
     Call,
     Campaign,
     CampaignStatus,
@@ -193,10 +192,6 @@ class SystemOps:
             .limit(1)
         )
         return (await self._session.execute(stmt)).scalar_one_or_none()
-
-    async def users_with_open_tasks(self) -> Sequence[int]:
-        stmt = select(Task.user_id).where(Task.status.in_(OPEN_TASK_STATUSES)).distinct()
-        return list((await self._session.execute(stmt)).scalars().all())
 
     async def users_with_open_campaigns(self) -> Sequence[int]:
         """Users with a campaign that is active or paused (the lifecycle manager's round), in

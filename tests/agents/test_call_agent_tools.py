@@ -8,7 +8,7 @@ import pytest
 
 from agents.call_agent.tools import SEND_DTMF
 from media.audio import dtmf_tones
-from media.bridge import DTMF_DIGITS
+from media.conversation.tools import DTMF_DIGITS
 from telephony.call_initiator import DTMF
 
 
@@ -44,7 +44,7 @@ def in_band_accepts(digits: str) -> bool:
 )
 def test_send_dtmf_digits_mean_the_same_to_every_part(digits: str, valid: bool) -> None:
     assert schema_accepts(digits) is valid
-    assert bool(DTMF_DIGITS.match(digits)) is valid  # the bridge
+    assert bool(DTMF_DIGITS.match(digits)) is valid  # the conversation
     assert bool(DTMF.match(digits)) is valid  # telephony (AMI PlayDTMF)
     if len(digits) <= 32:
         assert in_band_accepts(digits) is valid  # in-band tones

@@ -13,7 +13,13 @@ PROMPTS = sorted(AGENTS_DIR.glob("*/prompts/*/*.md"))
 
 def test_every_agent_has_versioned_prompts() -> None:
     agents = {p.parts[-4] for p in PROMPTS}
-    assert agents == {"ui_assistant", "orchestrator", "post_call_analyzer", "lifecycle_manager"}
+    assert agents == {
+        "ui_assistant",
+        "orchestrator",
+        "post_call_analyzer",
+        "lifecycle_manager",
+        "call_agent",
+    }
 
 
 @pytest.mark.parametrize("path", PROMPTS, ids=lambda p: "/".join(p.parts[-4:]))

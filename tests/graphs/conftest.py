@@ -163,6 +163,6 @@ async def seed_call(
             answered_at=NOW - dt.timedelta(minutes=5),
             ended_at=NOW - dt.timedelta(minutes=1),
         )
-        for role, text in transcript:
-            await s.calls.append_turn(call.id, role, text, at=NOW - dt.timedelta(minutes=4))
+        at = NOW - dt.timedelta(minutes=4)
+        await s.calls.append_turns(call.id, [(role, text, at) for role, text in transcript])
     return Seeded(campaign.id, [t.id for t in tasks], call.id)

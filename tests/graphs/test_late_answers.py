@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from langchain_core.messages import AIMessage, BaseMessage
 
 from agents.scripted import ScriptedChatModel
-from core.attempt_runner import CALL_ENDED
+from app.attempt_runner import CALL_ENDED
 from core.db import Database
 from core.db.models import FeedbackKind, FeedbackStatus
 from core.services import Reply, answer_item, inbox

@@ -1,4 +1,5 @@
-"""Threads belong to one database: one made again, or a second one beside it, resumes none.
+"""Thread ids name their owner and their database: a database made again, or a second one
+beside it, resumes no thread of another.
 
 A database hands out the same user and call ids as any other (user 1, call 1), and checkpoints
 can outlive their database (a checkpoint file left in the folder, checkpoint tables left in a
@@ -22,10 +23,82 @@ from core.db.migrate import downgrade, upgrade
 from core.db.models import FeedbackKind
 from core.settings import Settings
 from graphs import GraphRunner, ThreadAccessDenied
-from graphs.hitl import ensure_feedback, thread_id_for
+from graphs.hitl import ensure_feedback
 from graphs.runner import Analysis
+from graphs.threads import (
+    ThreadRef,
+    check_thread_owner,
+    parse_thread_id,
+    thread_config,
+    thread_id_for,
+)
 from tests.conftest import make_user
 from tests.graphs.conftest import clock, fake, seed_call, tool_call
+
+INST = uuid.UUID("5f0c3e0a-7a52-4f7e-9d3b-0c1f1b2a3c4d")
+OTHER = uuid.UUID("0e9d8c7b-6a59-4483-b2a1-f0e9d8c7b6a5")
+CALL_3 = f"inst:{INST}:user:7:call:3"
+
+
+def test_thread_ids_round_trip() -> None:
+    tid = thread_id_for(INST, 7, "plan", "a:b")
+    assert tid == f"inst:{INST}:user:7:plan:a:b"
+    assert parse_thread_id(tid) == ThreadRef(7, "plan", "a:b", INST)
+    # the short form (the UI's name for a chat) parses, naming no installation
+    assert parse_thread_id("user:7:chat:x") == ThreadRef(7, "chat", "x", None)
+    with pytest.raises(ValueError, match="bad thread id parts"):
+        thread_id_for(INST, 0, "plan", "x")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "7:plan:x",
+        "user:x:plan:y",
+        "user:7:other:y",
+        "user:7:plan:",
+        "a-uuid",
+        "inst:",
+        f"inst:{INST}",
+        "inst:not-a-uuid:user:7:plan:x",
+        f"inst:{INST.hex}:user:7:plan:x",  # one spelling per installation
+        f"inst:{str(INST).upper()}:user:7:plan:x",
+        f"inst:{INST}:7:plan:x",
+        f"inst:{INST}:inst:{INST}:user:7:plan:x",
+    ],
+)
+def test_what_is_not_one_of_our_thread_ids(bad: str) -> None:
+    assert parse_thread_id(bad) is None
+
+
+@pytest.mark.parametrize(
+    ("thread", "user", "installation", "refused"),
+    [
+        (CALL_3, 7, INST, None),
+        (CALL_3, 8, INST, "does not belong to user 8"),
+        (CALL_3, 7, OTHER, "belongs to another database"),
+        (CALL_3, 7, None, "belongs to another database"),
+        ("user:7:call:3", 7, INST, "names no installation"),
+        ("0b6f-studio-uuid", 7, INST, "not an OpenDeep thread id"),
+    ],
+)
+def test_owner_check(
+    thread: str, user: int, installation: uuid.UUID | None, refused: str | None
+) -> None:
+    if refused is None:
+        check_thread_owner(thread, user, installation_id=installation)
+        return
+    with pytest.raises(ThreadAccessDenied, match=refused):
+        check_thread_owner(thread, user, installation_id=installation)
+
+
+def test_studio_threads_pass_but_not_another_databases() -> None:
+    check_thread_owner("0b6f-studio-uuid", 7, installation_id=INST, allow_foreign=True)
+    with pytest.raises(ThreadAccessDenied, match="another database"):
+        check_thread_owner(CALL_3, 7, installation_id=OTHER, allow_foreign=True)
+    with pytest.raises(ThreadAccessDenied):
+        thread_config(8, f"inst:{INST}:user:7:chat:x", installation_id=INST)
+
 
 TALK = [("agent", "Hello, calling for Alice."), ("callee", "We are closed, goodbye.")]
 

@@ -9,7 +9,6 @@ Realtime-protocol server (scripted agent turns) and the rehearsal chat models.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import time
 from collections.abc import AsyncIterator
@@ -19,11 +18,11 @@ import pytest
 
 from agents.call_agent.rehearsal import script_selector
 from agents.schemas import CampaignPlan, StopRule, Target
-from core.attempt_runner import AttemptOutcome
+from app.attempt_runner import AttemptOutcome
+from app.node import Node, PartsWanted
+from app.rehearsal import node_settings
 from core.db import Database, utcnow
 from core.db.models import CallOutcome, CampaignStatus, TaskStatus
-from core.node import Node, PartsWanted
-from core.rehearsal import node_settings
 from core.rules import RetryPolicy
 from core.settings import Settings
 from media.realtime_server import RealtimeTestServer, Script
@@ -106,21 +105,15 @@ async def harness(db: Database, pbx_settings: Settings) -> AsyncIterator[Harness
         )
         async with db.users() as users:
             user_id = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
-        started = []
         try:
-            await node.graphs.start()
-            started.append(node.graphs)
+            await node.start("graphs")
             yield Harness(node, db, user_id, outcomes)
         finally:
-            for part in reversed([p for p in node.parts if p is not node.graphs] + started):
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(part.stop(), 20)
+            await node.stop()
 
 
 async def start_calling(h: Harness) -> None:
-    for part in h.node.parts:
-        if part is not h.node.graphs:
-            await part.start()
+    await h.node.start()
     assert h.node.telephony is not None
     await h.node.telephony.ami.wait_connected(20)
 

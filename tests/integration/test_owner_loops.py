@@ -14,7 +14,6 @@ Realtime-protocol server and a scripted analyzer model.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -27,11 +26,11 @@ from langchain_core.messages import AIMessage, BaseMessage
 from agents.call_agent.rehearsal import script_selector
 from agents.schemas import CampaignPlan, Target
 from agents.scripted import register_script
-from core.attempt_runner import CALL_ENDED, AttemptOutcome
+from app.attempt_runner import CALL_ENDED, AttemptOutcome
+from app.node import Node, PartsWanted
+from app.rehearsal import node_settings
 from core.db import Database
 from core.db.models import CampaignStatus, FeedbackKind, FeedbackStatus, StopRule, TaskStatus
-from core.node import Node, PartsWanted
-from core.rehearsal import node_settings
 from core.services import (
     Reply,
     ReviewAction,
@@ -130,13 +129,11 @@ async def loops(db: Database, pbx_settings: Settings) -> AsyncIterator[Loops]:
         async with db.users() as users:
             user_id = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
         try:
-            await node.graphs.start()
+            await node.start("graphs")
             yield Loops(Harness(node, db, user_id, outcomes), analyzer, sim)
         finally:
             analyzer.go.set()
-            for part in reversed(node.parts):
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(part.stop(), 20)
+            await node.stop()
 
 
 async def until(what: str, check: Any, timeout_s: float = 120) -> Any:

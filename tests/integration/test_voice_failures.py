@@ -17,10 +17,10 @@ from pydantic import SecretStr
 from websockets.asyncio.server import Server, ServerConnection, serve
 
 from agents.schemas import CampaignPlan, StopRule, Target
+from app.node import Node, PartsWanted
+from app.rehearsal import node_settings
 from core.db import Database
 from core.db.models import CallOutcome, CampaignStatus, TaskStatus
-from core.node import Node, PartsWanted
-from core.rehearsal import node_settings
 from core.rules import PAUSE_AFTER, RetryPolicy
 from core.settings import Settings
 from tests.helpers import free_port
@@ -41,8 +41,10 @@ def plan(name: str) -> CampaignPlan:
     )
 
 
-async def start_node(settings: Settings, db: Database) -> tuple[Node, int]:
-    node = Node(
+@contextlib.asynccontextmanager
+async def running_node(settings: Settings, db: Database) -> AsyncIterator[tuple[Node, int]]:
+    """A started node in test mode, one call at a time, and its owner's id."""
+    async with Node(
         settings.model_copy(update={"app_test_mode": True, "max_concurrent_calls": 1}),
         db,
         PartsWanted(ui=False),
@@ -51,20 +53,12 @@ async def start_node(settings: Settings, db: Database) -> tuple[Node, int]:
         safety_interval_s=0.5,
         lifecycle_interval_s=3600,
         rehearsal_voice=False,
-    )
-    for part in node.parts:
-        await part.start()
-    assert node.telephony is not None
-    await node.telephony.ami.wait_connected(20)
-    async with db.users() as users:
-        user_id = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
-    return node, user_id
-
-
-async def stop_node(node: Node) -> None:
-    for part in reversed(node.parts):
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(part.stop(), 20)
+    ) as node:
+        assert node.telephony is not None
+        await node.telephony.ami.wait_connected(20)
+        async with db.users() as users:
+            user_id = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
+        yield node, user_id
 
 
 async def approve(node: Node, user_id: int, p: CampaignPlan) -> int:
@@ -107,8 +101,7 @@ async def test_a_voice_that_cannot_start_is_never_dialled(
     db: Database, pbx_settings: Settings, update: dict[str, Any], setting: str
 ) -> None:
     settings = node_settings(pbx_settings).model_copy(update={"database_url": db.url, **update})
-    node, user_id = await start_node(settings, db)
-    try:
+    async with running_node(settings, db) as (node, user_id):
         campaign_id = await approve(node, user_id, plan("Voice down"))
 
         async def noted() -> bool:
@@ -130,8 +123,6 @@ async def test_a_voice_that_cannot_start_is_never_dialled(
         assert "\n" not in reason
         assert calls == []  # nobody was rung
         assert all(t.status is TaskStatus.PENDING and t.attempts == 0 for t in tasks)
-    finally:
-        await stop_node(node)
 
 
 @contextlib.asynccontextmanager
@@ -160,8 +151,7 @@ async def test_a_voice_failing_mid_call_pauses_the_campaign_after_repeated_failu
 ) -> None:
     async with failing_voice() as (url, seen):
         settings = node_settings(pbx_settings, url).model_copy(update={"database_url": db.url})
-        node, user_id = await start_node(settings, db)
-        try:
+        async with running_node(settings, db) as (node, user_id):
             campaign_id = await approve(node, user_id, plan("Voice breaks"))
 
             async def paused() -> bool:
@@ -177,8 +167,6 @@ async def test_a_voice_failing_mid_call_pauses_the_campaign_after_repeated_failu
                 campaign = await s.campaigns.require(campaign_id)
                 tasks = await s.tasks.list_for_campaign(campaign_id)
                 calls = [c for t in tasks for c in await s.calls.list_for_task(t.id)]
-        finally:
-            await stop_node(node)
     assert seen and set(seen) == {"session.update"}
     assert len(calls) == PAUSE_AFTER, [(c.task_id, c.attempt, c.outcome) for c in calls]
     for call in calls:

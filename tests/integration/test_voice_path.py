@@ -5,7 +5,6 @@ silent), barge-in truncates the agent, and `send_dtmf` takes the agent through a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -17,10 +16,10 @@ import pytest
 
 from agents.call_agent.rehearsal import script_selector
 from agents.schemas import CampaignPlan, Target
+from app.node import Node, PartsWanted
+from app.rehearsal import node_settings
 from core.db import Database
 from core.db.models import CallState
-from core.node import Node, PartsWanted
-from core.rehearsal import node_settings
 from core.settings import Settings
 from media.realtime_server import CallTool, RealtimeTestServer, Say, Script, ScriptedResponse
 from media.realtime_server.responses import SimOptions
@@ -96,15 +95,9 @@ async def rig(db: Database, pbx_settings: Settings) -> AsyncIterator[Rig]:
         rig = Rig(node, db, sim, user_id)
         assert node.telephony is not None
         node.telephony.ami.on_event(lambda e: rig.events.append(dict(e)))
-        try:
-            for part in node.parts:
-                await part.start()
+        async with node:
             await node.telephony.ami.wait_connected(20)
             yield rig
-        finally:
-            for part in reversed(node.parts):
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(part.stop(), 20)
 
 
 async def call(rig: Rig, name: str, phone: str) -> Any:

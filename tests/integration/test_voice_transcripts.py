@@ -5,16 +5,15 @@ talks — the call is not a technical failure, and the task is not retried as on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
 
 from agents.schemas import CampaignPlan, Target
+from app.node import Node, PartsWanted
+from app.rehearsal import node_settings
 from core.db import Database
 from core.db.models import CallOutcome, CallState, TaskStatus
-from core.node import Node, PartsWanted
-from core.rehearsal import node_settings
 from core.settings import Settings
 from media.realtime_server import RealtimeTestServer, Say, Script, ScriptedResponse
 from media.realtime_server.responses import SimOptions
@@ -45,16 +44,10 @@ async def node(
             update={"database_url": db.url, "analyzer_model": "scripted:rehearsal"}
         )
         node = Node(settings, db, PartsWanted(ui=False), ring_timeout_s=10, safety_interval_s=0.5)
-        try:
-            for part in node.parts:
-                await part.start()
+        async with node:
             assert node.telephony is not None
             await node.telephony.ami.wait_connected(20)
             yield node, sim
-        finally:
-            for part in reversed(node.parts):
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(part.stop(), 20)
 
 
 async def test_a_callee_who_talks_without_transcripts_is_no_technical_failure(

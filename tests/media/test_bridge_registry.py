@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import socket
 
+from agents.call_agent import call_script
 from core.db import Database
 from core.settings import Settings
-from media.bridge_registry import MediaPart
+from media.bridge_registry import BridgeRegistry, MediaPart
 
 
 def free_port() -> int:
@@ -17,7 +18,7 @@ def free_port() -> int:
 
 async def test_the_shared_writer_and_sdk_client_live_as_long_as_the_part(db: Database) -> None:
     settings = Settings(audiosocket_port=free_port(), realtime_url="ws://127.0.0.1:9/v1")
-    part = MediaPart(settings, db)
+    part = MediaPart(settings, BridgeRegistry(db, settings, script=call_script))
     registry = part.registry
     clients = registry._own_clients
     assert clients is not None  # no factory given: the registry makes (and owns) one

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from media.speech_activity import MAX_TURNS, CalleeVoice, SpeechTurn, VoiceActivity
+from media.speech_activity import MAX_TURNS, CalleeVoice, SpeechTurn, VoiceActivity, measure
 
 T0 = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
 
@@ -71,7 +71,7 @@ def test_audio_level_counts_as_speech_only_above_the_threshold(
 ) -> None:
     voice = CalleeVoice()
     for _ in range(frames):
-        voice.audio(frame(amplitude))
+        voice.audio(*measure(frame(amplitude)))
     activity = voice.snapshot()
     assert activity.audio_ms == frames * 20
     assert activity.voiced_ms == voiced_ms
@@ -102,7 +102,7 @@ def test_round_trip_through_json_and_tolerant_reading() -> None:
     voice = CalleeVoice()
     voice.speech_started(700, at(1.0))
     voice.speech_stopped(2100, at(2.5))
-    voice.audio(frame(8000))
+    voice.audio(*measure(frame(8000)))
     voice.transcription_failed()
     activity = voice.snapshot()
     assert VoiceActivity.from_json(activity.to_json()) == activity

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from core.db import Database
-from core.service import Part
+from core.part import Part
 from telephony.channel_ids import attempt_ids, call_namespace
 from telephony.part import TelephonyPart
 from tests.helpers import free_port

@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from agents.post_call_analyzer.rehearsal import respond
 from agents.scripted import Responder, register_script
-from core.cli import main
+from app.cli import main
 
 DOUBT = 0.4  # under the review threshold (0.6)
 

@@ -14,7 +14,7 @@ UI_ONLY = ["serve", "--no-telephony", "--no-media", "--no-scheduler"]
 def cli(args: list[str], cwd: Path, env: dict[str, str], stdin: str = "") -> str:
     """Run `opendeep ARGS`; its stdout, or a failure showing what it printed."""
     result = subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
+        [sys.executable, "-m", "app.cli", *args],
         cwd=cwd,
         env=env,
         input=stdin,
@@ -42,7 +42,7 @@ def start_ui(cwd: Path, env: dict[str, str], timeout: float = 120) -> subprocess
     """`opendeep serve` with only the UI, once it says it is running (stdout and stderr merged,
     left unread after that line)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", *UI_ONLY],
+        [sys.executable, "-m", "app.cli", *UI_ONLY],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,

@@ -13,15 +13,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from app.node import Node, PartsWanted
 from core.db import Database
 from core.db.migrate import upgrade
 from core.settings import Settings
-from graphs.service_part import GraphsPart
 from tests.helpers import free_port
 from tests.ui.browser import open_tab, signed_in
 from tests.ui.conftest import Account, ServedApp
-from ui.part import UiPart
-from ui.wiring import graph_services
 
 pytestmark = pytest.mark.browser
 
@@ -43,8 +41,9 @@ def test_served_without_keys_chat_is_a_labelled_rehearsal(
 
 
 class InProcessApp:
-    """The real `GraphsPart` and `UiPart` wired as `opendeep serve` wires them, on a loop of
-    its own (so the sync Playwright API can drive the browser from the test's thread)."""
+    """The real node with its graphs and UI only, as `opendeep serve --no-telephony --no-media
+    --no-scheduler` runs it, on a loop of its own (so the sync Playwright API can drive the
+    browser from the test's thread)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -65,7 +64,7 @@ class InProcessApp:
         )
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.parts: list[GraphsPart | UiPart] = []
+        self.node: Node | None = None
         self.db: Database | None = None
 
     def call(self, coro: Any) -> Any:
@@ -80,12 +79,9 @@ class InProcessApp:
             self.db = Database(self.url)
             async with self.db.users() as users:
                 uid = await users.add("dana", "dana-password-1", display_name="Dana Chat")
-            graphs = GraphsPart(self.settings, self.db)
-            assistant, resumer = graph_services(graphs, self.settings)
-            ui = UiPart(self.settings, self.db, assistant=assistant, resumer=resumer)
-            for part in (graphs, ui):
-                await part.start()
-                self.parts.append(part)
+            wanted = PartsWanted(telephony=False, media=False, scheduler=False)
+            self.node = Node(self.settings, self.db, wanted)
+            await self.node.start()
             return Account("dana", "dana-password-1", "Dana Chat", uid)
 
         account: Account = self.call(start())
@@ -93,8 +89,9 @@ class InProcessApp:
 
     def stop(self) -> None:
         async def stop() -> None:
-            for part in reversed(self.parts):
-                await part.stop()
+            if self.node is not None:
+                for part in reversed(self.node.parts):
+                    await part.stop()
             if self.db is not None:
                 await self.db.dispose()
 

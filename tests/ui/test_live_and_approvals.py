@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from core.db import Database
+from core.db import Database, utcnow
 from core.db.models import FeedbackStatus
 from core.settings import Settings
 from media.call_store import CallStore
@@ -36,7 +36,8 @@ def test_live_calls_show_the_transcript_as_it_grows(browser: Any, served_app: Se
 
     async def speak(db: Database) -> None:
         async with db.scope(alice.user_id) as s:
-            await s.calls.append_turn(seeded.call_ids[-1], "user", "Thanks for holding, go ahead.")
+            turn = ("user", "Thanks for holding, go ahead.", utcnow())
+            await s.calls.append_turns(seeded.call_ids[-1], [turn])
 
     app.run(speak)
     expect(live).to_contain_text("Thanks for holding, go ahead.", timeout=5_000)  # no reload

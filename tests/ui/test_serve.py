@@ -70,7 +70,7 @@ def test_serve_reports_a_busy_port_clearly(tmp_path: Path) -> None:
         port = blocker.getsockname()[1]
         env = {**os.environ, "UI_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
         result = subprocess.run(
-            [sys.executable, "-m", "core.cli", *UI_ONLY],
+            [sys.executable, "-m", "app.cli", *UI_ONLY],
             cwd=tmp_path,
             env=env,
             capture_output=True,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.db import Database, NotFound
+from core.db import Database, NotFound, utcnow
 from core.db.models import (
     CallState,
     CampaignStatus,
@@ -110,7 +110,7 @@ async def test_calls_and_transcript_turns(db: Database, two_users: tuple[int, in
         call_id = call.id
     for role, text in [("agent", "Hi, this is an AI assistant."), ("callee", "Hello!")]:
         async with db.scope(alice) as s:  # each turn its own commit
-            await s.calls.append_turn(call_id, role, text)
+            await s.calls.append_turns(call_id, [(role, text, utcnow())])
     async with db.scope(alice) as s:
         live = await s.calls.list_live()
         got = await s.calls.by_uuid("5d0c2b1e-0000-4000-8000-000000000001")

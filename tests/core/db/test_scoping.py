@@ -80,7 +80,6 @@ async def test_other_users_rows_are_invisible_and_untouchable(
             s.calls.create(
                 task_id=a["task"], attempt=2, call_uuid="x", dialed_number="+1", node_id="n"
             ),
-            s.calls.append_turn(a["call"], "callee", "sneaky"),
             s.calls.append_turns(a["call"], [("callee", "sneaky", utcnow())]),
             s.calls.set_progress(a["call"], state=CallState.ENDED),
             s.calls.set_results(a["call"], facts=[]),
@@ -151,7 +150,6 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "list_for_task",
             "list_live",
             "last_outcomes",
-            "append_turn",
             "append_turns",
             "append_fact",
             "set_voice_activity",
@@ -216,7 +214,6 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.calls.list_for_task(ids["task"])
             await s.calls.list_live()
             await s.calls.last_outcomes(ids["campaign"], 3)
-            await s.calls.append_turn(ids["call"], "agent", "hello")
             await s.calls.append_turns(ids["call"], [("callee", "hi", utcnow())])
             await s.calls.set_progress(ids["call"], state=CallState.ANSWERED, hangup_cause=16)
             await s.calls.set_results(ids["call"], facts=[{"name": "x"}], analysis={"a": 1})

@@ -9,7 +9,7 @@ from typing import Any
 
 from core.db import Database, utcnow
 from core.db.models import CallOutcome, CallState, CampaignStatus, FeedbackKind, TaskStatus
-from graphs.hitl import thread_id_for
+from graphs.threads import thread_id_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ async def seed_campaign(
             ("assistant", "Could Alice book a cleaning next week, in the morning?"),
             ("user", "We can do Tuesday at nine thirty."),
         ]:
-            await s.calls.append_turn(call.id, role, text)
+            await s.calls.append_turns(call.id, [(role, text, utcnow())])
         await s.calls.set_results(call.id, analysis=ANALYSIS)
         missed = await s.calls.create(
             task_id=failed.id,
@@ -115,8 +115,13 @@ async def seed_campaign(
                 node_id="test",
             )
             await s.calls.set_progress(up.id, state=CallState.ANSWERED, answered_at=now)
-            await s.calls.append_turn(up.id, "assistant", "Hi, this is an AI assistant.")
-            await s.calls.append_turn(up.id, "user", "Park Slope Dentistry, please hold.")
+            await s.calls.append_turns(
+                up.id,
+                [
+                    ("assistant", "Hi, this is an AI assistant.", utcnow()),
+                    ("user", "Park Slope Dentistry, please hold.", utcnow()),
+                ],
+            )
             call_ids.append(up.id)
         return Seeded(c.id, (done.id, waiting.id, failed.id), tuple(call_ids))
 

@@ -23,7 +23,7 @@ def run(
     }
     full_env.update({"AMI_PORT": "1", **(env or {})})
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
+        [sys.executable, "-m", "app.cli", *args],
         cwd=cwd,
         input=stdin,
         capture_output=True,

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agents.schemas import CampaignPlan, Constraints, Target
+from app.doctor import check_ami
+from app.node import Node, PartsWanted
 from core.db import Database
 from core.db.models import FeedbackKind, TaskStatus
 from core.logging import get_logger
@@ -132,6 +134,82 @@ def _bar(done: int, total: int, width: int = 24) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + f"] {done}/{total} tasks ended"
 
 
+async def _rehearse(
+    node: Node,
+    user_id: int,
+    owner: str,
+    outcome_lines: list[str],
+    out: Out,
+    report: RehearsalReport,
+    timeout_s: float,
+) -> bool | None:
+    """Steps 2 to 5 on the running node; whether every task reached an end (None: the
+    rehearsal could not go on, and `out` said why)."""
+    db = node.db
+    assert node.voice is not None
+    out(f"step 2/5  voice AI: local Realtime server at {node.voice.url} (scripted turns)")
+    out(f"          the demo campaign is {owner}'s: it stays in their Campaigns tab")
+    runner = node.graphs.runner
+    plan = demo_plan(owner)
+    orch = await runner.start_orchestration(user_id, plan, plan_id=f"rehearsal-{int(time.time())}")
+    out(f"step 3/5  plan '{plan.name}' checked: {orch.status}; it waits for the owner's approval")
+    if orch.feedback_id is None:
+        out(
+            "cannot rehearse: the orchestrator did not ask for approval: "
+            + "; ".join(orch.problems)
+        )
+        return None
+    resumed = await runner.answer_feedback(user_id, orch.feedback_id, {"type": "accept"})
+    async with db.scope(user_id) as s:
+        campaigns = [c for c in await s.campaigns.list() if c.thread_id == orch.thread_id]
+    if not campaigns:
+        out(f"cannot rehearse: approving the plan created no campaign ({resumed})")
+        return None
+    campaign = campaigns[0]
+    report.campaign_id = campaign.id
+    out(f"          approved → campaign {campaign.id} with its tasks is active")
+    out("step 4/5  calling (busy numbers are retried after a few seconds):")
+    helper = asyncio.create_task(_answer_live_questions(db, user_id, out, report))
+    try:
+        if node.scheduler is not None:
+            await node.scheduler.dispatch_now()
+        deadline = time.monotonic() + timeout_s
+        last = (-1, -1)
+        while time.monotonic() < deadline:
+            async with db.scope(user_id) as s:
+                done, total = await s.campaigns.progress(campaign.id)
+            while outcome_lines:
+                out(outcome_lines.pop(0))
+            if (done, total) != last:
+                out("  " + _bar(done, total))
+                last = (done, total)
+            if total and done == total:
+                break
+            await asyncio.sleep(0.5)
+        else:
+            out("the rehearsal ran out of time before every task ended")
+        await runner.lifecycle_pass(user_id)
+    finally:
+        helper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await helper
+    async with db.scope(user_id) as s:
+        campaign = await s.campaigns.require(campaign.id)
+        tasks = await s.tasks.list_for_campaign(campaign.id)
+    report.summary = campaign.summary
+    out(f"step 5/5  lifecycle manager: campaign is {campaign.status.value}")
+    for task in tasks:
+        out(
+            f"  - {task.target_name} ({task.phone_e164}): {task.status.value}, last outcome {task.last_outcome or '-'}, {task.attempts} attempt(s)"
+        )
+    if campaign.summary:
+        out("  summary: " + campaign.summary.replace("\n", "\n           "))
+    return all(
+        t.status not in (TaskStatus.PENDING, TaskStatus.CLAIMED, TaskStatus.ANALYZING)
+        for t in tasks
+    )
+
+
 async def run_rehearsal(
     settings: Settings,
     out: Out = print,
@@ -141,9 +219,6 @@ async def run_rehearsal(
 ) -> int:
     """Run the demo campaign for `username` (default: the first user); returns the exit code
     (0 when every task reached an end)."""
-    from core.doctor import check_ami
-    from core.node import Node, PartsWanted
-
     out("OpenDeep rehearsal — a demo campaign against the development PBX.")
     out("This is a REHEARSAL: the voice AI is a local scripted server and the agents are")
     out("scripted rehearsal models. No real person is called.")
@@ -182,82 +257,13 @@ async def run_rehearsal(
         lifecycle_interval_s=3600.0,
         rehearsal_voice=True,
     )
-    started = []
-    helper: asyncio.Task[None] | None = None
     try:
-        for part in node.parts:
-            await part.start()
-            started.append(part)
-        assert node.voice is not None
-        out(f"step 2/5  voice AI: local Realtime server at {node.voice.url} (scripted turns)")
-        out(f"          the demo campaign is {owner}'s: it stays in their Campaigns tab")
-        runner = node.graphs.runner
-        plan = demo_plan(owner)
-        orch = await runner.start_orchestration(
-            user_id, plan, plan_id=f"rehearsal-{int(time.time())}"
-        )
-        out(
-            f"step 3/5  plan '{plan.name}' checked: {orch.status}; it waits for the owner's approval"
-        )
-        if orch.feedback_id is None:
-            out(
-                "cannot rehearse: the orchestrator did not ask for approval: "
-                + "; ".join(orch.problems)
-            )
-            return 1
-        resumed = await runner.answer_feedback(user_id, orch.feedback_id, {"type": "accept"})
-        async with db.scope(user_id) as s:
-            campaigns = [c for c in await s.campaigns.list() if c.thread_id == orch.thread_id]
-        if not campaigns:
-            out(f"cannot rehearse: approving the plan created no campaign ({resumed})")
-            return 1
-        campaign = campaigns[0]
-        report.campaign_id = campaign.id
-        out(f"          approved → campaign {campaign.id} with its tasks is active")
-        out("step 4/5  calling (busy numbers are retried after a few seconds):")
-        helper = asyncio.create_task(_answer_live_questions(db, user_id, out, report))
-        if node.scheduler is not None:
-            await node.scheduler.dispatch_now()
-        deadline = time.monotonic() + timeout_s
-        last = (-1, -1)
-        while time.monotonic() < deadline:
-            async with db.scope(user_id) as s:
-                done, total = await s.campaigns.progress(campaign.id)
-            while outcome_lines:
-                out(outcome_lines.pop(0))
-            if (done, total) != last:
-                out("  " + _bar(done, total))
-                last = (done, total)
-            if total and done == total:
-                break
-            await asyncio.sleep(0.5)
-        else:
-            out("the rehearsal ran out of time before every task ended")
-        await runner.lifecycle_pass(user_id)
-        async with db.scope(user_id) as s:
-            campaign = await s.campaigns.require(campaign.id)
-            tasks = await s.tasks.list_for_campaign(campaign.id)
-        report.summary = campaign.summary
-        out(f"step 5/5  lifecycle manager: campaign is {campaign.status.value}")
-        for task in tasks:
-            out(
-                f"  - {task.target_name} ({task.phone_e164}): {task.status.value}, last outcome {task.last_outcome or '-'}, {task.attempts} attempt(s)"
-            )
-        if campaign.summary:
-            out("  summary: " + campaign.summary.replace("\n", "\n           "))
-        ended = all(
-            t.status not in (TaskStatus.PENDING, TaskStatus.CLAIMED, TaskStatus.ANALYZING)
-            for t in tasks
-        )
+        async with node:
+            ended = await _rehearse(node, user_id, owner, outcome_lines, out, report, timeout_s)
     finally:
-        if helper is not None:
-            helper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await helper
-        for part in reversed(started):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(part.stop(), 15)
         await db.dispose()
+    if ended is None:
+        return 1
     out("")
     out("That was a rehearsal. To make it real:")
     out("  OPENAI_API_KEY   the voice (OpenAI Realtime) and the agents (chat, planning, analysis)")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
+from app.node import Node, PartsWanted
 from core.db import Database
-from core.node import Node, PartsWanted
+from core.part import Part
 from core.settings import Settings
 from telephony.channel_ids import attempt_ids, call_namespace
 from tests.helpers import free_port
@@ -29,9 +31,12 @@ async def test_parts_are_wired_and_lease_settings_apply(tmp_path: Path) -> None:
         assert node.dispatcher is not None
         assert node.dispatcher._lease == dt.timedelta(seconds=42)
         assert node.media is not None
-        assert node.media.registry.actions is node.runner  # the bridge hangs up through it
+        # The bridges hang up through the calls the runner placed, given at construction.
+        assert node.placed is not None
+        assert node.media.registry.actions is node.placed
         alone = Node(settings, db, PartsWanted(ui=False, telephony=False))
         assert [p.name for p in alone.parts] == ["graphs", "media"]  # no scheduler without AMI
+        assert alone.media is not None and alone.media.registry.actions is None
     finally:
         await db.dispose()
 
@@ -91,3 +96,69 @@ async def test_its_calls_get_the_channel_ids_of_the_databases_installation(db: D
         assert await node.telephony.calls.ids_of(5, 2) == attempt_ids(5, 2, namespace)
     finally:
         await node.telephony.stop()
+
+
+class FakePart:
+    def __init__(self, name: str, log: list[str], *, fails: str = "") -> None:
+        self.name = name
+        self._log = log
+        self._fails = fails
+
+    def describe(self) -> str:
+        return self.name
+
+    async def start(self) -> None:
+        if self._fails == "start":
+            raise OSError(f"{self.name} cannot start")
+        self._log.append(f"start {self.name}")
+
+    async def stop(self) -> None:
+        self._log.append(f"stop {self.name}")
+        if self._fails == "stop":
+            raise RuntimeError(f"{self.name} cannot stop")
+
+
+def bare_node(settings: Settings, db: Database, parts: list[Part]) -> Node:
+    node = Node(settings, db, PartsWanted(ui=False, telephony=False, media=False, scheduler=False))
+    node.parts = parts
+    return node
+
+
+async def test_a_node_starts_its_parts_in_order_and_stops_them_in_reverse(
+    db: Database,
+) -> None:
+    settings = Settings(_env_file=None, database_url=db.url)  # type: ignore[call-arg]
+    log: list[str] = []
+    parts: list[Part] = [FakePart(n, log) for n in ("a", "b", "c")]
+    async with bare_node(settings, db, parts) as node:
+        assert node.running == parts
+        assert log == ["start a", "start b", "start c"]
+    assert node.running == []
+    assert log[3:] == ["stop c", "stop b", "stop a"]
+
+
+async def test_a_part_that_fails_to_start_stops_those_started_before_it(db: Database) -> None:
+    settings = Settings(_env_file=None, database_url=db.url)  # type: ignore[call-arg]
+    log: list[str] = []
+    parts: list[Part] = [FakePart("a", log), FakePart("b", log, fails="start"), FakePart("c", log)]
+    node = bare_node(settings, db, parts)
+    with pytest.raises(OSError, match="b cannot start"):
+        async with node:
+            pytest.fail("the body runs only when every part started")
+    assert log == ["start a", "stop a"]
+    assert node.running == []
+
+
+async def test_parts_start_in_stages_and_a_failing_stop_stops_the_others(db: Database) -> None:
+    settings = Settings(_env_file=None, database_url=db.url)  # type: ignore[call-arg]
+    log: list[str] = []
+    parts: list[Part] = [FakePart("a", log), FakePart("b", log, fails="stop"), FakePart("c", log)]
+    node = bare_node(settings, db, parts)
+    await node.start("b")
+    await node.start()  # the rest, in the node's order
+    assert log == ["start b", "start a", "start c"]
+    with pytest.raises(ValueError, match="no part d"):
+        await node.start("d")
+    await node.stop()
+    assert log[3:] == ["stop c", "stop a", "stop b"]  # the reverse of their start
+    assert node.running == []

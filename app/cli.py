@@ -155,7 +155,7 @@ def user_bootstrap() -> None:
 @app.command()
 def doctor() -> None:
     """Check the database, the PBX, the ports and the keys; say what is missing and how to fix it."""
-    from core.doctor import render, run_checks
+    from app.doctor import render, run_checks
 
     settings = settings_or_exit()
     checks = asyncio.run(run_checks(settings))
@@ -176,8 +176,8 @@ def rehearse(
 
     The campaign belongs to a real user (the first one unless --user says), so it stays in
     their Campaigns tab with its transcripts, recordings and analyses."""
+    from app.rehearsal import run_rehearsal
     from core.logging import configure_logging
-    from core.rehearsal import run_rehearsal
     from core.settings import secret_values
 
     settings = settings_or_exit()
@@ -202,8 +202,8 @@ def serve(
     ] = True,
 ) -> None:
     """Run OpenDeep: migrate the schema, then start the parts that are switched on."""
-    from core.node import PartsWanted
-    from core.service import run_service
+    from app.node import PartsWanted
+    from app.service import run_service
 
     settings = settings_or_exit()
     _upgrade(settings)

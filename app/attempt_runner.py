@@ -53,6 +53,37 @@ class CallAnalyzer(Protocol):
         ...
 
 
+class PlacedCalls:
+    """The calls this node's attempts have placed and still follow, by call UUID: what a
+    call's bridge hangs up and sends DTMF through (media's `CallActions`).
+
+    Built before the bridges and the runner, and given to both, so neither is patched into
+    the other after it is built.
+    """
+
+    def __init__(self, calls: CallInitiator) -> None:
+        self._calls = calls
+        self._placed: dict[str, PlacedCall] = {}
+
+    def follow(self, placed: PlacedCall) -> None:
+        self._placed[placed.call_uuid] = placed
+
+    def forget(self, call_uuid: str) -> None:
+        self._placed.pop(call_uuid, None)
+
+    async def hangup(self, call_uuid: str) -> None:
+        await self._calls.hangup(self._followed(call_uuid))
+
+    async def send_dtmf(self, call_uuid: str, digits: str) -> None:
+        await self._calls.send_dtmf(self._followed(call_uuid), digits)
+
+    def _followed(self, call_uuid: str) -> PlacedCall:
+        placed = self._placed.get(call_uuid)
+        if placed is None:
+            raise LookupError(f"call {call_uuid} is not followed by this node")
+        return placed
+
+
 @dataclass(frozen=True, slots=True)
 class AttemptOutcome:
     """What one attempt came to, for logs, progress displays and tests."""
@@ -75,6 +106,7 @@ class CallAttemptRunner:
         bridges: BridgeRegistry,
         analyzer: CallAnalyzer,
         *,
+        placed: PlacedCalls,
         retry: RetryPolicy | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         ring_timeout_s: int = 30,
@@ -89,7 +121,7 @@ class CallAttemptRunner:
         self._clock = clock
         self._ring_timeout_s = ring_timeout_s
         self._on_outcome = on_outcome
-        self._placed: dict[str, PlacedCall] = {}
+        self._placed = placed
         # Attempts between their start and their call's end: each holds a call slot, even
         # before Asterisk has a channel for it, so the dispatcher never claims more than fit.
         self._dialling = 0
@@ -147,11 +179,11 @@ class CallAttemptRunner:
             log.warning("call not placed", task_id=claim.task_id, error=str(exc))
             await self._finish(claim, None, "technical_failure", None, str(exc))
             return
-        self._placed[placed.call_uuid] = placed
+        self._placed.follow(placed)
         try:
             await self._follow(claim, placed, release)
         finally:
-            self._placed.pop(placed.call_uuid, None)
+            self._placed.forget(placed.call_uuid)
             self._bridges.forget(placed.call_uuid)
 
     async def _close_if_done(self, claim: Claim) -> None:
@@ -165,20 +197,6 @@ class CallAttemptRunner:
                 await self._analyzer.lifecycle_pass(claim.user_id)
         except Exception:
             log.exception("closing the finished campaign failed", task_id=claim.task_id)
-
-    # --- what the bridge asks (CallActions) ----------------------------------------------
-
-    async def hangup(self, call_uuid: str) -> None:
-        placed = self._placed.get(call_uuid)
-        if placed is None:
-            raise LookupError(f"call {call_uuid} is not followed by this node")
-        await self._calls.hangup(placed)
-
-    async def send_dtmf(self, call_uuid: str, digits: str) -> None:
-        placed = self._placed.get(call_uuid)
-        if placed is None:
-            raise LookupError(f"call {call_uuid} is not followed by this node")
-        await self._calls.send_dtmf(placed, digits)
 
     # --- the attempt ---------------------------------------------------------------------
 

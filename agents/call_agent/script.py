@@ -1,0 +1,30 @@
+"""A call's script for the media bridge: what the voice agent is told, and its tools.
+
+The composition root hands `call_script` to `media.bridge_registry.BridgeRegistry`; media calls
+it with each call's brief and never imports this package.
+"""
+
+from __future__ import annotations
+
+from agents.call_agent.brief import (
+    AGENT,
+    PROMPT_VERSION,
+    render_greeting,
+    render_instructions,
+    render_voicemail,
+)
+from agents.call_agent.tools import CALL_TOOLS
+from agents.prompts import render_prompt
+from media.call_script import CallBrief, CallScript
+
+
+def call_script(brief: CallBrief) -> CallScript:
+    """The script of the call `brief` describes."""
+    return CallScript(
+        instructions=render_instructions(brief),
+        greeting=render_greeting(brief),
+        voicemail=render_voicemail(brief),
+        tools=CALL_TOOLS,
+        resume=render_prompt(AGENT, "resume", PROMPT_VERSION),
+        history_intro=render_prompt(AGENT, "history", PROMPT_VERSION).strip(),
+    )

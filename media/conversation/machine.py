@@ -1,0 +1,527 @@
+"""The conversation of one call, without I/O: typed inputs in, typed commands out.
+
+`Conversation.handle(input, now_ms)` takes what happened — a Realtime server event, a measured
+frame of callee audio, a tool's result, a timer, the line closing — and returns what to do, in
+order. It never reads a clock (the monotonic time comes with each input), never awaits, and
+touches no socket or database, so every decision of a call is tested event by event in
+microseconds: the greeting or the mailbox check first, barge-in (clear the playout, cancel the
+response, truncate the item at what was played), mailbox vs. phone menu from the first words,
+tool calls and the one `response.create` after all their outputs (`media.tool_turns`), the
+evidence of the callee's voice (`media.speech_activity`), the resumed session after a lost
+connection, and the drain before hanging up. `media.bridge` carries the commands out.
+
+The phases and the moves between them are in `media.conversation.phases`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from core.db.models import CallOutcome
+from core.logging import get_logger
+from media.call_script import CallScript
+from media.conversation.answering import who_answered
+from media.conversation.commands import (
+    CancelResponse,
+    CancelTimer,
+    ClearPlayout,
+    CloseRealtime,
+    Command,
+    Connect,
+    CreateResponse,
+    EndedBy,
+    FlushPlayout,
+    FlushTurns,
+    HangUp,
+    LoadHistory,
+    MarkOutcome,
+    Play,
+    ReadAmd,
+    RealtimeCommand,
+    SendToolOutput,
+    SetTimer,
+    StartTool,
+    StopListening,
+    StoreVoiceActivity,
+    Timer,
+    Truncate,
+    WatchPlayout,
+    WriteTurn,
+)
+from media.conversation.inputs import (
+    AmdVerdict,
+    BridgeFailed,
+    CalleeAudio,
+    CallEnded,
+    CallStarted,
+    Connected,
+    ConnectFailed,
+    HistoryLoaded,
+    Input,
+    OwnerAnswer,
+    PlayoutCleared,
+    PlayoutDrained,
+    RealtimeClosed,
+    TimerFired,
+    ToolFailed,
+    ToolResult,
+)
+from media.conversation.phases import TRANSITIONS, IllegalTransition, Phase
+from media.conversation.tools import EndCall, Refused, read_tool_call
+from media.playout import Cleared
+from media.realtime_events import (
+    AgentTranscript,
+    AudioDelta,
+    AudioDone,
+    CallerTranscript,
+    CallerTranscriptFailed,
+    FunctionCall,
+    RealtimeError,
+    ResponseCreated,
+    ResponseDone,
+    SpeechStarted,
+    SpeechStopped,
+)
+from media.session import Dtmf, PeerError
+from media.speech_activity import INAUDIBLE, CalleeVoice
+from media.tool_turns import ToolTurns
+
+log = get_logger("opendeep.media.conversation")
+
+CONNECTION_LOST = "the voice AI connection was lost"
+INTERNAL_ERROR = "internal error in the call bridge"
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """How long the conversation waits for what (milliseconds)."""
+
+    # AMD runs before AudioSocket in the dialplan, but its AMI event may land a moment after
+    # the socket connects: the verdict gets this grace period, read every `amd_poll_ms`.
+    amd_wait_ms: int = 1000
+    amd_poll_ms: int = 100
+    machine_wait_ms: int = 6000  # a machine silent this long is a mailbox waiting for a message
+    drain_ms: int = 15000  # the last response may take this long to finish, then to play out
+
+
+@dataclass(slots=True)
+class ConversationResult:
+    """How the conversation ended, for the attempt runner and the analyzer."""
+
+    ended_by: EndedBy | Literal[""] = ""
+    reason: str = ""
+    voicemail: bool = False
+    technical_failure: bool = False
+
+
+@dataclass(slots=True)
+class ConversationCounts:
+    barge_ins: int = 0
+    reconnects: int = 0
+
+
+class Conversation:
+    """One call's conversation; feed it with `handle` and carry out what it returns, in order.
+
+    `wall_epoch` is the wall-clock time at monotonic 0 ms: the callee's speech turns are
+    stored with wall-clock times (the transcript's clock), computed from the input's `now_ms`.
+    """
+
+    def __init__(
+        self, *, wall_epoch: dt.datetime, timing: Timing | None = None, logger: Any = None
+    ) -> None:
+        self.phase = Phase.STARTING
+        self.result = ConversationResult()
+        self.counts = ConversationCounts()
+        self._epoch = wall_epoch
+        self._timing = timing or Timing()
+        self._log = logger if logger is not None else log
+        self._now = 0
+        self._script: CallScript | None = None
+        self._amd_since = 0
+        self._machine = False  # the dialplan's AMD said MACHINE: a mailbox, or a phone menu
+        self._connected = False
+        self._turns = ToolTurns()
+        self._voice = CalleeVoice()
+        self._tools: dict[str, str] = {}  # call id → tool name, while the tool runs
+        self._timers: dict[Timer, int] = {}  # timer → token of the one set last
+        self._timer_seq = 0
+        self._callee_spoke = False
+        self._caller_turns = 0
+        self._barge_in = False  # a ClearPlayout for a barge-in awaits its PlayoutCleared
+        self._resume_phase = Phase.TALKING
+        self._drain: tuple[EndedBy, str] = ("agent", "")
+        self._drain_response: str | None = None  # the response the drain waits for
+        self._drain_awaits_ask = False  # … one our own response.create is about to create
+        self._drain_playout = False  # the drain waits for the playout now
+
+    def handle(self, event: Input, now_ms: int) -> list[Command]:
+        """What to do about `event`, which happened at monotonic `now_ms`."""
+        self._now = now_ms
+        match event:
+            case AudioDelta(response_id=response_id, item_id=item_id, audio=audio):
+                return [Play(audio, item_id, response_id)]
+            case AudioDone():
+                return [FlushPlayout()]
+            case CalleeAudio(duration_ms=duration_ms, level=level):
+                self._voice.audio(duration_ms, level)
+                return []
+            case ResponseCreated(response_id=response_id):
+                self._turns.response_created(response_id)
+                if self._drain_awaits_ask:
+                    self._drain_awaits_ask = False
+                    self._drain_response = response_id
+                return []
+            case ResponseDone(response_id=response_id):
+                return self._response_done(response_id)
+            case SpeechStarted(audio_start_ms=start_ms):
+                self._callee_spoke = True
+                self._voice.speech_started(start_ms, self._wall())
+                self._turns.speech_started()
+                self._barge_in = True
+                return [ClearPlayout()]
+            case PlayoutCleared(cleared=cleared):
+                return self._barge_in_cleared(cleared)
+            case SpeechStopped(audio_end_ms=end_ms):
+                self._voice.speech_stopped(end_ms, self._wall())
+                return []
+            case AgentTranscript(transcript=text):
+                return [WriteTurn("agent", text.strip())] if text.strip() else []
+            case CallerTranscript(transcript=text):
+                self._voice.transcribed()
+                return self._caller_words(text)
+            case CallerTranscriptFailed(item_id=item_id, message=message):
+                # The callee said something nobody could read: a turn of its own, not a gap.
+                self._voice.transcription_failed()
+                self._log.warning("callee turn not transcribed", item_id=item_id, error=message)
+                return [WriteTurn("callee", INAUDIBLE)]
+            case FunctionCall():
+                return self._tool_call(event)
+            case ToolResult(call_id=call_id, output=output):
+                return self._answer(call_id, output)
+            case OwnerAnswer(call_id=call_id, answer=answer):
+                said = answer if answer is not None else "(no answer)"
+                reply = answer if answer is not None else "no answer"
+                return [WriteTurn("owner", said), *self._answer(call_id, {"answer": reply})]
+            case ToolFailed(call_id=call_id, error=error):
+                name = self._tools.get(call_id, "tool")
+                return self._answer(call_id, {"error": f"{name} failed: {error}"})
+            case RealtimeError():
+                return self._realtime_error(event)
+            case TimerFired():
+                return self._timer_fired(event)
+            case PlayoutDrained():
+                if self.phase is Phase.DRAINING and self._drain_playout:
+                    return self._hang_up(*self._drain)
+                return []
+            case CallStarted(script=script, amd_status=amd_status):
+                if self.phase is not Phase.STARTING or self._script is not None:
+                    return []
+                self._script = script
+                self._amd_since = now_ms
+                return self._amd(amd_status)
+            case AmdVerdict(status=status):
+                return self._amd(status) if self.phase is Phase.STARTING else []
+            case Connected():
+                return self._connected_now()
+            case ConnectFailed(problem=problem):
+                if self.phase is Phase.CONNECTING:
+                    return self._fail(f"the voice could not start: {problem}")
+                return self._fail(CONNECTION_LOST) if self.phase is Phase.RECONNECTING else []
+            case RealtimeClosed(error=error):
+                return self._realtime_closed(error)
+            case HistoryLoaded(transcript=history):
+                if self.phase is not Phase.RECONNECTING:
+                    return []
+                return [Connect(self._script_().resumed_instructions(history))]
+            case Dtmf(digit=digit):
+                self._log.info("callee pressed a key", digit=digit)
+                return []
+            case PeerError(code=code):
+                self._log.warning("asterisk reported an error", code=code)
+                return []
+            case BridgeFailed():
+                return self._fail(INTERNAL_ERROR)
+            case CallEnded(reason=reason):
+                return self._ended(reason)
+        return []  # server events the call does not act on
+
+    # --- starting ------------------------------------------------------------------------
+
+    def _amd(self, status: str | None) -> list[Command]:
+        if status:
+            self._machine = status.upper() == "MACHINE"
+        elif self._now - self._amd_since < self._timing.amd_wait_ms:
+            return [self._set_timer(Timer.AMD_POLL, self._timing.amd_poll_ms)]
+        self._enter(Phase.CONNECTING)
+        return [Connect(self._script_().instructions)]
+
+    def _connected_now(self) -> list[Command]:
+        self._connected = True
+        if self.phase is Phase.CONNECTING:
+            if self._machine:
+                # A machine answered: its first words tell a mailbox from a phone menu (which
+                # the agent navigates). No words at all: it is a mailbox.
+                self._enter(Phase.SCREENING)
+                return [self._set_timer(Timer.MACHINE_WAIT, self._timing.machine_wait_ms)]
+            self._enter(Phase.TALKING)
+            return self._ask(self._script_().greeting)
+        if self.phase is Phase.RECONNECTING:
+            self._turns = ToolTurns()  # the old session's responses and tool calls are gone
+            resumed = self._resume_phase
+            self._enter(resumed)
+            commands: list[Command] = []
+            if resumed is Phase.SCREENING:
+                commands.append(self._set_timer(Timer.MACHINE_WAIT, self._timing.machine_wait_ms))
+            return [*commands, *self._ask(self._script_().resume)]
+        return []
+
+    # --- responses and barge-in --------------------------------------------------------------
+
+    def _response_done(self, response_id: str) -> list[Command]:
+        commands: list[Command] = []
+        if self._turns.response_done(response_id):
+            commands += self._realtime(CreateResponse())
+        if (
+            self.phase is Phase.DRAINING
+            and not self._drain_playout
+            and response_id == self._drain_response
+        ):
+            commands += [*self._cancel_timer(Timer.DRAIN_RESPONSE), *self._await_playout()]
+        return commands
+
+    def _barge_in_cleared(self, cleared: Cleared) -> list[Command]:
+        if not self._barge_in:
+            return []  # a clear of another kind (a mailbox, a dropped line)
+        self._barge_in = False
+        active = self._turns.active_response
+        if cleared.dropped_frames == 0 and active is None:
+            return []  # the agent was not speaking: nothing to interrupt
+        self.counts.barge_ins += 1
+        commands: list[Command] = []
+        if active is not None:
+            commands += self._realtime(CancelResponse())
+        if cleared.item_id is not None:
+            commands += self._realtime(Truncate(cleared.item_id, cleared.played_ms))
+        self._log.info("barge-in", dropped_ms=cleared.dropped_ms, heard_ms=cleared.played_ms)
+        return commands
+
+    def _realtime_error(self, error: RealtimeError) -> list[Command]:
+        if error.code == "response_cancel_not_active":
+            return []  # server VAD already cancelled it on barge-in; our cancel was a no-op
+        if error.code == "conversation_already_has_active_response":
+            # A response started before ours could: the tools' ask is repeated after it.
+            self._log.info("response.create refused: a response is active")
+            return self._realtime(CreateResponse()) if self._turns.create_refused() else []
+        self._log.warning("realtime error event", code=error.code, message=error.message)
+        return []
+
+    # --- mailbox or phone menu -----------------------------------------------------------------
+
+    def _caller_words(self, text: str) -> list[Command]:
+        text = text.strip()
+        if not text:
+            return []
+        self._caller_turns += 1
+        commands: list[Command] = [WriteTurn("callee", text)]
+        if self._caller_turns != 1 or self.phase not in (Phase.SCREENING, Phase.TALKING):
+            return commands
+        answered = who_answered(text)
+        if answered == "menu":
+            self._log.info("phone menu answered")
+            if self.phase is Phase.SCREENING:
+                commands += self._cancel_timer(Timer.MACHINE_WAIT)
+                self._enter(Phase.TALKING)
+            return commands  # the agent listens and presses keys (send_dtmf)
+        if answered == "mailbox" or self._machine:
+            # A greeting like "please leave a message after the tone": a mailbox.
+            if self._turns.active_response is not None:
+                commands += self._realtime(CancelResponse())
+            commands.append(ClearPlayout())
+            commands += self._leave_voicemail("the callee's first words")
+        return commands
+
+    def _leave_voicemail(self, detected_by: str) -> list[Command]:
+        self.result.voicemail = True
+        message = self._script_().voicemail
+        self._log.info("voicemail", detected_by=detected_by, leaves_message=message is not None)
+        commands: list[Command] = [
+            *self._cancel_timer(Timer.MACHINE_WAIT),
+            MarkOutcome(CallOutcome.VOICEMAIL),
+            StopListening(),  # a mailbox needs no listening once it is recognised
+        ]
+        if message is None:
+            return [*commands, *self._hang_up("voicemail", "voicemail, no message to leave")]
+        commands += self._ask(message)
+        # The drain waits for the response that our ask creates: the message.
+        return [*commands, *self._begin_drain("voicemail", "voicemail message left", ask=True)]
+
+    # --- tools -------------------------------------------------------------------------------
+
+    def _tool_call(self, call: FunctionCall) -> list[Command]:
+        self._turns.function_call(call.response_id, call.call_id)
+        request = read_tool_call(call)
+        if isinstance(request, Refused):
+            self._log.warning(
+                "tool call refused",
+                tool=call.name,
+                error=request.error,
+                arguments_chars=len(call.arguments),
+            )
+            return self._answer(call.call_id, {"error": request.error})
+        if isinstance(request, EndCall):
+            goodbye = self._turns.active_response  # the response with the goodbye, if it runs
+            commands = self._answer(call.call_id, {"ok": True}, continues=False)
+            return [*commands, *self._begin_drain("agent", request.reason, response=goodbye)]
+        self._tools[call.call_id] = call.name
+        return [StartTool(call.call_id, request)]
+
+    def _answer(
+        self, call_id: str, output: dict[str, Any], *, continues: bool = True
+    ) -> list[Command]:
+        """The tool's output; once the response's last output is in, the ask to go on (one
+        `response.create` per response, however many tools it called)."""
+        self._tools.pop(call_id, None)
+        commands = self._realtime(SendToolOutput(call_id, output))
+        if self._turns.output_sent(call_id, continues=continues):
+            commands += self._realtime(CreateResponse())
+        return commands
+
+    # --- a lost connection -------------------------------------------------------------------
+
+    def _realtime_closed(self, error: str | None) -> list[Command]:
+        self._connected = False
+        if error is None:
+            self._log.info("realtime session closed by the server")
+            return []
+        if self.phase not in (Phase.SCREENING, Phase.TALKING, Phase.DRAINING):
+            return []
+        self._log.warning("realtime connection lost", error=error)
+        if self.phase is Phase.DRAINING:
+            # The last response cannot finish now: what of it arrived plays out, then the
+            # call ends as it was going to.
+            if self._drain_playout:
+                return []
+            return [*self._cancel_timer(Timer.DRAIN_RESPONSE), *self._await_playout()]
+        if self.counts.reconnects >= 1:
+            return self._fail(CONNECTION_LOST)
+        self.counts.reconnects += 1
+        self._resume_phase = self.phase
+        self._enter(Phase.RECONNECTING)
+        # The turns said so far are stored and read back: the new session hears them.
+        return [
+            *self._cancel_timer(Timer.MACHINE_WAIT),
+            CloseRealtime(),
+            ClearPlayout(),
+            LoadHistory(),
+        ]
+
+    # --- ending ------------------------------------------------------------------------------
+
+    def _begin_drain(
+        self, ended_by: EndedBy, reason: str, *, response: str | None = None, ask: bool = False
+    ) -> list[Command]:
+        """Let `response` (or the one our ask is about to create) finish and its audio play
+        out, then hang up."""
+        if self.phase not in (Phase.SCREENING, Phase.TALKING):
+            return []  # already ending: the first reason stands
+        self._enter(Phase.DRAINING)
+        self._drain = (ended_by, reason)
+        self._drain_response, self._drain_awaits_ask = response, ask
+        if response is None and not ask:
+            return self._await_playout()
+        return [self._set_timer(Timer.DRAIN_RESPONSE, self._timing.drain_ms)]
+
+    def _await_playout(self) -> list[Command]:
+        self._drain_playout = True
+        return [self._set_timer(Timer.DRAIN_PLAYOUT, self._timing.drain_ms), WatchPlayout()]
+
+    def _hang_up(self, ended_by: EndedBy, reason: str) -> list[Command]:
+        if self.phase in (Phase.HANGING_UP, Phase.ENDED):
+            return []
+        self.result.ended_by = ended_by
+        self.result.reason = reason
+        self._log.info("hanging up", ended_by=ended_by, reason=reason)
+        commands = self._cancel_timers()
+        self._enter(Phase.HANGING_UP)
+        return [*commands, HangUp(ended_by, reason)]
+
+    def _fail(self, reason: str) -> list[Command]:
+        if self.phase in (Phase.HANGING_UP, Phase.ENDED):
+            return []
+        self.result.technical_failure = True
+        return [
+            MarkOutcome(CallOutcome.TECHNICAL_FAILURE, reason),
+            *self._hang_up("failure", reason),
+        ]
+
+    def _ended(self, reason: str) -> list[Command]:
+        if self.phase is Phase.ENDED:
+            return []
+        if not self.result.ended_by:
+            self.result.ended_by = "callee" if reason == "hangup" else "failure"
+            self.result.reason = reason
+        self._timers.clear()  # the driver stops its timers with the call
+        self._enter(Phase.ENDED)
+        self._connected = False
+        return [CloseRealtime(), FlushTurns(), StoreVoiceActivity(self._voice.snapshot())]
+
+    # --- timers ------------------------------------------------------------------------------
+
+    def _timer_fired(self, fired: TimerFired) -> list[Command]:
+        if self._timers.get(fired.timer) != fired.token:
+            return []  # cancelled or set again since
+        del self._timers[fired.timer]
+        if fired.timer is Timer.AMD_POLL:
+            return [ReadAmd()] if self.phase is Phase.STARTING else []
+        if fired.timer is Timer.MACHINE_WAIT:
+            # A machine that says nothing for a while is a mailbox waiting for its message;
+            # one that speaks is judged by its first words.
+            if self.phase is Phase.SCREENING and not self._callee_spoke:
+                return self._leave_voicemail("the dialplan's answering-machine detection")
+            return []
+        if self.phase is not Phase.DRAINING:
+            return []
+        if fired.timer is Timer.DRAIN_RESPONSE:
+            return self._await_playout()
+        return self._hang_up(*self._drain)  # DRAIN_PLAYOUT: what did not play in time is lost
+
+    def _set_timer(self, timer: Timer, delay_ms: int) -> SetTimer:
+        self._timer_seq += 1
+        self._timers[timer] = self._timer_seq
+        return SetTimer(timer, delay_ms, self._timer_seq)
+
+    def _cancel_timer(self, timer: Timer) -> list[Command]:
+        return [CancelTimer(timer)] if self._timers.pop(timer, None) is not None else []
+
+    def _cancel_timers(self) -> list[Command]:
+        return [c for timer in list(self._timers) for c in self._cancel_timer(timer)]
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _ask(self, instructions: str) -> list[Command]:
+        """A `response.create` of the conversation's own, with instructions for that response
+        only (greeting, mailbox message, resuming after a dropped line)."""
+        if not self._connected:
+            return []
+        self._turns.asked()
+        return [CreateResponse(instructions)]
+
+    def _realtime(self, command: RealtimeCommand) -> list[Command]:
+        # Without a session there is nobody to tell: the resumed session starts afresh.
+        return [command] if self._connected else []
+
+    def _enter(self, phase: Phase) -> None:
+        if phase not in TRANSITIONS[self.phase]:
+            raise IllegalTransition(self.phase, phase)
+        self.phase = phase
+
+    def _script_(self) -> CallScript:
+        if self._script is None:
+            raise RuntimeError("the conversation has no script before CallStarted")
+        return self._script
+
+    def _wall(self) -> dt.datetime:
+        return self._epoch + dt.timedelta(milliseconds=self._now)
