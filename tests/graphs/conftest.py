@@ -16,6 +16,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from core.db import Database
 from core.db.models import CallOutcome, CallState, CampaignStatus, StopRule
+from core.domain import TranscriptTurn
 from core.settings import Settings
 from graphs import GraphRunner
 from graphs.checkpoint import open_checkpointer
@@ -164,5 +165,7 @@ async def seed_call(
             ended_at=NOW - dt.timedelta(minutes=1),
         )
         at = NOW - dt.timedelta(minutes=4)
-        await s.calls.append_turns(call.id, [(role, text, at) for role, text in transcript])
+        await s.calls.append_turns(
+            call.id, [TranscriptTurn(role=role, text=text, at=at) for role, text in transcript]
+        )
     return Seeded(campaign.id, [t.id for t in tasks], call.id)

@@ -14,6 +14,7 @@ import pytest
 
 from core.db import Claim, Database
 from core.db.models import CallState, CampaignStatus, StopRule, TaskStatus
+from core.domain import TaskResult
 from core.scheduler import Dispatcher
 from core.settings import Settings
 
@@ -303,7 +304,7 @@ async def seed_first_success(db: Database, user_id: int, *, goal_achieved: bool)
             done.id,
             TaskStatus.COMPLETED,
             last_outcome=outcome,
-            result={"outcome": outcome, "reason": "r", "goal_achieved": goal_achieved},
+            result=TaskResult(outcome=outcome, reason="r", goal_achieved=goal_achieved),
         )
         return sibling.id
 

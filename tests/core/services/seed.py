@@ -9,6 +9,7 @@ from typing import Any
 
 from core.db import Database, utcnow
 from core.db.models import CallOutcome, CallState, CampaignStatus, FeedbackKind, TaskStatus
+from core.domain import StoredAnalysis, TranscriptTurn, TurnRole
 from graphs.threads import thread_id_for
 
 
@@ -21,12 +22,14 @@ class Seeded:
 
 ANALYSIS: dict[str, Any] = {
     "outcome": "achieved",
+    "goal_achieved": True,
     "summary": "Booked a cleaning for Tuesday at 9:30.",
-    "next_step": "none",
+    "next_step": {"action": "done", "reason": "goal achieved"},
     "confidence": 0.92,
+    "final": True,
     "facts": [
         {
-            "label": "appointment",
+            "name": "appointment",
             "value": "Tuesday 9:30",
             "quote": "We can do Tuesday at nine thirty.",
         }
@@ -86,13 +89,13 @@ async def seed_campaign(
             recording_path=recording_path,
         )
         for role, text in [
-            ("assistant", "Hi, this is an AI assistant calling on behalf of Alice."),
-            ("user", "Hello, Bright Smile Dental."),
-            ("assistant", "Could Alice book a cleaning next week, in the morning?"),
-            ("user", "We can do Tuesday at nine thirty."),
+            (TurnRole.AGENT, "Hi, this is an AI assistant calling on behalf of Alice."),
+            (TurnRole.CALLEE, "Hello, Bright Smile Dental."),
+            (TurnRole.AGENT, "Could Alice book a cleaning next week, in the morning?"),
+            (TurnRole.CALLEE, "We can do Tuesday at nine thirty."),
         ]:
-            await s.calls.append_turns(call.id, [(role, text, utcnow())])
-        await s.calls.set_results(call.id, analysis=ANALYSIS)
+            await s.calls.append_turns(call.id, [TranscriptTurn(role=role, text=text, at=utcnow())])
+        await s.calls.set_results(call.id, analysis=StoredAnalysis.model_validate(ANALYSIS))
         missed = await s.calls.create(
             task_id=failed.id,
             attempt=1,
@@ -118,8 +121,10 @@ async def seed_campaign(
             await s.calls.append_turns(
                 up.id,
                 [
-                    ("assistant", "Hi, this is an AI assistant.", utcnow()),
-                    ("user", "Park Slope Dentistry, please hold.", utcnow()),
+                    TranscriptTurn(role="agent", text="Hi, this is an AI assistant.", at=utcnow()),
+                    TranscriptTurn(
+                        role="callee", text="Park Slope Dentistry, please hold.", at=utcnow()
+                    ),
                 ],
             )
             call_ids.append(up.id)
