@@ -49,12 +49,14 @@ from media.conversation import (
 from media.playout import PlayoutBuffer
 from media.realtime_client import RealtimeClient, RealtimeConfigError, RealtimeConnectionError
 from media.realtime_events import (
+    ServerVad,
     function_call_output,
     input_audio_append,
     item_truncate,
     response_cancel,
     response_create,
     session_update,
+    turn_detection_update,
 )
 from media.session import EndReason, InboundAudio, SessionControl, SessionEvent
 from media.speech_activity import VoiceActivity, measure
@@ -274,8 +276,10 @@ class RealtimeBridge:
                 await self._send(function_call_output(call_id, output))
             case commands.StopListening():
                 self._listening = False
-            case commands.Connect(instructions=instructions):
-                return await self._connect(instructions)
+            case commands.RespondToTurns():
+                await self._send(turn_detection_update(self._turn_detection(respond=True)))
+            case commands.Connect(instructions=instructions, respond_to_turns=respond):
+                return await self._connect(instructions, respond)
             case commands.CloseRealtime():
                 rt, self._rt = self._rt, None
                 if rt is not None:
@@ -309,7 +313,12 @@ class RealtimeBridge:
 
     # --- the Realtime session, both directions ---------------------------------------------
 
-    async def _connect(self, instructions: str) -> inputs.Connected | inputs.ConnectFailed:
+    def _turn_detection(self, *, respond: bool) -> ServerVad:
+        return ServerVad(create_response=respond)
+
+    async def _connect(
+        self, instructions: str, respond: bool
+    ) -> inputs.Connected | inputs.ConnectFailed:
         """Open and configure a Realtime session; start its reader (and the callee's audio)."""
         assert self._script is not None  # Connect comes after CallStarted
         try:
@@ -324,6 +333,7 @@ class RealtimeBridge:
                     instructions=instructions,
                     voice=self._settings.realtime_voice,
                     tools=self._script.tools,
+                    turn_detection=self._turn_detection(respond=respond),
                     transcription_model=self._settings.realtime_transcription_model or None,
                 )
             )

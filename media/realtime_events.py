@@ -402,6 +402,20 @@ def session_update(
     }
 
 
+def turn_detection_update(turn_detection: ServerVad | None) -> JsonDict:
+    """`session.update` of `audio.input.turn_detection` alone (the rest of the session stays
+    as it is); the object is sent whole, so no field of an earlier setting lingers."""
+    return {
+        "type": "session.update",
+        "session": {
+            "type": "realtime",
+            "audio": {
+                "input": {"turn_detection": turn_detection.to_dict() if turn_detection else None}
+            },
+        },
+    }
+
+
 def input_audio_append(audio: bytes) -> JsonDict:
     """`input_audio_buffer.append` of caller audio already in the session's input format."""
     return {"type": "input_audio_buffer.append", "audio": base64.b64encode(audio).decode("ascii")}

@@ -17,6 +17,7 @@ from media.speech_activity import VoiceActivity
 class Timer(StrEnum):
     AMD_POLL = "amd_poll"  # read the AMD verdict again (it may land after the socket connects)
     MACHINE_WAIT = "machine_wait"  # a machine that stays silent this long is a mailbox
+    GREETING_WAIT = "greeting_wait"  # a person who says nothing this long is greeted anyway
     DRAIN_RESPONSE = "drain_response"  # the last response gets this long to finish
     DRAIN_PLAYOUT = "drain_playout"  # and its audio this long to play out
 
@@ -27,9 +28,21 @@ class Timer(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Connect:
     """Open a Realtime session and configure it with `instructions` and the script's tools;
-    answer with `Connected` or `ConnectFailed`."""
+    answer with `Connected` or `ConnectFailed`.
+
+    `respond_to_turns=False` configures turn detection without `create_response`: the server
+    reports the callee's turns but leaves the next response to us (`RespondToTurns` turns it
+    on) — so a person's "Hello?" is answered by our greeting, not by a response of the
+    server's that races it."""
 
     instructions: str
+    respond_to_turns: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RespondToTurns:
+    """`session.update` of turn detection with `create_response` on: from now on the server
+    answers each callee turn it detects."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +212,7 @@ class HangUp:
     reason: str
 
 
-RealtimeCommand = CreateResponse | CancelResponse | Truncate | SendToolOutput
+RealtimeCommand = CreateResponse | CancelResponse | Truncate | SendToolOutput | RespondToTurns
 
 Command = (
     Connect

@@ -4,8 +4,8 @@
 frame of callee audio, a tool's result, a timer, the line closing — and returns what to do, in
 order. It never reads a clock (the monotonic time comes with each input), never awaits, and
 touches no socket or database, so every decision of a call is tested event by event in
-microseconds: the greeting or the mailbox check first, barge-in (clear the playout, cancel the
-response, truncate the item at what was played), mailbox vs. phone menu from the first words,
+microseconds: the mailbox check, or the greeting once a person's first words ended, barge-in
+(clear the playout, cancel the response, truncate the item at what was played), mailbox vs. phone menu from the first words,
 tool calls and the one `response.create` after all their outputs (`media.tool_turns`), the
 evidence of the callee's voice (`media.speech_activity`), the resumed session after a lost
 connection, and the drain before hanging up. `media.bridge` carries the commands out.
@@ -39,6 +39,7 @@ from media.conversation.commands import (
     Play,
     ReadAmd,
     RealtimeCommand,
+    RespondToTurns,
     SendToolOutput,
     SetTimer,
     StartTool,
@@ -102,6 +103,10 @@ class Timing:
     amd_wait_ms: int = 1000
     amd_poll_ms: int = 100
     machine_wait_ms: int = 6000  # a machine silent this long is a mailbox waiting for a message
+    # A person picking up says "Hello?" within a second or so; the agent waits for those words
+    # to end before it greets (talking over them is the surest sign of a robot), and greets a
+    # callee who says nothing after this long.
+    greeting_wait_ms: int = 1500
     drain_ms: int = 15000  # the last response may take this long to finish, then to play out
 
 
@@ -148,6 +153,8 @@ class Conversation:
         self._timers: dict[Timer, int] = {}  # timer → token of the one set last
         self._timer_seq = 0
         self._callee_spoke = False
+        self._callee_speaking = False  # server VAD: between speech started and stopped
+        self._greeting_due = False  # a person answered; the greeting waits for their first words
         self._caller_turns = 0
         self._barge_in = False  # a ClearPlayout for a barge-in awaits its PlayoutCleared
         self._resume_phase = Phase.TALKING
@@ -176,16 +183,18 @@ class Conversation:
             case ResponseDone(response_id=response_id):
                 return self._response_done(response_id)
             case SpeechStarted(audio_start_ms=start_ms):
-                self._callee_spoke = True
+                self._callee_spoke = self._callee_speaking = True
                 self._voice.speech_started(start_ms, self._wall())
                 self._turns.speech_started()
                 self._barge_in = True
-                return [ClearPlayout()]
+                # Their first words are under way: the greeting waits for them to end.
+                return [*self._cancel_timer(Timer.GREETING_WAIT), ClearPlayout()]
             case PlayoutCleared(cleared=cleared):
                 return self._barge_in_cleared(cleared)
             case SpeechStopped(audio_end_ms=end_ms):
+                self._callee_speaking = False
                 self._voice.speech_stopped(end_ms, self._wall())
-                return []
+                return self._greet() if self._greeting_due else []
             case AgentTranscript(transcript=text):
                 return [WriteTurn(TurnRole.AGENT, text.strip())] if text.strip() else []
             case CallerTranscript(transcript=text):
@@ -255,7 +264,9 @@ class Conversation:
         elif self._now - self._amd_since < self._timing.amd_wait_ms:
             return [self._set_timer(Timer.AMD_POLL, self._timing.amd_poll_ms)]
         self._enter(Phase.CONNECTING)
-        return [Connect(self._script_().instructions)]
+        # A machine's turns are answered by the server as they end; a person's first one by
+        # our greeting.
+        return [Connect(self._script_().instructions, respond_to_turns=self._machine)]
 
     def _connected_now(self) -> list[Command]:
         self._connected = True
@@ -266,9 +277,11 @@ class Conversation:
                 self._enter(Phase.SCREENING)
                 return [self._set_timer(Timer.MACHINE_WAIT, self._timing.machine_wait_ms)]
             self._enter(Phase.TALKING)
-            return self._ask(self._script_().greeting)
+            self._greeting_due = True
+            return [self._set_timer(Timer.GREETING_WAIT, self._timing.greeting_wait_ms)]
         if self.phase is Phase.RECONNECTING:
             self._turns = ToolTurns()  # the old session's responses and tool calls are gone
+            self._greeting_due = False  # the resumed session opens with its own words
             resumed = self._resume_phase
             self._enter(resumed)
             commands: list[Command] = []
@@ -276,6 +289,16 @@ class Conversation:
                 commands.append(self._set_timer(Timer.MACHINE_WAIT, self._timing.machine_wait_ms))
             return [*commands, *self._ask(self._script_().resume)]
         return []
+
+    def _greet(self) -> list[Command]:
+        """The greeting, once the callee's first words ended (or the silence lasted): from
+        then on the server answers their turns itself."""
+        self._greeting_due = False
+        return [
+            *self._cancel_timer(Timer.GREETING_WAIT),
+            *self._ask(self._script_().greeting),
+            *self._realtime(RespondToTurns()),
+        ]
 
     # --- responses and barge-in --------------------------------------------------------------
 
@@ -344,10 +367,12 @@ class Conversation:
 
     def _leave_voicemail(self, detected_by: str) -> list[Command]:
         self.result.voicemail = True
+        self._greeting_due = False
         message = self._script_().voicemail
         self._log.info("voicemail", detected_by=detected_by, leaves_message=message is not None)
         commands: list[Command] = [
             *self._cancel_timer(Timer.MACHINE_WAIT),
+            *self._cancel_timer(Timer.GREETING_WAIT),
             MarkOutcome(CallOutcome.VOICEMAIL),
             StopListening(),  # a mailbox needs no listening once it is recognised
         ]
@@ -415,6 +440,7 @@ class Conversation:
         # The turns said so far are stored and read back: the new session hears them.
         return [
             *self._cancel_timer(Timer.MACHINE_WAIT),
+            *self._cancel_timer(Timer.GREETING_WAIT),
             CloseRealtime(),
             ClearPlayout(),
             LoadHistory(),
@@ -478,6 +504,11 @@ class Conversation:
         del self._timers[fired.timer]
         if fired.timer is Timer.AMD_POLL:
             return [ReadAmd()] if self.phase is Phase.STARTING else []
+        if fired.timer is Timer.GREETING_WAIT:
+            # The callee said nothing: the agent opens the conversation.
+            if self.phase is Phase.TALKING and self._greeting_due and not self._callee_speaking:
+                return self._greet()
+            return []
         if fired.timer is Timer.MACHINE_WAIT:
             # A machine that says nothing for a while is a mailbox waiting for its message;
             # one that speaks is judged by its first words.

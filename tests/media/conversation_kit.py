@@ -7,12 +7,20 @@ from unittest.mock import ANY
 
 from media.call_script import CallScript
 from media.conversation import Command, Conversation, Input, Phase, Timer, Timing
-from media.conversation.commands import CancelTimer, CreateResponse, SetTimer
+from media.conversation.commands import (
+    CancelTimer,
+    Connect,
+    CreateResponse,
+    RespondToTurns,
+    SetTimer,
+)
 from media.conversation.inputs import CallStarted, Connected, TimerFired
 from media.realtime_events import ResponseCreated, ResponseDone
 
 EPOCH = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)  # wall-clock time at monotonic 0 ms
-TIMING = Timing(amd_wait_ms=1000, amd_poll_ms=100, machine_wait_ms=6000, drain_ms=15000)
+TIMING = Timing(
+    amd_wait_ms=1000, amd_poll_ms=100, machine_wait_ms=6000, greeting_wait_ms=1500, drain_ms=15000
+)
 SCRIPT = CallScript(
     instructions="You call Bright Smile Dental for Alex Morgan.",
     greeting="Say you are an AI assistant calling for Alex Morgan.",
@@ -21,6 +29,8 @@ SCRIPT = CallScript(
     resume="Apologise for the dropped line.",
     history_intro="The conversation so far:",
 )
+# The agent's opening: the greeting, then the server answers the callee's turns itself.
+GREET = [CreateResponse(SCRIPT.greeting), RespondToTurns()]
 
 
 def timer(timer: Timer, delay_ms: int) -> SetTimer:
@@ -58,9 +68,13 @@ class Call:
         return self(TimerFired(which, token))
 
     def talking(self) -> None:
-        """A person answered (AMD said HUMAN), the session is up, the greeting asked for."""
-        assert self(CallStarted(SCRIPT, "HUMAN"))
-        assert self(Connected()) == [CreateResponse(SCRIPT.greeting)]
+        """A person answered (AMD said HUMAN), the session is up; they said nothing, so the
+        agent greeted once the greeting wait ran out."""
+        assert self(CallStarted(SCRIPT, "HUMAN")) == [
+            Connect(SCRIPT.instructions, respond_to_turns=False)
+        ]
+        assert self(Connected()) == [timer(Timer.GREETING_WAIT, 1500)]
+        assert self.fire(Timer.GREETING_WAIT) == GREET
         assert self.phase is Phase.TALKING
 
     def screening(self) -> None:

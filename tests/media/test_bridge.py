@@ -168,12 +168,14 @@ async def test_a_whole_conversation_with_a_live_question(rig: tuple[Database, Se
     sim, server, registry, callee = await run_call(db, settings, script, seeded)
     try:
         conn = await sim.wait_for_connection()
-        await conn.wait_for_received("response.create")
-        # the agent speaks first: session.update, then response.create with the greeting
-        assert conn.received_types()[:2] == ["session.update", "response.create"]
+        greeting = await conn.wait_for_received("response.create", timeout_s=5)
+        # the callee says nothing: after the greeting wait the agent greets, then lets the
+        # server answer the callee's turns
+        await conn.wait_for_received("session.update", 2)
+        said = [t for t in conn.received_types() if t != "input_audio_buffer.append"]
+        assert said[:3] == ["session.update", "response.create", "session.update"]
         assert (
-            "AI assistant calling on behalf of Alex Morgan"
-            in conn.received[1]["response"]["instructions"]
+            "AI assistant calling on behalf of Alex Morgan" in greeting["response"]["instructions"]
         )
         assert conn.session["audio"]["input"]["format"] == {"type": "audio/pcmu"}
         transcription = conn.session["audio"]["input"]["transcription"]
@@ -227,6 +229,44 @@ async def test_a_whole_conversation_with_a_live_question(rig: tuple[Database, Se
     assert item.status is FeedbackStatus.ANSWERED
 
 
+async def test_the_agent_greets_only_after_the_callees_hello(
+    rig: tuple[Database, Settings],
+) -> None:
+    """A person picks up and says "Hello?" (0.6 s): the agent's first audio reaches them only
+    after their words ended — 0 ms of overlap — and the greeting is the only response."""
+    db, settings = rig
+    seeded = await seed_call(db, amd="HUMAN")
+    script = Script(
+        responses=[ScriptedResponse(outputs=[Say(text="Hi, I am an AI assistant calling.")])],
+        caller_transcripts=["Hello?"],
+    )
+    sim, server, _registry, callee = await run_call(db, settings, script, seeded)
+    try:
+        conn = await sim.wait_for_connection()
+        await conn.wait_for_sent("session.updated", timeout_s=5)
+        hello_starts = time.monotonic()
+        callee.say_for(0.6)
+        hello_ends = hello_starts + 0.6
+        await conn.wait_for_sent("response.done", timeout_s=10)
+        await callee.peer.wait_frames(len(callee.peer.received) + 5, timeout=2)
+        first_audio = next(
+            t for t, f in callee.peer.received if isinstance(f, AudioFrame) and any(f.pcm)
+        )
+        overlap_ms = max(0.0, hello_ends - max(hello_starts, first_audio)) * 1000
+        assert overlap_ms == 0
+        creates = [e for e in conn.received if e["type"] == "response.create"]
+        assert len(creates) == 1  # ours, with the greeting; the server made none of its own
+        assert "AI assistant" in creates[0]["response"]["instructions"]
+        assert "error" not in conn.sent_types(), conn.sent_types()
+        # After the greeting the server answers the callee's turns itself.
+        [*_, last_update] = [e for e in conn.received if e["type"] == "session.update"]
+        assert last_update["session"]["audio"]["input"]["turn_detection"]["create_response"]
+    finally:
+        await callee.peer.close()
+        await server.stop()
+        await sim.close()
+
+
 async def test_barge_in_cuts_the_agent_off_and_truncates(rig: tuple[Database, Settings]) -> None:
     db, settings = rig
     seeded = await seed_call(db)
@@ -243,7 +283,8 @@ async def test_barge_in_cuts_the_agent_off_and_truncates(rig: tuple[Database, Se
     )
     try:
         conn = await sim.wait_for_connection()
-        await callee.peer.wait_frames(100, timeout=5)  # ~2 s of the agent talking
+        await conn.wait_for_sent("response.created", timeout_s=5)  # the greeting after its wait
+        await callee.peer.wait_frames(len(callee.peer.received) + 100, timeout=5)  # ~2 s of it
         callee.say_for(0.8)
         truncation = await conn.wait_for(lambda: next(iter(conn.truncations), None), timeout_s=5)
         frames_at_cut = callee.agent_audio_frames()

@@ -59,7 +59,7 @@ from media.realtime_events import (
 )
 from media.session import Dtmf
 from media.speech_activity import INAUDIBLE, SpeechTurn
-from tests.media.conversation_kit import EPOCH, SCRIPT, Call, timer
+from tests.media.conversation_kit import EPOCH, GREET, SCRIPT, Call, timer
 
 
 def cleared(dropped_frames: int, item_id: str | None, played_ms: int) -> PlayoutCleared:
@@ -73,11 +73,13 @@ def tool(call_id: str, name: str, arguments: str, response_id: str = "r1") -> Fu
 # --- starting ----------------------------------------------------------------------------
 
 
-def test_a_person_answers_the_agent_connects_then_greets() -> None:
+def test_a_person_answers_the_agent_connects_then_waits_for_their_first_words() -> None:
     call = Call()
-    assert call(CallStarted(SCRIPT, "HUMAN")) == [Connect(SCRIPT.instructions)]
+    assert call(CallStarted(SCRIPT, "HUMAN")) == [
+        Connect(SCRIPT.instructions, respond_to_turns=False)
+    ]
     assert call.phase is Phase.CONNECTING
-    assert call(Connected()) == [CreateResponse(SCRIPT.greeting)]
+    assert call(Connected()) == [timer(Timer.GREETING_WAIT, 1500)]  # no greeting yet
     assert call.phase is Phase.TALKING
 
 
@@ -87,12 +89,12 @@ def test_the_amd_verdict_gets_a_grace_period_read_every_100_ms() -> None:
     assert call.fire(Timer.AMD_POLL) == [ReadAmd()]
     assert call(AmdVerdict(None)) == [timer(Timer.AMD_POLL, 100)]
     assert call.fire(Timer.AMD_POLL) == [ReadAmd()]
-    assert call(AmdVerdict("MACHINE")) == [Connect(SCRIPT.instructions)]
+    assert call(AmdVerdict("MACHINE")) == [Connect(SCRIPT.instructions, respond_to_turns=True)]
     assert call(Connected()) == [timer(Timer.MACHINE_WAIT, 6000)]  # no greeting for a machine
     assert call.phase is Phase.SCREENING
 
 
-def test_without_a_verdict_in_a_second_the_agent_greets() -> None:
+def test_without_a_verdict_in_a_second_the_callee_is_taken_for_a_person() -> None:
     call = Call()
     call(CallStarted(SCRIPT, None))
     for _ in range(9):
@@ -100,8 +102,9 @@ def test_without_a_verdict_in_a_second_the_agent_greets() -> None:
         assert call(AmdVerdict(None)) == [timer(Timer.AMD_POLL, 100)]
     assert call.fire(Timer.AMD_POLL) == [ReadAmd()]
     assert call.now_ms == 1000
-    assert call(AmdVerdict(None)) == [Connect(SCRIPT.instructions)]
-    assert call(Connected()) == [CreateResponse(SCRIPT.greeting)]
+    assert call(AmdVerdict(None)) == [Connect(SCRIPT.instructions, respond_to_turns=False)]
+    assert call(Connected()) == [timer(Timer.GREETING_WAIT, 1500)]
+    assert call.fire(Timer.GREETING_WAIT) == GREET
 
 
 def test_a_voice_that_cannot_start_is_a_technical_failure() -> None:
@@ -301,7 +304,8 @@ def test_the_callees_voice_is_kept_with_wall_clock_times_and_stored_at_the_end()
     activity = store.activity
     assert activity.audio_ms == 1000 and activity.voiced_ms == 500
     assert activity.turns == (
-        SpeechTurn(700, EPOCH + dt.timedelta(seconds=2), 2100, EPOCH + dt.timedelta(seconds=3.5)),
+        # 1.5 s of greeting wait, 1 s of audio and 1 s more: the turn started 3.5 s into the call
+        SpeechTurn(700, EPOCH + dt.timedelta(seconds=3.5), 2100, EPOCH + dt.timedelta(seconds=5)),
     )
     assert activity.failed_transcriptions == 1 and activity.spoke
     assert commands == [CloseRealtime(), FlushTurns(), store]

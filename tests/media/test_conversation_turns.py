@@ -1,0 +1,97 @@
+"""Who speaks when: the agent waits for a person's "Hello?" before it greets, and a callee who
+talks over the agent takes the turn. Event by event on the kit's clock (`conversation_kit`)."""
+
+from __future__ import annotations
+
+from media.conversation import Phase, Timer
+from media.conversation.commands import (
+    CancelResponse,
+    CancelTimer,
+    ClearPlayout,
+    Connect,
+    CreateResponse,
+    Play,
+    Truncate,
+)
+from media.conversation.inputs import CallStarted, Connected, PlayoutCleared, TimerFired
+from media.playout import Cleared
+from media.realtime_events import AudioDelta, ResponseCreated, SpeechStarted, SpeechStopped
+from tests.media.conversation_kit import GREET, SCRIPT, Call, timer
+
+
+def answered() -> Call:
+    """A person answered and the session is up: the agent waits for their first words."""
+    call = Call()
+    assert call(CallStarted(SCRIPT, "HUMAN")) == [
+        Connect(SCRIPT.instructions, respond_to_turns=False)
+    ]
+    assert call(Connected()) == [timer(Timer.GREETING_WAIT, 1500)]
+    return call
+
+
+def nothing_heard(call: Call) -> None:
+    """The callee's speech started while nothing of the agent's was playing."""
+    assert call(PlayoutCleared(Cleared(0, 0, None, None, 0))) == []
+
+
+# --- the greeting waits for "Hello?" ----------------------------------------------------------
+
+
+def test_a_callee_who_says_hello_is_greeted_only_after_their_words_end() -> None:
+    call = answered()
+    hello_starts = call.now_ms + 400
+    commands = call(SpeechStarted(400, "in-1"), after_ms=400)
+    assert commands == [CancelTimer(Timer.GREETING_WAIT), ClearPlayout()]  # no greeting yet
+    nothing_heard(call)
+    assert Timer.GREETING_WAIT not in call.timers  # the wait is off
+    hello_ends = call.now_ms + 700
+    assert call(SpeechStopped(1100, "in-1"), after_ms=700) == GREET
+    greeting_asked = call.now_ms
+    # The agent's first audio comes after the ask, so after the callee's words ended.
+    call(ResponseCreated("r1"), after_ms=150)
+    assert call(AudioDelta("r1", "i1", b"\xff" * 160), after_ms=200) == [
+        Play(b"\xff" * 160, "i1", "r1")
+    ]
+    first_audio = call.now_ms
+    # The callee spoke over [hello_starts, hello_ends]; the agent from first_audio on.
+    overlap_ms = max(0, hello_ends - max(hello_starts, first_audio))
+    assert greeting_asked == hello_ends and overlap_ms == 0
+
+
+def test_a_silent_callee_is_greeted_when_the_wait_runs_out() -> None:
+    call = answered()
+    assert call.fire(Timer.GREETING_WAIT) == GREET
+    assert call.now_ms == 1500 and call.phase is Phase.TALKING
+
+
+def test_a_callee_still_talking_when_the_wait_would_end_is_waited_for() -> None:
+    call = answered()
+    token = call.timers[Timer.GREETING_WAIT][1]
+    call(SpeechStarted(1000, "in-1"), after_ms=1000)
+    nothing_heard(call)
+    assert call(TimerFired(Timer.GREETING_WAIT, token), after_ms=500) == []  # stale: cancelled
+    assert call(SpeechStopped(3200, "in-1"), after_ms=1700) == GREET
+
+
+def test_the_greeting_is_asked_for_once() -> None:
+    call = answered()
+    call(SpeechStarted(200, "in-1"), after_ms=200)
+    nothing_heard(call)
+    assert call(SpeechStopped(700, "in-1"), after_ms=500) == GREET
+    call.response("r1")
+    call(SpeechStarted(5000, "in-2"), after_ms=4300)
+    nothing_heard(call)
+    assert CreateResponse(SCRIPT.greeting) not in call(SpeechStopped(5600, "in-2"), after_ms=600)
+
+
+def test_a_callee_who_talks_over_the_greeting_takes_the_turn() -> None:
+    call = answered()
+    call.fire(Timer.GREETING_WAIT)
+    call(ResponseCreated("r1"))
+    call(AudioDelta("r1", "i1", b"\xff" * 8000), after_ms=300)
+    assert call(SpeechStarted(2600, "in-1"), after_ms=800) == [ClearPlayout()]
+    assert call(PlayoutCleared(Cleared(20, 400, "i1", "r1", 600))) == [
+        CancelResponse(),
+        Truncate("i1", 600),
+    ]
+    assert call.conversation.counts.barge_ins == 1
