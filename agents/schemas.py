@@ -31,6 +31,7 @@ from core.domain import (
     NextStep,
     Outcome,
     StopRule,
+    TurnTaking,
 )
 from core.phone import InvalidPhoneNumber, normalize, time_zones
 
@@ -161,6 +162,11 @@ class CampaignPlan(BaseModel):
         None, description="Message to leave on voicemail; none: hang up on voicemail."
     )
     max_attempts: int = Field(3, ge=1, le=10, description="Attempts per target at most.")
+    turn_taking: TurnTaking = Field(
+        default_factory=TurnTaking,
+        description="How the voice agent takes turns; leave the defaults (made for phone "
+        "calls) unless the owner asks otherwise.",
+    )
 
     @model_validator(mode="after")
     def _unique_numbers(self) -> CampaignPlan:

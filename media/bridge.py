@@ -49,7 +49,7 @@ from media.conversation import (
 from media.playout import PlayoutBuffer
 from media.realtime_client import RealtimeClient, RealtimeConfigError, RealtimeConnectionError
 from media.realtime_events import (
-    ServerVad,
+    TurnDetection,
     function_call_output,
     input_audio_append,
     item_truncate,
@@ -61,6 +61,7 @@ from media.realtime_events import (
 from media.session import EndReason, InboundAudio, SessionControl, SessionEvent
 from media.speech_activity import VoiceActivity, measure
 from media.transcript_writer import TranscriptWriter
+from media.turn_settings import noise_reduction, turn_detection
 
 log = get_logger("opendeep.media.bridge")
 
@@ -313,8 +314,9 @@ class RealtimeBridge:
 
     # --- the Realtime session, both directions ---------------------------------------------
 
-    def _turn_detection(self, *, respond: bool) -> ServerVad:
-        return ServerVad(create_response=respond)
+    def _turn_detection(self, *, respond: bool) -> TurnDetection:
+        assert self._script is not None  # after CallStarted
+        return turn_detection(self._script.turn_taking, respond=respond)
 
     async def _connect(
         self, instructions: str, respond: bool
@@ -334,6 +336,7 @@ class RealtimeBridge:
                     voice=self._settings.realtime_voice,
                     tools=self._script.tools,
                     turn_detection=self._turn_detection(respond=respond),
+                    noise_reduction=noise_reduction(self._script.turn_taking),
                     transcription_model=self._settings.realtime_transcription_model or None,
                 )
             )

@@ -8,8 +8,9 @@ that writer to the bridge registry when it builds it. So media never imports `ag
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from core.domain import TurnTaking
 from media.realtime_events import FunctionTool
 
 
@@ -28,6 +29,7 @@ class CallBrief:
     disclosure: str
     voicemail_message: str | None
     amd_status: str | None = None
+    turn_taking: TurnTaking = field(default_factory=TurnTaking)  # the campaign's, or defaults
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class CallScript:
     tools: tuple[FunctionTool, ...]
     resume: str  # the first response's instructions after a dropped line
     history_intro: str  # heads the conversation so far in a resumed session's instructions
+    turn_taking: TurnTaking = field(default_factory=TurnTaking)  # turn detection, interruptions
 
     def resumed_instructions(self, history: str) -> str:
         """The session's instructions after a dropped line, with what was said so far."""

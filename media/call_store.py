@@ -7,6 +7,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from pydantic import ValidationError
+
 from core.db import Database, utcnow
 from core.domain import (
     CallOutcome,
@@ -15,12 +17,16 @@ from core.domain import (
     FeedbackStatus,
     RecordedFact,
     TranscriptTurn,
+    TurnTaking,
     VoiceActivityRecord,
     read_items,
 )
+from core.logging import get_logger
 from core.services.preferences import effective_preferences
 from core.settings import Settings
 from media.call_script import CallBrief
+
+log = get_logger("opendeep.media.call_store")
 
 
 class CallStore:
@@ -67,7 +73,24 @@ class CallStore:
             disclosure=prefs.ai_disclosure.replace("{owner}", owner),
             voicemail_message=campaign.voicemail_message,
             amd_status=call.amd_status,
+            turn_taking=self._turn_taking(campaign.plan),
         )
+
+    def _turn_taking(self, plan: dict[str, Any] | None) -> TurnTaking:
+        """The campaign's turn-taking settings; a plan stored without them (or with settings
+        that no longer validate) gets the telephone defaults."""
+        raw = (plan or {}).get("turn_taking")
+        if raw is None:
+            return TurnTaking()
+        try:
+            return TurnTaking.model_validate(raw)
+        except ValidationError as exc:
+            log.warning(
+                "campaign turn-taking settings unreadable; using the defaults",
+                call_id=self.call_id,
+                error=str(exc),
+            )
+            return TurnTaking()
 
     async def amd_status(self) -> str | None:
         async with self._db.scope(self.user_id) as s:

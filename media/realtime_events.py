@@ -337,6 +337,29 @@ class ServerVad:
 
 
 @dataclass(frozen=True, slots=True)
+class SemanticVad:
+    """`turn_detection` of type `semantic_vad`: a model judges when the caller has finished;
+    `eagerness` low waits longer, high replies sooner, auto is medium. No threshold, padding,
+    silence or idle timeout: those are `server_vad` fields."""
+
+    eagerness: Literal["low", "medium", "high", "auto"] = "auto"
+    create_response: bool = True
+    interrupt_response: bool = True
+
+    def to_dict(self) -> JsonDict:
+        return {
+            "type": "semantic_vad",
+            "eagerness": self.eagerness,
+            "create_response": self.create_response,
+            "interrupt_response": self.interrupt_response,
+        }
+
+
+TurnDetection = ServerVad | SemanticVad
+NoiseReduction = Literal["near_field", "far_field"]
+
+
+@dataclass(frozen=True, slots=True)
 class FunctionTool:
     """A tool the model may call; `parameters` is its JSON Schema."""
 
@@ -367,21 +390,31 @@ def session_update(
     tools: Sequence[FunctionTool] = (),
     tool_choice: str = "auto",
     audio: AudioFormat = "audio/pcmu",
-    turn_detection: ServerVad | None = ServerVad(),
+    turn_detection: TurnDetection | None = ServerVad(),
+    noise_reduction: NoiseReduction | None = None,
     transcription_model: str | None = "gpt-4o-mini-transcribe",
     transcription_language: str | None = None,
 ) -> JsonDict:
     """`session.update` for a phone call: audio in and out in one format (μ-law by default, so
-    8 kHz telephone audio needs no resampling), server VAD, caller transcription, tools.
+    8 kHz telephone audio needs no resampling), turn detection, noise reduction, caller
+    transcription, tools.
 
-    `turn_detection=None` sends `null` (turns detection off); `transcription_model=None` sends
-    `null` (no caller transcripts).
+    `turn_detection=None` sends `null` (turns detection off); `noise_reduction=None` leaves it
+    out (a new session has none; the SDK's types do not take `null` there);
+    `transcription_model=None` sends `null` (no caller transcripts).
     """
     transcription: JsonDict | None = None
     if transcription_model is not None:
         transcription = {"model": transcription_model}
         if transcription_language:
             transcription["language"] = transcription_language
+    audio_in: JsonDict = {
+        "format": audio_format(audio),
+        "transcription": transcription,
+        "turn_detection": turn_detection.to_dict() if turn_detection else None,
+    }
+    if noise_reduction is not None:
+        audio_in["noise_reduction"] = {"type": noise_reduction}
     return {
         "type": "session.update",
         "session": {
@@ -389,11 +422,7 @@ def session_update(
             "instructions": instructions,
             "output_modalities": ["audio"],
             "audio": {
-                "input": {
-                    "format": audio_format(audio),
-                    "transcription": transcription,
-                    "turn_detection": turn_detection.to_dict() if turn_detection else None,
-                },
+                "input": audio_in,
                 "output": {"format": audio_format(audio), "voice": voice},
             },
             "tools": [tool.to_dict() for tool in tools],
@@ -402,7 +431,7 @@ def session_update(
     }
 
 
-def turn_detection_update(turn_detection: ServerVad | None) -> JsonDict:
+def turn_detection_update(turn_detection: TurnDetection | None) -> JsonDict:
     """`session.update` of `audio.input.turn_detection` alone (the rest of the session stays
     as it is); the object is sent whole, so no field of an earlier setting lingers."""
     return {

@@ -27,4 +27,5 @@ def call_script(brief: CallBrief) -> CallScript:
         tools=CALL_TOOLS,
         resume=render_prompt(AGENT, "resume", PROMPT_VERSION),
         history_intro=render_prompt(AGENT, "history", PROMPT_VERSION).strip(),
+        turn_taking=brief.turn_taking,
     )

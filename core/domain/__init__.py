@@ -14,6 +14,7 @@ from core.domain.records import (
     dump_items,
     read_items,
 )
+from core.domain.turn_taking import TurnTaking
 from core.domain.vocabulary import (
     DIALLING_ACTIONS,
     OPEN_TASK_STATUSES,
@@ -57,6 +58,7 @@ __all__ = [
     "TaskStatus",
     "TranscriptTurn",
     "TurnRole",
+    "TurnTaking",
     "VoiceActivityRecord",
     "dump_items",
     "read_items",

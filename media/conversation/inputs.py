@@ -56,10 +56,13 @@ class RealtimeClosed:
 
 @dataclass(frozen=True, slots=True)
 class CalleeAudio:
-    """One frame of callee audio, measured: its length and RMS level (full scale 1.0)."""
+    """One frame of callee audio, measured: its length and RMS level (full scale 1.0), and the
+    level of the agent's frame the line was playing as it arrived (0: none) — what an echo of
+    the agent's voice would follow."""
 
     duration_ms: float
     level: float
+    played_level: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from core.domain import CallOutcome, EndedBy, TurnRole
+from core.domain import CallOutcome, EndedBy, TurnRole, TurnTaking
 from core.logging import get_logger
 from media.call_script import CallScript
 from media.conversation.answering import who_answered
@@ -68,6 +68,7 @@ from media.conversation.inputs import (
     ToolFailed,
     ToolResult,
 )
+from media.conversation.interruption import Interruption
 from media.conversation.phases import TRANSITIONS, IllegalTransition, Phase
 from media.conversation.tools import EndCall, Refused, read_tool_call
 from media.playout import Cleared
@@ -157,6 +158,7 @@ class Conversation:
         self._greeting_due = False  # a person answered; the greeting waits for their first words
         self._caller_turns = 0
         self._barge_in = False  # a ClearPlayout for a barge-in awaits its PlayoutCleared
+        self._interruption = Interruption(TurnTaking().interrupt_after_ms)
         self._resume_phase = Phase.TALKING
         self._drain: tuple[EndedBy, str] = (EndedBy.AGENT, "")
         self._drain_response: str | None = None  # the response the drain waits for
@@ -173,7 +175,7 @@ class Conversation:
                 return [FlushPlayout()]
             case CalleeAudio(duration_ms=duration_ms, level=level):
                 self._voice.audio(duration_ms, level)
-                return []
+                return self._barge_in_now() if self._interruption.audio(duration_ms, level) else []
             case ResponseCreated(response_id=response_id):
                 self._turns.response_created(response_id)
                 if self._drain_awaits_ask:
@@ -186,13 +188,16 @@ class Conversation:
                 self._callee_spoke = self._callee_speaking = True
                 self._voice.speech_started(start_ms, self._wall())
                 self._turns.speech_started()
-                self._barge_in = True
                 # Their first words are under way: the greeting waits for them to end.
-                return [*self._cancel_timer(Timer.GREETING_WAIT), ClearPlayout()]
+                commands = self._cancel_timer(Timer.GREETING_WAIT)
+                if self._interruption.speech_started():
+                    commands += self._barge_in_now()
+                return commands
             case PlayoutCleared(cleared=cleared):
                 return self._barge_in_cleared(cleared)
             case SpeechStopped(audio_end_ms=end_ms):
                 self._callee_speaking = False
+                self._interruption.speech_stopped()
                 self._voice.speech_stopped(end_ms, self._wall())
                 return self._greet() if self._greeting_due else []
             case AgentTranscript(transcript=text):
@@ -228,6 +233,7 @@ class Conversation:
                 if self.phase is not Phase.STARTING or self._script is not None:
                     return []
                 self._script = script
+                self._interruption = Interruption(script.turn_taking.interrupt_after_ms)
                 self._amd_since = now_ms
                 return self._amd(amd_status)
             case AmdVerdict(status=status):
@@ -313,6 +319,12 @@ class Conversation:
         ):
             commands += [*self._cancel_timer(Timer.DRAIN_RESPONSE), *self._await_playout()]
         return commands
+
+    def _barge_in_now(self) -> list[Command]:
+        """The callee spoke long enough over the agent: stop its audio (what `ClearPlayout`
+        dropped then decides whether anything was interrupted)."""
+        self._barge_in = True
+        return [ClearPlayout()]
 
     def _barge_in_cleared(self, cleared: Cleared) -> list[Command]:
         if not self._barge_in:

@@ -13,8 +13,10 @@ or only failures: `SimOptions.transcription`);
 `.done`, `response.output_audio.delta` / `.done`, `response.output_audio_transcript.delta` /
 `.done`, `response.function_call_arguments.delta` / `.done`, `response.done`; `error`.
 
-Not simulated: text output modality, A-law, semantic VAD, `idle_timeout_ms`, item deletion and
-retrieval, out-of-band responses, WebRTC/SIP `output_audio_buffer.*`, rate limits.
+Not simulated: text output modality, A-law, semantic VAD's model (it is energy VAD with a
+silence set by its eagerness), noise reduction (checked, not applied), `idle_timeout_ms`, item
+deletion and retrieval, out-of-band responses, WebRTC/SIP `output_audio_buffer.*`, rate
+limits.
 """
 
 from __future__ import annotations

@@ -117,13 +117,62 @@ def check_update(current: JsonDict, update: Any, audio_sent: bool) -> JsonDict:
             "Cannot update a conversation's voice if assistant audio is present.",
             "session.audio.output.voice",
         )
-    td = _get(merged, "audio", "input", "turn_detection")
-    if td is not None and (not isinstance(td, dict) or td.get("type") != "server_vad"):
-        raise SessionUpdateError(
-            "The local Realtime server simulates only turn_detection type 'server_vad' (or null).",
-            "session.audio.input.turn_detection.type",
-        )
+    _check_turn_detection(_get(merged, "audio", "input", "turn_detection"))
+    _check_noise_reduction(_get(merged, "audio", "input", "noise_reduction"))
     return merged
+
+
+# The GA fields of each turn detection type; any other is refused, as the real server does.
+_TURN_FIELDS: dict[str, frozenset[str]] = {
+    "server_vad": frozenset(
+        {
+            "type",
+            "threshold",
+            "prefix_padding_ms",
+            "silence_duration_ms",
+            "create_response",
+            "interrupt_response",
+            "idle_timeout_ms",
+        }
+    ),
+    "semantic_vad": frozenset({"type", "eagerness", "create_response", "interrupt_response"}),
+}
+EAGERNESS = ("low", "medium", "high", "auto")
+NOISE_REDUCTION = ("near_field", "far_field")
+_TD = "session.audio.input.turn_detection"
+
+
+def _check_turn_detection(td: Any) -> None:
+    if td is None:
+        return
+    kind = td.get("type") if isinstance(td, dict) else None
+    if not isinstance(td, dict) or kind not in _TURN_FIELDS:
+        raise SessionUpdateError(
+            f"Invalid value: {kind!r}. Supported values are: 'server_vad' and 'semantic_vad'.",
+            f"{_TD}.type",
+        )
+    unknown = sorted(set(td) - _TURN_FIELDS[kind])
+    if unknown:
+        raise SessionUpdateError(
+            f"Unknown parameter for {kind}: {unknown[0]!r}.", f"{_TD}.{unknown[0]}"
+        )
+    if kind == "semantic_vad" and td.get("eagerness", "auto") not in EAGERNESS:
+        raise SessionUpdateError(
+            f"Invalid value: {td.get('eagerness')!r}. Supported values are: 'low', 'medium', "
+            "'high', and 'auto'.",
+            f"{_TD}.eagerness",
+        )
+
+
+def _check_noise_reduction(nr: Any) -> None:
+    if nr is None:
+        return
+    kind = nr.get("type") if isinstance(nr, dict) else None
+    if kind not in NOISE_REDUCTION:
+        raise SessionUpdateError(
+            f"Invalid value: {kind!r}. Supported values are: 'near_field' and 'far_field'.",
+            "session.audio.input.noise_reduction.type",
+        )
 
 
 def _get(session: JsonDict, *path: str) -> Any:

@@ -19,6 +19,8 @@ from media.audio import rms
 
 FRAME_MS: Final = 20
 MAX_UTTERANCE_MS: Final = 60_000  # audio kept per caller turn for the transcriber
+# The simulated end of turn of `semantic_vad`: low eagerness waits longest.
+SEMANTIC_SILENCE_MS: Final = {"low": 1200, "medium": 700, "auto": 700, "high": 300}
 
 
 def threshold_rms(threshold: float) -> float:
@@ -35,8 +37,14 @@ class VadConfig:
 
     @classmethod
     def from_turn_detection(cls, td: dict[str, Any]) -> VadConfig:
-        """From a session's `turn_detection` object (missing fields keep GA defaults)."""
+        """From a session's `turn_detection` object (missing fields keep GA defaults).
+
+        `semantic_vad` has no model here: it is simulated as energy VAD whose silence grows as
+        the eagerness falls (`SEMANTIC_SILENCE_MS`)."""
         default = cls()
+        if td.get("type") == "semantic_vad":
+            eagerness = str(td.get("eagerness") or "auto")
+            return cls(silence_duration_ms=SEMANTIC_SILENCE_MS.get(eagerness, 700))
 
         def pick(name: str, fallback: float) -> float:
             value = td.get(name)

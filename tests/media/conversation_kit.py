@@ -14,7 +14,7 @@ from media.conversation.commands import (
     RespondToTurns,
     SetTimer,
 )
-from media.conversation.inputs import CallStarted, Connected, TimerFired
+from media.conversation.inputs import CalleeAudio, CallStarted, Connected, TimerFired
 from media.realtime_events import ResponseCreated, ResponseDone
 
 EPOCH = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)  # wall-clock time at monotonic 0 ms
@@ -59,6 +59,14 @@ class Call:
                 self.timers[command.timer] = (self.now_ms + command.delay_ms, command.token)
             elif isinstance(command, CancelTimer):
                 self.timers.pop(command.timer, None)
+        return commands
+
+    def speak(self, ms: int, level: float = 0.2, *, played: float = 0.0) -> list[Command]:
+        """The callee's voice at `level` for `ms`, frame by frame (the agent's frame playing
+        meanwhile at `played`); what the conversation said to all of it."""
+        commands: list[Command] = []
+        for _ in range(ms // 20):
+            commands += self(CalleeAudio(20.0, level, played), after_ms=20)
         return commands
 
     def fire(self, which: Timer) -> list[Command]:

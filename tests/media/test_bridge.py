@@ -258,9 +258,14 @@ async def test_the_agent_greets_only_after_the_callees_hello(
         assert len(creates) == 1  # ours, with the greeting; the server made none of its own
         assert "AI assistant" in creates[0]["response"]["instructions"]
         assert "error" not in conn.sent_types(), conn.sent_types()
-        # After the greeting the server answers the callee's turns itself.
+        # After the greeting the server answers the callee's turns itself; the campaign's
+        # turn-taking defaults reached the session, the server never cutting the agent off.
         [*_, last_update] = [e for e in conn.received if e["type"] == "session.update"]
         assert last_update["session"]["audio"]["input"]["turn_detection"]["create_response"]
+        heard = conn.session["audio"]["input"]
+        assert heard["noise_reduction"] == {"type": "near_field"}
+        assert heard["turn_detection"]["silence_duration_ms"] == 600
+        assert heard["turn_detection"]["interrupt_response"] is False
     finally:
         await callee.peer.close()
         await server.stop()

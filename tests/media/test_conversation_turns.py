@@ -3,6 +3,9 @@ talks over the agent takes the turn. Event by event on the kit's clock (`convers
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from core.domain import TurnTaking
 from media.conversation import Phase, Timer
 from media.conversation.commands import (
     CancelResponse,
@@ -41,11 +44,12 @@ def test_a_callee_who_says_hello_is_greeted_only_after_their_words_end() -> None
     call = answered()
     hello_starts = call.now_ms + 400
     commands = call(SpeechStarted(400, "in-1"), after_ms=400)
-    assert commands == [CancelTimer(Timer.GREETING_WAIT), ClearPlayout()]  # no greeting yet
-    nothing_heard(call)
+    assert commands == [CancelTimer(Timer.GREETING_WAIT)]  # no greeting yet
     assert Timer.GREETING_WAIT not in call.timers  # the wait is off
-    hello_ends = call.now_ms + 700
-    assert call(SpeechStopped(1100, "in-1"), after_ms=700) == GREET
+    call.speak(400)  # "Hello?": nothing of the agent's playing to stop
+    nothing_heard(call)
+    hello_ends = call.now_ms + 300
+    assert call(SpeechStopped(1100, "in-1"), after_ms=300) == GREET
     greeting_asked = call.now_ms
     # The agent's first audio comes after the ask, so after the callee's words ended.
     call(ResponseCreated("r1"), after_ms=150)
@@ -89,9 +93,66 @@ def test_a_callee_who_talks_over_the_greeting_takes_the_turn() -> None:
     call.fire(Timer.GREETING_WAIT)
     call(ResponseCreated("r1"))
     call(AudioDelta("r1", "i1", b"\xff" * 8000), after_ms=300)
-    assert call(SpeechStarted(2600, "in-1"), after_ms=800) == [ClearPlayout()]
+    call(SpeechStarted(2600, "in-1"), after_ms=800)
+    assert call.speak(300) == [ClearPlayout()]
     assert call(PlayoutCleared(Cleared(20, 400, "i1", "r1", 600))) == [
         CancelResponse(),
         Truncate("i1", 600),
     ]
     assert call.conversation.counts.barge_ins == 1
+
+
+# --- the interruption threshold ---------------------------------------------------------------
+
+
+def agent_speaking(interrupt_after_ms: int = 300) -> Call:
+    """The greeting is playing (response r1 streaming) when the callee makes a sound."""
+    call = Call()
+    script = replace(SCRIPT, turn_taking=TurnTaking(interrupt_after_ms=interrupt_after_ms))
+    call(CallStarted(script, "HUMAN"))
+    call(Connected())
+    call.fire(Timer.GREETING_WAIT)
+    call(ResponseCreated("r1"))
+    call(AudioDelta("r1", "i1", b"\xff" * 8000), after_ms=300)
+    return call
+
+
+def test_a_cough_or_an_mm_hm_does_not_cut_the_agent_off() -> None:
+    call = agent_speaking()
+    assert call(SpeechStarted(2000, "in-1"), after_ms=500) == []
+    assert call.speak(200) == []  # "mm-hm": 200 ms
+    assert call(SpeechStopped(2700, "in-1"), after_ms=500) == []
+    assert call.conversation.counts.barge_ins == 0
+
+
+def test_speech_longer_than_the_threshold_cuts_the_agent_off() -> None:
+    call = agent_speaking()
+    call(SpeechStarted(2000, "in-1"), after_ms=500)
+    assert call.speak(280) == []
+    assert call.speak(20) == [ClearPlayout()]  # the 300th millisecond
+    assert call(PlayoutCleared(Cleared(30, 600, "i1", "r1", 500))) == [
+        CancelResponse(),
+        Truncate("i1", 500),
+    ]
+
+
+def test_pauses_restart_the_count_and_quiet_frames_do_not_count() -> None:
+    call = agent_speaking()
+    call(SpeechStarted(2000, "in-1"), after_ms=500)
+    assert call.speak(200) == []
+    assert call.speak(240, level=0.001) == []  # a pause: the count starts again
+    assert call.speak(200) == []
+    assert call.speak(100) == [ClearPlayout()]
+
+
+def test_a_threshold_of_zero_cuts_the_agent_off_at_the_first_sound() -> None:
+    call = agent_speaking(interrupt_after_ms=0)
+    assert call(SpeechStarted(2000, "in-1"), after_ms=500) == [ClearPlayout()]
+
+
+def test_one_turn_interrupts_once() -> None:
+    call = agent_speaking()
+    call(SpeechStarted(2000, "in-1"), after_ms=500)
+    assert call.speak(300) == [ClearPlayout()]
+    call(PlayoutCleared(Cleared(30, 600, "i1", "r1", 500)))
+    assert call.speak(1000) == []

@@ -354,6 +354,16 @@ def test_small_client_events() -> None:
             ),
             SessionUpdateEventParam,
         ),
+        (
+            rt.session_update(
+                instructions="i",
+                voice="marin",
+                turn_detection=rt.SemanticVad(eagerness="low", interrupt_response=False),
+                noise_reduction="near_field",
+            ),
+            SessionUpdateEventParam,
+        ),
+        (rt.turn_detection_update(rt.ServerVad(create_response=False)), SessionUpdateEventParam),
         (rt.input_audio_append(b"\x00" * 160), InputAudioBufferAppendEventParam),
         (rt.function_call_output("call_1", "ok"), ConversationItemCreateEventParam),
         (rt.response_create(instructions="Hi"), ResponseCreateEventParam),

@@ -68,13 +68,54 @@ def test_defaults_and_accessors() -> None:
     assert transcription_enabled(updated)
 
 
-def test_only_server_vad_is_simulated() -> None:
+def _input(**fields: object) -> dict[str, object]:
+    return {"type": "realtime", "audio": {"input": fields}}
+
+
+def test_semantic_vad_and_noise_reduction_are_accepted_in_their_ga_shape() -> None:
+    updated = check_update(
+        default_session("m"),
+        _input(
+            turn_detection={
+                "type": "semantic_vad",
+                "eagerness": "low",
+                "create_response": False,
+                "interrupt_response": False,
+            },
+            noise_reduction={"type": "near_field"},
+        ),
+        audio_sent=False,
+    )
+    # the type changed: no server_vad field lingers
+    assert updated["audio"]["input"]["turn_detection"] == {
+        "type": "semantic_vad",
+        "eagerness": "low",
+        "create_response": False,
+        "interrupt_response": False,
+    }
+    assert updated["audio"]["input"]["noise_reduction"] == {"type": "near_field"}
+    cleared = check_update(updated, _input(noise_reduction=None), audio_sent=False)
+    assert cleared["audio"]["input"]["noise_reduction"] is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"turn_detection": {"type": "push_to_talk"}}, "turn_detection.type"),
+        ({"turn_detection": {"type": "semantic_vad", "threshold": 0.5}}, "threshold"),
+        ({"turn_detection": {"type": "semantic_vad", "eagerness": "eager"}}, "eagerness"),
+        ({"turn_detection": {"type": "server_vad", "eagerness": "low"}}, "eagerness"),
+        ({"noise_reduction": {"type": "telephone"}}, "noise_reduction.type"),
+    ],
+)
+def test_turn_detection_and_noise_reduction_outside_the_ga_shape_are_refused(
+    fields: dict[str, object], param: str
+) -> None:
     with pytest.raises(SessionUpdateError) as info:
-        check_update(
-            default_session("m"),
-            {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "semantic_vad"}}}},
-            audio_sent=False,
-        )
-    assert info.value.param == "session.audio.input.turn_detection.type"
+        check_update(default_session("m"), _input(**fields), audio_sent=False)
+    assert info.value.param.endswith(param)
+
+
+def test_a_session_update_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(SessionUpdateError):
         check_update(default_session("m"), "not an object", audio_sent=False)

@@ -63,3 +63,11 @@ def test_from_turn_detection_keeps_defaults_for_missing_fields() -> None:
         {"type": "server_vad", "silence_duration_ms": 200}
     ) == VadConfig(silence_duration_ms=200)
     assert VadConfig.from_turn_detection({"threshold": None}) == VadConfig()
+
+
+def test_semantic_vad_is_simulated_with_a_silence_set_by_its_eagerness() -> None:
+    def silence(eagerness: str) -> int:
+        td = {"type": "semantic_vad", "eagerness": eagerness}
+        return VadConfig.from_turn_detection(td).silence_duration_ms
+
+    assert silence("high") < silence("medium") == silence("auto") < silence("low")
