@@ -185,7 +185,8 @@ class RealtimeBridge:
     async def on_event(self, event: SessionEvent) -> None:
         if isinstance(event, InboundAudio):
             self.stats.inbound_frames += 1
-            self._offer(inputs.CalleeAudio(*measure(event.pcm, event.sample_rate)))
+            duration_ms, level = measure(event.pcm, event.sample_rate)
+            self._offer(inputs.CalleeAudio(duration_ms, level, self._playout.last_level))
             if self._inbound.full():
                 # Keep the newest audio: drop the oldest frame rather than block Asterisk.
                 with contextlib.suppress(asyncio.QueueEmpty):

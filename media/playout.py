@@ -12,7 +12,9 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Final
 
-from media.audio import SLIN_BYTES_PER_MS, SLIN_FRAME_BYTES, SLIN_SILENCE_FRAME
+import numpy as np
+
+from media.audio import SLIN_BYTES_PER_MS, SLIN_FRAME_BYTES, SLIN_SILENCE_FRAME, rms
 
 DEFAULT_MAX_FRAMES: Final = 3000  # 60 s of audio: a long answer streamed faster than real time
 _TRACKED_IDS: Final = 64  # per-item/response play counters kept (oldest forgotten first)
@@ -72,6 +74,7 @@ class PlayoutBuffer:
         self._current: tuple[str | None, str | None] = (None, None)
         self._playing = False
         self._open = False  # an item is still streaming in (pushed, not yet flushed)
+        self.last_level = 0.0  # RMS of the frame handed out last (what an echo would follow)
         self.stats = PlayoutStats()
 
     # --- producer side -------------------------------------------------------------------
@@ -156,8 +159,10 @@ class PlayoutBuffer:
                 self.stats.underruns += 1
             self._playing = False
             self.stats.silence_frames += 1
+            self.last_level = 0.0
             return self._silence
         queued = self._frames.popleft()
+        self.last_level = rms(np.frombuffer(queued.pcm, dtype="<i2"))
         self._playing = True
         self.stats.audio_frames += 1
         self._current = (queued.item_id, queued.response_id)

@@ -71,6 +71,7 @@ from media.conversation.inputs import (
 from media.conversation.interruption import Interruption
 from media.conversation.phases import TRANSITIONS, IllegalTransition, Phase
 from media.conversation.tools import EndCall, Refused, read_tool_call
+from media.echo import EchoCheck
 from media.playout import Cleared
 from media.realtime_events import (
     AgentTranscript,
@@ -159,6 +160,7 @@ class Conversation:
         self._caller_turns = 0
         self._barge_in = False  # a ClearPlayout for a barge-in awaits its PlayoutCleared
         self._interruption = Interruption(TurnTaking().interrupt_after_ms)
+        self._echo = EchoCheck()  # the line's echo of the agent's voice is not the callee
         self._resume_phase = Phase.TALKING
         self._drain: tuple[EndedBy, str] = (EndedBy.AGENT, "")
         self._drain_response: str | None = None  # the response the drain waits for
@@ -173,9 +175,11 @@ class Conversation:
                 return [Play(audio, item_id, response_id)]
             case AudioDone():
                 return [FlushPlayout()]
-            case CalleeAudio(duration_ms=duration_ms, level=level):
+            case CalleeAudio(duration_ms=duration_ms, level=level, played_level=played):
                 self._voice.audio(duration_ms, level)
-                return self._barge_in_now() if self._interruption.audio(duration_ms, level) else []
+                echo = self._echo.frame(level, played)
+                due = self._interruption.audio(duration_ms, level, echo=echo)
+                return self._barge_in_now() if due else []
             case ResponseCreated(response_id=response_id):
                 self._turns.response_created(response_id)
                 if self._drain_awaits_ask:
