@@ -166,12 +166,18 @@ class Conversation:
         self._drain_response: str | None = None  # the response the drain waits for
         self._drain_awaits_ask = False  # … one our own response.create is about to create
         self._drain_playout = False  # the drain waits for the playout now
+        # The mailbox message's ask, waiting for a cancelled response's `response.done`: the
+        # server refuses a `response.create` while any response is still active.
+        self._deferred_ask: str | None = None
+        self._silenced: str | None = None  # the response cancelled for it: none of its audio
 
     def handle(self, event: Input, now_ms: int) -> list[Command]:
         """What to do about `event`, which happened at monotonic `now_ms`."""
         self._now = now_ms
         match event:
             case AudioDelta(response_id=response_id, item_id=item_id, audio=audio):
+                if response_id == self._silenced:
+                    return []  # a response cancelled for the mailbox message: not for a mailbox
                 return [Play(audio, item_id, response_id)]
             case AudioDone():
                 return [FlushPlayout()]
@@ -316,6 +322,10 @@ class Conversation:
         commands: list[Command] = []
         if self._turns.response_done(response_id):
             commands += self._realtime(CreateResponse())
+        if self._deferred_ask is not None and self._turns.active_response is None:
+            # The cancellation is confirmed: now the message's own response can start.
+            ask, self._deferred_ask = self._deferred_ask, None
+            commands += self._ask(ask)
         if (
             self.phase is Phase.DRAINING
             and not self._drain_playout
@@ -350,8 +360,18 @@ class Conversation:
         if error.code == "response_cancel_not_active":
             return []  # server VAD already cancelled it on barge-in; our cancel was a no-op
         if error.code == "conversation_already_has_active_response":
-            # A response started before ours could: the tools' ask is repeated after it.
             self._log.info("response.create refused: a response is active")
+            message = self._script_().voicemail if self.result.voicemail else None
+            if self.phase is Phase.DRAINING and message is not None and not self._drain_playout:
+                # The server's VAD started a response as the mailbox's greeting ended, just
+                # before our message's: the one we took for the message is the server's. It
+                # is cancelled, and the message asked for again once that is confirmed.
+                self._silenced = self._turns.active_response
+                self._turns.create_refused()
+                self._drain_response, self._drain_awaits_ask = None, True
+                self._deferred_ask = message
+                return [*self._realtime(CancelResponse()), ClearPlayout()]
+            # A response started before ours could: the tools' ask is repeated after it.
             return self._realtime(CreateResponse()) if self._turns.create_refused() else []
         self._log.warning("realtime error event", code=error.code, message=error.message)
         return []
@@ -394,7 +414,10 @@ class Conversation:
         ]
         if message is None:
             return [*commands, *self._hang_up(EndedBy.VOICEMAIL, "voicemail, no message to leave")]
-        commands += self._ask(message)
+        if self._turns.active_response is not None:
+            self._deferred_ask = message  # after the cancelled response's response.done
+        else:
+            commands += self._ask(message)
         # The drain waits for the response that our ask creates: the message.
         return [
             *commands,

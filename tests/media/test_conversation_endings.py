@@ -41,6 +41,7 @@ from media.realtime_events import (
     AudioDelta,
     CallerTranscript,
     FunctionCall,
+    RealtimeError,
     ResponseCreated,
     ResponseDone,
     SpeechStarted,
@@ -145,17 +146,51 @@ def test_a_persons_call_that_opens_with_mailbox_words_leaves_the_message() -> No
     call = Call()
     call.talking()
     call(ResponseCreated("r1"))  # the greeting is speaking over the mailbox's
+    message = leaves_the_message(detected_from_words=True)
     assert call(CallerTranscript("in-1", MAILBOX)) == [
         WriteTurn("callee", MAILBOX),
         CancelResponse(),
         ClearPlayout(),
-        *leaves_the_message(detected_from_words=True),
+        *[c for c in message if c != CreateResponse(SCRIPT.voicemail)],  # not yet: r1 is active
     ]
     assert call(NOTHING_CLEARED) == []  # that clear was no barge-in
-    # The cancelled greeting's end does not end the drain; the message's does.
-    assert call(ResponseDone("r1", "cancelled")) == []
+    # The cancellation confirmed, the message's response is asked for; the cancelled
+    # greeting's end does not end the drain, the message's does.
+    assert call(ResponseDone("r1", "cancelled")) == [CreateResponse(SCRIPT.voicemail)]
     call(ResponseCreated("vm"))
     assert call(ResponseDone("vm", "completed"))[-1] == WatchPlayout()
+
+
+def test_the_message_waits_for_the_servers_own_response_to_be_cancelled() -> None:
+    """The race: the mailbox's greeting ends, the server's VAD creates a response, and our
+    message's `response.create` arrives just after — refused. The server's response is
+    cancelled, and the message asked for again once `response.done` confirms it."""
+    call = Call()
+    call.talking()
+    call.response("r1")  # the greeting, done
+    call(SpeechStarted(3000, "in-1"), after_ms=1000)
+    assert call(CallerTranscript("in-1", MAILBOX), after_ms=2000)[-2:] == [
+        CreateResponse(SCRIPT.voicemail),
+        timer(Timer.DRAIN_RESPONSE, 15000),
+    ]
+    assert call(ResponseCreated("server")) == []  # taken for the message's …
+    refused = RealtimeError(
+        "invalid_request_error",
+        "Conversation already has an active response in progress: server.",
+        "conversation_already_has_active_response",
+    )
+    # … until the refusal says otherwise: it is cancelled, and none of it is played
+    assert call(refused) == [CancelResponse(), ClearPlayout()]
+    assert call(NOTHING_CLEARED) == []
+    assert call(AudioDelta("server", "i-s", b"\xff" * 160)) == []
+    assert call(ResponseDone("server", "cancelled")) == [CreateResponse(SCRIPT.voicemail)]
+    call(ResponseCreated("vm"))
+    assert call(ResponseDone("vm", "completed")) == [
+        CancelTimer(Timer.DRAIN_RESPONSE),
+        timer(Timer.DRAIN_PLAYOUT, 15000),
+        WatchPlayout(),
+    ]
+    assert call.phase is Phase.DRAINING
 
 
 def test_a_person_is_not_taken_for_a_mailbox() -> None:
