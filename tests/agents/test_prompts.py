@@ -6,7 +6,9 @@ from string import Template
 
 import pytest
 
+from agents.call_agent.brief import render_instructions
 from agents.prompts import AGENTS_DIR, PromptNotFound, load_prompt, render_prompt
+from media.call_script import CallBrief
 
 PROMPTS = sorted(AGENTS_DIR.glob("*/prompts/*/*.md"))
 
@@ -42,3 +44,25 @@ def test_a_missing_value_is_named() -> None:
 def test_bad_prompt_paths(agent: str, name: str, version: str) -> None:
     with pytest.raises(PromptNotFound):
         load_prompt(agent, name, version)
+
+
+def test_the_call_agent_reads_numbers_spellings_and_dates_back_in_groups() -> None:
+    """Misheard digits and letters are the commonest failure of a phone call: the agent is told
+    to read them back in groups and have them confirmed."""
+    brief = CallBrief(
+        user_id=1,
+        call_id=1,
+        task_id=1,
+        call_uuid="u",
+        owner="Alex Morgan",
+        target_name="Bright Smile Dental",
+        objective="Book a cleaning",
+        instructions="Ask for a morning slot.",
+        disclosure="Hi, this is an AI assistant calling on behalf of Alex Morgan.",
+        voicemail_message=None,
+    )
+    text = " ".join(render_instructions(brief).split()).lower()
+    assert "read back every phone number, e-mail address, date and time" in text
+    assert "in groups" in text
+    assert "spell e-mail addresses letter by letter" in text
+    assert "ask the person to confirm" in text
