@@ -105,9 +105,9 @@ class Timing:
     amd_wait_ms: int = 1000
     amd_poll_ms: int = 100
     machine_wait_ms: int = 6000  # a machine silent this long is a mailbox waiting for a message
-    # A person picking up says "Hello?" within a second or so; the agent waits for those words
-    # to end before it greets (talking over them is the surest sign of a robot), and greets a
-    # callee who says nothing after this long.
+    # A person picking up says "Hello?" within a second or so; unless AMD heard it end, the
+    # agent waits for those words to end before it greets (talking over them is the surest
+    # sign of a robot), and greets a callee who says nothing after this long.
     greeting_wait_ms: int = 1500
     drain_ms: int = 15000  # the last response may take this long to finish, then to play out
 
@@ -157,6 +157,7 @@ class Conversation:
         self._callee_spoke = False
         self._callee_speaking = False  # server VAD: between speech started and stopped
         self._greeting_due = False  # a person answered; the greeting waits for their first words
+        self._hello_heard = False  # the dialplan's AMD heard the person's greeting end
         self._caller_turns = 0
         self._barge_in = False  # a ClearPlayout for a barge-in awaits its PlayoutCleared
         self._interruption = Interruption(TurnTaking().interrupt_after_ms)
@@ -169,7 +170,7 @@ class Conversation:
         # The mailbox message's ask, waiting for a cancelled response's `response.done`: the
         # server refuses a `response.create` while any response is still active.
         self._deferred_ask: str | None = None
-        self._silenced: str | None = None  # the response cancelled for it: none of its audio
+        self._silenced: str | None = None  # a response we cancelled: none of its late audio
 
     def handle(self, event: Input, now_ms: int) -> list[Command]:
         """What to do about `event`, which happened at monotonic `now_ms`."""
@@ -177,7 +178,7 @@ class Conversation:
         match event:
             case AudioDelta(response_id=response_id, item_id=item_id, audio=audio):
                 if response_id == self._silenced:
-                    return []  # a response cancelled for the mailbox message: not for a mailbox
+                    return []  # a response we cancelled (a barge-in, the mailbox message)
                 return [Play(audio, item_id, response_id)]
             case AudioDone():
                 return [FlushPlayout()]
@@ -277,6 +278,9 @@ class Conversation:
     def _amd(self, status: str | None) -> list[Command]:
         if status:
             self._machine = status.upper() == "MACHINE"
+            # Asterisk's AMD says HUMAN only after a short greeting followed by silence: the
+            # person's "Hello?" was said, and has ended, before the bridge came on the line.
+            self._hello_heard = status.upper() == "HUMAN"
         elif self._now - self._amd_since < self._timing.amd_wait_ms:
             return [self._set_timer(Timer.AMD_POLL, self._timing.amd_poll_ms)]
         self._enter(Phase.CONNECTING)
@@ -294,6 +298,8 @@ class Conversation:
                 return [self._set_timer(Timer.MACHINE_WAIT, self._timing.machine_wait_ms)]
             self._enter(Phase.TALKING)
             self._greeting_due = True
+            if self._hello_heard:
+                return self._greet()  # they said "Hello?" to AMD and are waiting for us
             return [self._set_timer(Timer.GREETING_WAIT, self._timing.greeting_wait_ms)]
         if self.phase is Phase.RECONNECTING:
             self._turns = ToolTurns()  # the old session's responses and tool calls are gone
@@ -350,6 +356,8 @@ class Conversation:
         self.counts.barge_ins += 1
         commands: list[Command] = []
         if active is not None:
+            # Audio it streamed before our cancel reached the server is dropped as it comes.
+            self._silenced = active
             commands += self._realtime(CancelResponse())
         if cleared.item_id is not None:
             commands += self._realtime(Truncate(cleared.item_id, cleared.played_ms))

@@ -76,13 +76,12 @@ class Call:
         return self(TimerFired(which, token))
 
     def talking(self) -> None:
-        """A person answered (AMD said HUMAN), the session is up; they said nothing, so the
-        agent greeted once the greeting wait ran out."""
+        """A person answered (AMD said HUMAN: their "Hello?" has been said and has ended), the
+        session is up, the greeting asked for."""
         assert self(CallStarted(SCRIPT, "HUMAN")) == [
             Connect(SCRIPT.instructions, respond_to_turns=False)
         ]
-        assert self(Connected()) == [timer(Timer.GREETING_WAIT, 1500)]
-        assert self.fire(Timer.GREETING_WAIT) == GREET
+        assert self(Connected()) == GREET
         assert self.phase is Phase.TALKING
 
     def screening(self) -> None:

@@ -232,10 +232,11 @@ async def test_a_whole_conversation_with_a_live_question(rig: tuple[Database, Se
 async def test_the_agent_greets_only_after_the_callees_hello(
     rig: tuple[Database, Settings],
 ) -> None:
-    """A person picks up and says "Hello?" (0.6 s): the agent's first audio reaches them only
-    after their words ended — 0 ms of overlap — and the greeting is the only response."""
+    """A person picks up and says "Hello?" (0.6 s) after AMD could not tell: the agent's
+    first audio reaches them only after their words ended — 0 ms of overlap — and the greeting
+    is the only response."""
     db, settings = rig
-    seeded = await seed_call(db, amd="HUMAN")
+    seeded = await seed_call(db, amd="NOTSURE")
     script = Script(
         responses=[ScriptedResponse(outputs=[Say(text="Hi, I am an AI assistant calling.")])],
         caller_transcripts=["Hello?"],

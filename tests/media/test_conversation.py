@@ -73,13 +73,14 @@ def tool(call_id: str, name: str, arguments: str, response_id: str = "r1") -> Fu
 # --- starting ----------------------------------------------------------------------------
 
 
-def test_a_person_answers_the_agent_connects_then_waits_for_their_first_words() -> None:
+def test_a_person_whose_hello_amd_heard_end_is_greeted_at_once() -> None:
+    """AMD says HUMAN only once a short greeting ended in silence: the person is waiting."""
     call = Call()
     assert call(CallStarted(SCRIPT, "HUMAN")) == [
         Connect(SCRIPT.instructions, respond_to_turns=False)
     ]
     assert call.phase is Phase.CONNECTING
-    assert call(Connected()) == [timer(Timer.GREETING_WAIT, 1500)]  # no greeting yet
+    assert call(Connected()) == GREET
     assert call.phase is Phase.TALKING
 
 
@@ -308,8 +309,7 @@ def test_the_callees_voice_is_kept_with_wall_clock_times_and_stored_at_the_end()
     activity = store.activity
     assert activity.audio_ms == 1000 and activity.voiced_ms == 500
     assert activity.turns == (
-        # 1.5 s of greeting wait, 1 s of audio and 1 s more: the turn started 3.5 s into the call
-        SpeechTurn(700, EPOCH + dt.timedelta(seconds=3.5), 2100, EPOCH + dt.timedelta(seconds=5)),
+        SpeechTurn(700, EPOCH + dt.timedelta(seconds=2), 2100, EPOCH + dt.timedelta(seconds=3.5)),
     )
     assert activity.failed_transcriptions == 1 and activity.spoke
     assert commands == [CloseRealtime(), FlushTurns(), store]

@@ -18,14 +18,21 @@ from media.conversation.commands import (
 )
 from media.conversation.inputs import CallStarted, Connected, PlayoutCleared, TimerFired
 from media.playout import Cleared
-from media.realtime_events import AudioDelta, ResponseCreated, SpeechStarted, SpeechStopped
+from media.realtime_events import (
+    AudioDelta,
+    ResponseCreated,
+    ResponseDone,
+    SpeechStarted,
+    SpeechStopped,
+)
 from tests.media.conversation_kit import GREET, SCRIPT, Call, timer
 
 
 def answered() -> Call:
-    """A person answered and the session is up: the agent waits for their first words."""
+    """A person answered, AMD could not tell (NOTSURE), and the session is up: the agent
+    waits for their first words."""
     call = Call()
-    assert call(CallStarted(SCRIPT, "HUMAN")) == [
+    assert call(CallStarted(SCRIPT, "NOTSURE")) == [
         Connect(SCRIPT.instructions, respond_to_turns=False)
     ]
     assert call(Connected()) == [timer(Timer.GREETING_WAIT, 1500)]
@@ -110,8 +117,7 @@ def agent_speaking(interrupt_after_ms: int = 300) -> Call:
     call = Call()
     script = replace(SCRIPT, turn_taking=TurnTaking(interrupt_after_ms=interrupt_after_ms))
     call(CallStarted(script, "HUMAN"))
-    call(Connected())
-    call.fire(Timer.GREETING_WAIT)
+    assert call(Connected()) == GREET
     call(ResponseCreated("r1"))
     call(AudioDelta("r1", "i1", b"\xff" * 8000), after_ms=300)
     return call
@@ -156,3 +162,14 @@ def test_one_turn_interrupts_once() -> None:
     assert call.speak(300) == [ClearPlayout()]
     call(PlayoutCleared(Cleared(30, 600, "i1", "r1", 500)))
     assert call.speak(1000) == []
+
+
+def test_audio_the_cancelled_response_streamed_before_the_cancel_is_not_played() -> None:
+    call = agent_speaking()
+    call(SpeechStarted(2000, "in-1"), after_ms=500)
+    call.speak(300)
+    call(PlayoutCleared(Cleared(30, 600, "i1", "r1", 500)))
+    assert call(AudioDelta("r1", "i1", b"\xff" * 160)) == []  # in flight as we cancelled
+    call(ResponseDone("r1", "cancelled"))
+    call(ResponseCreated("r2"))  # the answer to the callee's turn plays
+    assert call(AudioDelta("r2", "i2", b"\xff" * 160)) == [Play(b"\xff" * 160, "i2", "r2")]

@@ -77,8 +77,7 @@ def run_call(
     call = Call()
     script = replace(SCRIPT, turn_taking=TurnTaking(interrupt_after_ms=interrupt_after_ms))
     call(CallStarted(script, "HUMAN"))
-    call(Connected())
-    call.fire(Timer.GREETING_WAIT)
+    call(Connected())  # the greeting
     call(ResponseCreated("r1"))
     vad = EnergyVad(VadConfig(silence_duration_ms=600), RATE)
     played, heard = pcm(agent), pcm(inbound)
