@@ -15,10 +15,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.errors import NotFound
-from core.db.models import Call, Campaign, DndEntry, FeedbackRequest, Task
+from core.db.models import AuditEvent, Call, Campaign, DndEntry, FeedbackRequest, Task, User
 from core.db.types import utcnow
 from core.domain import (
     OPEN_TASK_STATUSES,
+    AuditAction,
+    AuditDetail,
     CallOutcome,
     CallState,
     CampaignStatus,
@@ -34,7 +36,7 @@ from core.domain import (
     dump_items,
 )
 
-M = TypeVar("M", Campaign, Task, Call, FeedbackRequest)
+M = TypeVar("M", Campaign, Task, Call, FeedbackRequest, AuditEvent)
 
 # Appends per SQLite `json_insert` call: each takes two arguments, and a function takes 127 at
 # most in SQLite's default build; a longer list nests calls.
@@ -707,6 +709,50 @@ class FeedbackRepo(_Scoped[FeedbackRequest]):
         await self._update(ident, payload={**item.payload, "applied": outcome})
 
 
+class AuditRepo(_Scoped[AuditEvent]):
+    """The user's audit trail: decisions taken on their data. Events are only added."""
+
+    model = AuditEvent
+    label = "audit event"
+    _actor: str | None = None
+
+    async def record(
+        self,
+        action: AuditAction,
+        subject: str,
+        detail: AuditDetail | None = None,
+        *,
+        at: dt.datetime | None = None,
+        actor: str | None = None,
+    ) -> AuditEvent:
+        """Add an event; `actor` is the user's name unless something else decided (the
+        post-call analyzer honouring a callee's opt-out)."""
+        if actor is None:
+            actor = await self._user_name()
+        event = AuditEvent(
+            user_id=self.user_id,
+            at=at or utcnow(),
+            actor=actor[:64],
+            action=action,
+            subject=subject[:200],
+            detail=(detail or AuditDetail()).to_json(),
+        )
+        self._session.add(event)
+        await self._session.flush()
+        return event
+
+    async def list(self, limit: int = 200) -> Sequence[AuditEvent]:
+        """The user's latest events, newest first."""
+        stmt = self._select().order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def _user_name(self) -> str:
+        if self._actor is None:
+            stmt = select(User.username).where(User.id == self.user_id)
+            self._actor = (await self._session.execute(stmt)).scalar_one()
+        return self._actor
+
+
 class UserScope:
     """One user's view of the data: the only public way to reach user-owned rows."""
 
@@ -718,3 +764,4 @@ class UserScope:
         self.calls = CallRepo(session, user_id)
         self.dnd = DndRepo(session, user_id)
         self.feedback = FeedbackRepo(session, user_id)
+        self.audit = AuditRepo(session, user_id)

@@ -15,10 +15,17 @@ from sqlalchemy import event
 
 from core.db import Database, NotFound, UserScope, utcnow
 from core.db.models import CallState, FeedbackKind, FeedbackStatus, TaskStatus
-from core.db.scoped import CallRepo, CampaignRepo, DndRepo, FeedbackRepo, TaskRepo
-from core.domain import RecordedFact, TaskResult, TranscriptTurn, VoiceActivityRecord
+from core.db.scoped import AuditRepo, CallRepo, CampaignRepo, DndRepo, FeedbackRepo, TaskRepo
+from core.domain import (
+    AuditAction,
+    AuditDetail,
+    RecordedFact,
+    TaskResult,
+    TranscriptTurn,
+    VoiceActivityRecord,
+)
 
-USER_TABLES = ("campaigns", "tasks", "calls", "dnd_list", "feedback_requests")
+USER_TABLES = ("campaigns", "tasks", "calls", "dnd_list", "feedback_requests", "audit_events")
 
 
 async def _seed(db: Database, user_id: int) -> dict[str, int]:
@@ -34,7 +41,14 @@ async def _seed(db: Database, user_id: int) -> dict[str, int]:
         )
         f = await s.feedback.create(kind=FeedbackKind.CHECK_IN, question="q?", campaign_id=c.id)
         await s.dnd.add("+12125550108")
-        return {"campaign": c.id, "task": t.id, "call": call.id, "feedback": f.id}
+        ev = await s.audit.record(AuditAction.DNC_ADDED, "+12125550108", AuditDetail(text="x"))
+        return {
+            "campaign": c.id,
+            "task": t.id,
+            "call": call.id,
+            "feedback": f.id,
+            "audit": ev.id,
+        }
 
 
 async def test_other_users_rows_are_invisible_and_untouchable(
@@ -71,7 +85,10 @@ async def test_other_users_rows_are_invisible_and_untouchable(
         assert await s.feedback.late_answers(a["task"]) == []
         assert await s.feedback.list_for_campaign(a["campaign"], FeedbackKind.CHECK_IN) == []
         assert await s.feedback.list_unapplied([FeedbackKind.CHECK_IN]) == []
+        assert await s.audit.get(a["audit"]) is None
+        assert await s.audit.list() == []
         for call in (
+            s.audit.require(a["audit"]),
             s.campaigns.require(a["campaign"]),
             s.campaigns.progress(a["campaign"]),
             s.campaigns.set_summary(a["campaign"], "x"),
@@ -103,6 +120,7 @@ async def test_other_users_rows_are_invisible_and_untouchable(
         assert call.transcript == []
         assert feedback.status is FeedbackStatus.PENDING
         assert len(await s.tasks.list_for_campaign(a["campaign"])) == 1
+        assert [ev.id for ev in await s.audit.list()] == [a["audit"]]
 
 
 @pytest.mark.parametrize("bad", [0, -1, None, "1", True, 1.0])
@@ -171,6 +189,7 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "lock",
             "mark_applied",
         },
+        AuditRepo: {"get", "require", "record", "list"},
     }
     for cls, names in exercised.items():
         public = {
@@ -239,6 +258,9 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.feedback.answer(ids["feedback"], {"a": 1})
             await s.feedback.mark_applied(ids["feedback"], "applied")
             await s.feedback.close(ids["feedback"], FeedbackStatus.EXPIRED)
+            await s.audit.record(AuditAction.SETTINGS_CHANGED, "settings")
+            await s.audit.get(ids["audit"])
+            await s.audit.list(5)
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", capture)
 
