@@ -1,7 +1,8 @@
 """Typed outputs shared by the agents: the campaign plan and the analysis of one call.
 
 `CampaignPlan` is what the UI assistant produces and the orchestrator validates; `CallAnalysis`
-is what the post-call analyzer stores on the call. Both are pydantic models so a model's
+(defined with the other stored shapes in `core.domain`, named here for the agents) is what the
+post-call analyzer stores on the call. Both are pydantic models so a model's
 structured output, an owner's edit in the Approvals tab and a plan typed in Studio all pass the
 same checks. Phone numbers are validated with `core.phone` and errors name the number.
 """
@@ -22,8 +23,32 @@ from pydantic import (
     model_validator,
 )
 
-from core.db.models import StopRule
+from core.domain import (
+    OUTCOMES,
+    CallAnalysis,
+    Fact,
+    NextAction,
+    NextStep,
+    Outcome,
+    StopRule,
+)
 from core.phone import InvalidPhoneNumber, normalize, time_zones
+
+__all__ = [
+    "OUTCOMES",
+    "WEEKDAYS",
+    "CallAnalysis",
+    "CampaignPlan",
+    "Constraints",
+    "Fact",
+    "NextAction",
+    "NextStep",
+    "Outcome",
+    "Target",
+    "Weekday",
+    "parse_plan",
+    "validation_problems",
+]
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -162,85 +187,3 @@ def parse_plan(data: Any, *, default_region: str = "US") -> CampaignPlan:
     if isinstance(data, CampaignPlan):
         data = data.model_dump(mode="json")
     return CampaignPlan.model_validate(data, context={"default_region": default_region})
-
-
-# --- call analysis ---------------------------------------------------------------------------
-
-Outcome = Literal[
-    "achieved",
-    "partial",
-    "voicemail",
-    "wrong_number",
-    "callback_requested",
-    "refused",
-    "opt_out",
-    "no_answer",
-    "busy",
-    "technical_failure",
-]
-OUTCOMES: tuple[Outcome, ...] = (
-    "achieved",
-    "partial",
-    "voicemail",
-    "wrong_number",
-    "callback_requested",
-    "refused",
-    "opt_out",
-    "no_answer",
-    "busy",
-    "technical_failure",
-)
-
-# `cancel` (stop calling this target) is the owner's to choose in a review, never the model's.
-NextAction = Literal["done", "retry_at", "call_back_at", "ask_owner", "cancel_siblings", "cancel"]
-
-
-class Fact(BaseModel):
-    """Something learnt on the call, with the words that support it."""
-
-    name: str = Field(min_length=1, description="What the fact is about, e.g. 'appointment'.")
-    value: str = Field(description="The fact, e.g. 'Tuesday 9:30 with Dr. Lee'.")
-    quote: str = Field(description="The transcript words that support it, verbatim.")
-    supported: bool = Field(
-        True, description="Set by the quote check: False when the quote is not in the transcript."
-    )
-
-
-class NextStep(BaseModel):
-    """What should happen to the task after this call."""
-
-    action: NextAction
-    at: dt.datetime | None = Field(None, description="When, for retry_at and call_back_at.")
-    reason: str = ""
-
-    @model_validator(mode="after")
-    def _needs_time(self) -> NextStep:
-        if self.action in ("retry_at", "call_back_at"):
-            if self.at is None:
-                raise ValueError(f"next step {self.action} needs a time")
-            if self.at.tzinfo is None:
-                raise ValueError(f"next step time {self.at.isoformat()} has no time zone")
-        return self
-
-
-class CallAnalysis(BaseModel):
-    """The checked analysis of one call, as stored on the call."""
-
-    outcome: Outcome
-    goal_achieved: bool
-    summary: str = ""
-    facts: list[Fact] = Field(default_factory=list)
-    callback_phrase: str | None = Field(None, description="The callee's words asking for a call.")
-    callback_at: dt.datetime | None = Field(
-        None, description="When the callee asked to be called, aware, in the callee's zone."
-    )
-    next_step: NextStep
-    confidence: float = Field(ge=0.0, le=1.0)
-    review_reasons: list[str] = Field(default_factory=list)
-    reviewed_by_owner: bool = False
-    owner_note: str | None = None
-    rehearsal: bool = Field(False, description="True when a scripted rehearsal model wrote it.")
-
-    def confirmed_facts(self) -> dict[str, str]:
-        """Facts whose quote was found in the transcript (unsupported ones are never true)."""
-        return {f.name: f.value for f in self.facts if f.supported}

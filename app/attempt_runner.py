@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from core.db import Claim, Database, UserScope, utcnow
-from core.db.models import CallOutcome, CampaignStatus, TaskStatus
+from core.domain import AttemptResult, CallOutcome, CampaignStatus, TaskResult, TaskStatus
 from core.logging import get_logger
 from core.rules import PAUSE_AFTER, RetryPolicy, technical_pause
 from core.services.tasks import apply_next_step, ask_owner_about_call
@@ -36,12 +36,12 @@ CALL_ENDED = "the call ended before an answer"
 
 # Telephony outcomes that need no reading of a transcript: the retry policy decides.
 _NO_CONVERSATION = {
-    CallOutcome.BUSY: "busy",
-    CallOutcome.NO_ANSWER: "no_answer",
-    CallOutcome.CONGESTION: "congestion",
-    CallOutcome.FAILED: "failed",
-    CallOutcome.TECHNICAL_FAILURE: "technical_failure",
-    CallOutcome.VOICEMAIL: "voicemail",
+    CallOutcome.BUSY: AttemptResult.BUSY,
+    CallOutcome.NO_ANSWER: AttemptResult.NO_ANSWER,
+    CallOutcome.CONGESTION: AttemptResult.CONGESTION,
+    CallOutcome.FAILED: AttemptResult.FAILED,
+    CallOutcome.TECHNICAL_FAILURE: AttemptResult.TECHNICAL_FAILURE,
+    CallOutcome.VOICEMAIL: AttemptResult.VOICEMAIL,
 }
 
 
@@ -91,7 +91,7 @@ class AttemptOutcome:
     task_id: int
     attempt: int
     call_id: int | None
-    outcome: str
+    outcome: str  # an `AttemptResult`, or the outcome of the call's analysis
     task_status: TaskStatus
     due_at: dt.datetime | None
     detail: str
@@ -177,7 +177,7 @@ class CallAttemptRunner:
             )
         except TelephonyError as exc:
             log.warning("call not placed", task_id=claim.task_id, error=str(exc))
-            await self._finish(claim, None, "technical_failure", None, str(exc))
+            await self._finish(claim, None, AttemptResult.TECHNICAL_FAILURE, None, str(exc))
             return
         self._placed.follow(placed)
         try:
@@ -237,7 +237,9 @@ class CallAttemptRunner:
             await self._finish(claim, placed.call_id, _NO_CONVERSATION[outcome], None, detail)
             return
         if outcome is CallOutcome.CANCELLED:
-            await self._finish(claim, placed.call_id, "cancelled", None, "the call was cancelled")
+            await self._finish(
+                claim, placed.call_id, AttemptResult.CANCELLED, None, "the call was cancelled"
+            )
             return
         async with self._db.scope(claim.user_id) as s:
             # The claim stays this node's while the analyzer reads the call (the UI shows it).
@@ -270,7 +272,9 @@ class CallAttemptRunner:
             problem = f"the automatic analysis failed ({type(exc).__name__})"
             async with self._db.scope(claim.user_id) as s:
                 await ask_owner_about_call(s, claim.task_id, call_id, problem)
-            self._report(claim, call_id, "awaiting_review", TaskStatus.ON_HOLD, None, problem)
+            self._report(
+                claim, call_id, AttemptResult.AWAITING_REVIEW, TaskStatus.ON_HOLD, None, problem
+            )
             return
         if self._lost(claim, call_id, result.status):
             return
@@ -281,10 +285,17 @@ class CallAttemptRunner:
                 task = await s.tasks.require(claim.task_id)
                 if task.status is TaskStatus.ANALYZING:
                     await s.tasks.set_status(
-                        claim.task_id, TaskStatus.ON_HOLD, last_outcome="awaiting_review"
+                        claim.task_id,
+                        TaskStatus.ON_HOLD,
+                        last_outcome=AttemptResult.AWAITING_REVIEW,
                     )
             self._report(
-                claim, call_id, "awaiting_review", TaskStatus.ON_HOLD, None, "owner review"
+                claim,
+                call_id,
+                AttemptResult.AWAITING_REVIEW,
+                TaskStatus.ON_HOLD,
+                None,
+                "owner review",
             )
             return
         await apply_next_step(
@@ -313,7 +324,7 @@ class CallAttemptRunner:
         self,
         claim: Claim,
         call_id: int | None,
-        outcome: str,
+        outcome: AttemptResult,
         callback_at: dt.datetime | None,
         detail: str,
     ) -> None:
@@ -331,7 +342,7 @@ class CallAttemptRunner:
             )
             if nxt.retry:
                 status, due = TaskStatus.PENDING, nxt.at
-            elif outcome == "cancelled":
+            elif outcome is AttemptResult.CANCELLED:
                 status, due = TaskStatus.CANCELLED, None
             else:
                 status, due = TaskStatus.FAILED, None
@@ -340,9 +351,9 @@ class CallAttemptRunner:
                 status,
                 due_at=due,
                 last_outcome=outcome,
-                result={"reason": nxt.reason, "detail": detail},
+                result=TaskResult(reason=nxt.reason, detail=detail),
             )
-            if outcome == "technical_failure":
+            if outcome is AttemptResult.TECHNICAL_FAILURE:
                 await self._pause_if_failing(s, task.campaign_id, detail)
         self._report(claim, call_id, outcome, status, due, nxt.reason)
 

@@ -87,12 +87,7 @@ def user_add(
     from core.db import AlreadyExists, BadUserInput, Database
 
     settings = settings_or_exit()
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat password: ") != password:
-            raise fail("the passwords do not match")
+    password = _read_password(password_stdin)
     _upgrade(settings)
 
     async def add() -> int:
@@ -108,6 +103,75 @@ def user_add(
     except (BadUserInput, AlreadyExists) as exc:
         raise fail(str(exc)) from None
     typer.echo(f"user {name.strip().lower()} created (id {user_id})")
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != password:
+        raise fail("the passwords do not match")
+    return password
+
+
+@user_app.command("passwd")
+def user_passwd(
+    name: Annotated[str, typer.Argument(help="login name")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Give a user a new password; every session they have open ends."""
+    from core.db import BadUserInput, Database, NotFound
+
+    settings = settings_or_exit()
+    password = _read_password(password_stdin)
+    _upgrade(settings)
+
+    async def change() -> int:
+        db = Database(settings.database_url)
+        try:
+            async with db.users() as users:
+                user_id = await users.set_password(name, password)
+            async with db.sign_in() as records:
+                return await records.end_sessions_of(user_id)
+        finally:
+            await db.dispose()
+
+    try:
+        ended = asyncio.run(change())
+    except (BadUserInput, NotFound) as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"password of {name.strip().lower()} changed; {ended} session(s) ended")
+
+
+@user_app.command("unlock")
+def user_unlock(
+    name: Annotated[str, typer.Argument(help="login name")],
+    address: Annotated[
+        str | None, typer.Option(help="also lift the lock on this client address")
+    ] = None,
+) -> None:
+    """Lift the lock that failed sign-ins put on a user name (and on an address)."""
+    from core.db import Database
+    from core.db.sign_in import address_key, user_key
+
+    settings = settings_or_exit()
+    _upgrade(settings)
+    keys = [user_key(name)] + ([address_key(address.strip())] if address else [])
+
+    async def unlock() -> int:
+        db = Database(settings.database_url)
+        try:
+            async with db.sign_in() as records:
+                return await records.forget(keys)
+        finally:
+            await db.dispose()
+
+    held = asyncio.run(unlock())
+    what = name.strip().lower() + (f" and {address.strip()}" if address else "")
+    # The same answer for a name that never failed (or does not exist): nothing to lift.
+    typer.echo(f"unlocked {what}" if held else f"{what}: no failed sign-ins on record")
 
 
 def _bootstrap_admin(settings: Settings) -> None:

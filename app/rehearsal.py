@@ -21,7 +21,7 @@ from agents.schemas import CampaignPlan, Constraints, Target
 from app.doctor import check_ami
 from app.node import Node, PartsWanted
 from core.db import Database
-from core.db.models import FeedbackKind, TaskStatus
+from core.domain import FeedbackKind, TaskStatus
 from core.logging import get_logger
 from core.rules import RetryPolicy
 from core.settings import Settings

@@ -7,6 +7,7 @@ no other module reads `os.environ`. Secrets are `SecretStr` so they never print 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -174,6 +175,18 @@ class Settings(BaseSettings):
     # --- UI ------------------------------------------------------------------------------
     ui_host: str = Field("127.0.0.1", description="Gradio bind address.")
     ui_port: int = Field(7860, ge=1, le=65535, description="Gradio port.")
+    ui_trusted_proxies: str = Field(
+        "",
+        description="Reverse proxies (addresses or networks, comma-separated) whose "
+        "X-Forwarded-For names the client; from any other peer the header is ignored. "
+        "Empty: none.",
+    )
+    ui_session_lifetime_s: float = Field(
+        12 * 3600.0, gt=0, description="A sign-in lasts at most this long."
+    )
+    ui_session_idle_s: float = Field(
+        3600.0, gt=0, description="A sign-in ends after this long without a request."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -186,6 +199,19 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
             raise ValueError("expected sqlite:///PATH or postgresql://USER:PASS@HOST/DB")
         return value
+
+    @field_validator("ui_trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        entries = [part.strip() for part in value.split(",") if part.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
+        return ",".join(entries)
 
     @field_validator("app_test_mode_redirect_number")
     @classmethod
@@ -221,6 +247,15 @@ class Settings(BaseSettings):
         import socket
 
         return self.node_id or f"{socket.gethostname()}-{os.getpid()}"
+
+    @property
+    def trusted_proxies(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """`ui_trusted_proxies` as networks (a single address is a /32 or /128)."""
+        return tuple(
+            ipaddress.ip_network(entry, strict=False)
+            for entry in self.ui_trusted_proxies.split(",")
+            if entry
+        )
 
     @property
     def has_openai(self) -> bool:

@@ -20,7 +20,7 @@ from langgraph.types import Command, interrupt
 from typing_extensions import TypedDict
 
 from core.db import Database, UserScope
-from core.db.models import FeedbackKind, FeedbackStatus
+from core.domain import FeedbackKind, FeedbackStatus
 from graphs.context import GraphContext
 from graphs.threads import ThreadAccessDenied, check_thread_owner
 

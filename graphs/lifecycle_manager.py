@@ -22,7 +22,6 @@ from typing import Any, Literal
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import START, StateGraph
 from langgraph.runtime import Runtime
-from pydantic import ValidationError
 from typing_extensions import TypedDict
 
 from agents.calling_window import plan_window
@@ -41,16 +40,16 @@ from agents.lifecycle_manager import (
 )
 from agents.post_call_analyzer import Callee, Unread, read_answer
 from agents.prompts import load_prompt
-from agents.schemas import CallAnalysis, Constraints
+from agents.schemas import Constraints
 from agents.structured import ainvoke_structured
 from core.db import UserScope
-from core.db.models import (
+from core.db.models import Campaign, FeedbackRequest, Task
+from core.domain import (
     CallState,
-    Campaign,
     CampaignStatus,
     FeedbackKind,
-    FeedbackRequest,
-    Task,
+    NextAction,
+    StoredAnalysis,
     TaskStatus,
 )
 from core.logging import get_logger
@@ -184,7 +183,8 @@ async def _review_answer(ctx: GraphContext, s: UserScope, item: FeedbackRequest)
         s,
         task.id,
         outcome=task.last_outcome or "reviewed",
-        action=read.action,
+        # Accepting is not offered here (can_accept=False); an "accept" would end the task.
+        action=NextAction.DONE if read.action == "accept" else NextAction(read.action),
         at=read.at,
         reason=read.reason,
         goal_achieved=False,
@@ -196,14 +196,11 @@ async def _review_answer(ctx: GraphContext, s: UserScope, item: FeedbackRequest)
 
 async def _task_view(s: UserScope, task: Task) -> TaskView:
     calls = await s.calls.list_for_task(task.id)
-    analyses = [c.analysis for c in calls if c.analysis]
-    latest = None
-    if analyses:
-        try:
-            latest = CallAnalysis.model_validate(analyses[-1])
-        except ValidationError:
-            log.warning("unreadable analysis ignored", task_id=task.id, user_id=s.user_id)
-    won = any(a.get("final") and a.get("goal_achieved") for a in analyses)
+    analyses = [a for a in (StoredAnalysis.read(c.analysis) for c in calls) if a is not None]
+    if len(analyses) < sum(1 for c in calls if c.analysis):
+        log.warning("unreadable analysis ignored", task_id=task.id, user_id=s.user_id)
+    latest = analyses[-1] if analyses else None
+    won = any(a.final and a.goal_achieved for a in analyses)
     return TaskView(
         id=task.id,
         campaign_id=task.campaign_id,
@@ -222,7 +219,7 @@ async def _task_view(s: UserScope, task: Task) -> TaskView:
         live_call=any(c.state is not CallState.ENDED for c in calls),
         goal_achieved=won,
         latest_outcome=latest.outcome if latest else None,
-        latest_next_step=latest.next_step.action if latest else None,
+        latest_next_step=latest.next_step.action.value if latest else None,
         analysis_summary=latest.summary if latest else None,
         facts=latest.confirmed_facts() if latest else {},
     )

@@ -31,7 +31,7 @@ from agents.prompts import load_prompt
 from agents.schemas import CampaignPlan, parse_plan, validation_problems
 from agents.scripted import is_rehearsal
 from agents.structured import ainvoke_structured
-from core.db.models import CampaignStatus, FeedbackKind
+from core.domain import CampaignStatus, FeedbackKind
 from core.logging import get_logger
 from core.rules.calling_window import Window
 from graphs.context import GraphContext, context_of, run_thread_id

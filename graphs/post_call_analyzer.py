@@ -52,7 +52,19 @@ from agents.prompts import load_prompt, render_prompt
 from agents.schemas import CallAnalysis, Constraints, NextStep, validation_problems
 from agents.scripted import is_rehearsal
 from agents.structured import ainvoke_structured
-from core.db.models import CallOutcome, FeedbackKind, FeedbackRequest, StopRule, TaskStatus
+from core.db.models import FeedbackRequest
+from core.domain import (
+    CallOutcome,
+    FeedbackAnswer,
+    FeedbackKind,
+    StopRule,
+    StoredAnalysis,
+    TaskStatus,
+    TranscriptTurn,
+    VoiceActivityRecord,
+    dump_items,
+    read_items,
+)
 from core.logging import get_logger
 from core.rules.calling_window import Window
 from core.services.tasks import ENDED, apply_next_step, describe_task
@@ -61,7 +73,6 @@ from graphs.hitl import ask_owner, ensure_feedback, human_interrupt
 from media.speech_activity import VoiceActivity
 
 AGENT = "post_call_analyzer"
-_AGENT_ROLES = ("agent", "assistant", "ai", "bot", "system")
 log = get_logger("opendeep.graphs.post_call_analyzer")
 
 
@@ -86,29 +97,11 @@ class AnalyzerState(AnalyzerResult, total=False):
     phone: str | None  # a new number the owner gave in the review
 
 
-def _is_agent(role: str) -> bool:
-    return role.strip().lower() in _AGENT_ROLES
-
-
-def _speaker(role: str) -> str:
-    """Transcript label: the agent, the owner (answering a live question), or the callee."""
-    if _is_agent(role):
-        return "agent"
-    return "owner" if role.strip().lower() == "owner" else "callee"
-
-
 def _evidence(call: dict[str, Any]) -> tuple[list[Turn], VoiceActivity]:
     """The snapshot's transcript turns (speakers labelled) and the callee's voice activity."""
-    turns = []
-    for t in call["transcript"]:
-        at = t.get("at")
-        turns.append(
-            Turn(
-                _speaker(str(t.get("role", ""))),
-                str(t.get("text", "")),
-                dt.datetime.fromisoformat(at) if isinstance(at, str) else None,
-            )
-        )
+    turns = [
+        Turn(t.role.value, t.text, t.at) for t in read_items(TranscriptTurn, call["transcript"])
+    ]
     return turns, VoiceActivity.from_json(call.get("voice_activity"))
 
 
@@ -125,7 +118,7 @@ async def load(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str
         "id": call.id,
         "task_id": task.id,
         "campaign_id": campaign.id,
-        "transcript": list(call.transcript),
+        "transcript": dump_items(read_items(TranscriptTurn, call.transcript)),
         "telephony": call.outcome.value if call.outcome else None,
         "started_at": (call.answered_at or call.created_at).isoformat(),
         "zones": zones,
@@ -138,23 +131,23 @@ async def load(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str
         "stop_rule": campaign.stop_rule.value,
         "owner_notes": [_late_note(item) for item in late],
         # What the line showed of the callee's voice, and where to hear it.
-        "voice_activity": dict(call.voice_activity),
+        "voice_activity": VoiceActivityRecord.read(call.voice_activity).to_json(),
         "recording_path": call.recording_path,
     }
-    done = dict(call.analysis) if call.analysis.get("final") else None
-    if done:  # analysed before: hand back the stored result, do nothing twice
+    stored = StoredAnalysis.read(call.analysis)
+    if stored is not None and stored.final:  # analysed before: hand back the stored result
         return {
             "call": snapshot,
             "status": "done",
-            "analysis": done,
-            "next_step": done["next_step"],
+            "analysis": stored.model_dump(mode="json"),
+            "next_step": stored.next_step.model_dump(mode="json"),
         }
     return {"call": snapshot, "round": 1, "note": None, "answer": None, "feedback_id": None}
 
 
 def _late_note(item: FeedbackRequest) -> str:
-    answer = item.answer or {}
-    text = answer.get("text") or answer.get("args") or ""
+    answer = FeedbackAnswer.read(item.answer)
+    text = (answer.words if answer is not None else None) or ""
     return f"asked \u201c{item.question}\u201d, answered \u201c{text}\u201d"
 
 
@@ -210,7 +203,7 @@ def _checked(
     ctx: GraphContext, call: dict[str, Any], raw: AnalyzerOutput, rehearsal: bool
 ) -> CallAnalysis:
     """Apply the rules to the model's output: quotes, callback time, next step, review."""
-    turns = [str(t.get("text") or "") for t in call["transcript"]]
+    turns = [t.text for t in read_items(TranscriptTurn, call["transcript"])]
     facts = check_facts(raw.facts, turns)
     started = dt.datetime.fromisoformat(call["started_at"])
     zone = call["zones"][0]
@@ -306,7 +299,7 @@ async def record(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[s
     analysis = CallAnalysis.model_validate(state["analysis"])
     call = state["call"]
     final = analysis.reviewed_by_owner or not analysis.review_reasons
-    stored = {**analysis.model_dump(mode="json"), "final": final}
+    stored = StoredAnalysis(**dict(analysis), final=final)
     async with ctx.get_db().scope(ctx.user_id) as s:
         await s.calls.set_results(call["id"], analysis=stored)
         if analysis.outcome == "opt_out":

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, assert_never
 
 from core.db import utcnow
-from core.db.models import CallOutcome
+from core.domain import CallOutcome
 from core.logging import get_logger
 from core.settings import Settings
 from media.audio import slin_to_ulaw, ulaw_to_slin
@@ -437,7 +437,7 @@ class RealtimeBridge:
 
     async def _store_voice_activity(self, activity: VoiceActivity) -> None:
         try:
-            await self._stored(self._store.set_voice_activity(activity.to_json()))
+            await self._stored(self._store.set_voice_activity(activity.record()))
         except Exception:
             self._log.exception("could not store the callee's voice activity")
             return

@@ -8,7 +8,16 @@ import uuid
 from typing import Any
 
 from core.db import Database, utcnow
-from core.db.models import CallOutcome, FeedbackKind, FeedbackStatus
+from core.domain import (
+    CallOutcome,
+    FeedbackAnswer,
+    FeedbackKind,
+    FeedbackStatus,
+    RecordedFact,
+    TranscriptTurn,
+    VoiceActivityRecord,
+    read_items,
+)
 from core.services.preferences import effective_preferences
 from core.settings import Settings
 from media.call_script import CallBrief
@@ -68,16 +77,17 @@ class CallStore:
         """The conversation so far as plain lines (`agent: …`), for resuming a session."""
         async with self._db.scope(self.user_id) as s:
             call = await s.calls.require(self.call_id)
-        return "\n".join(f"{t.get('role')}: {t.get('text')}" for t in call.transcript)
+        turns = read_items(TranscriptTurn, call.transcript)
+        return "\n".join(f"{t.role}: {t.text}" for t in turns)
 
     async def add_fact(self, name: str, value: str, quote: str) -> None:
         """Append one fact; facts recorded at the same moment (several tool calls of one
         response) all land, in one statement each."""
-        fact = {"name": name, "value": value, "quote": quote, "at": utcnow().isoformat()}
+        fact = RecordedFact(name=name, value=value, quote=quote, at=utcnow())
         async with self._db.scope(self.user_id) as s:
             await s.calls.append_fact(self.call_id, fact)
 
-    async def set_voice_activity(self, activity: dict[str, Any]) -> None:
+    async def set_voice_activity(self, activity: VoiceActivityRecord) -> None:
         """Store what the bridge saw of the callee's voice (`media.speech_activity`)."""
         async with self._db.scope(self.user_id) as s:
             await s.calls.set_voice_activity(self.call_id, activity)
@@ -136,10 +146,5 @@ class CallStore:
 
 
 def _answer_text(answer: dict[str, Any] | None) -> str | None:
-    if not answer:
-        return None
-    for key in ("text", "answer", "args", "response"):
-        value = answer.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
+    read = FeedbackAnswer.read(answer)
+    return read.words if read is not None else None

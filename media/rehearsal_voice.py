@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from core.db.models import REHEARSAL_VOICE
+from core.domain import REHEARSAL_VOICE
 from core.settings import Settings
 from media.realtime_client import OPENAI_HOST, RealtimeClientFactory
 from media.realtime_server import RealtimeTestServer, Script, SimOptions

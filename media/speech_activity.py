@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from core.domain import SpeechTurnRecord, VoiceActivityRecord
 from media.audio import SAMPLE_RATE, rms
 
 INAUDIBLE: Final = "[inaudible]"  # the transcript's text of a callee turn that failed to transcribe
@@ -46,28 +47,17 @@ class SpeechTurn:
     def duration_ms(self) -> int | None:
         return None if self.end_ms is None else max(0, self.end_ms - self.start_ms)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "start_ms": self.start_ms,
-            "end_ms": self.end_ms,
-            "started_at": self.started_at.isoformat(),
-            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
-        }
+    def record(self) -> SpeechTurnRecord:
+        return SpeechTurnRecord(
+            start_ms=self.start_ms,
+            end_ms=self.end_ms,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+        )
 
     @classmethod
-    def from_json(cls, data: Any) -> SpeechTurn | None:
-        if not isinstance(data, dict):
-            return None
-        try:
-            ended = data.get("ended_at")
-            return cls(
-                start_ms=int(data["start_ms"]),
-                started_at=dt.datetime.fromisoformat(str(data["started_at"])),
-                end_ms=None if data.get("end_ms") is None else int(data["end_ms"]),
-                ended_at=dt.datetime.fromisoformat(str(ended)) if ended else None,
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
+    def from_record(cls, record: SpeechTurnRecord) -> SpeechTurn:
+        return cls(record.start_ms, record.started_at, record.end_ms, record.ended_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,43 +86,31 @@ class VoiceActivity:
             or self.voiced_ms >= MIN_VOICED_MS
         )
 
+    def record(self) -> VoiceActivityRecord:
+        """What is stored in `calls.voice_activity`."""
+        return VoiceActivityRecord(
+            turns=[t.record() for t in self.turns],
+            turns_dropped=self.turns_dropped,
+            audio_ms=self.audio_ms,
+            voiced_ms=self.voiced_ms,
+            transcribed=self.transcribed,
+            failed_transcriptions=self.failed_transcriptions,
+        )
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "turns": [t.to_json() for t in self.turns],
-            "turns_dropped": self.turns_dropped,
-            "audio_ms": self.audio_ms,
-            "voiced_ms": self.voiced_ms,
-            "transcribed": self.transcribed,
-            "failed_transcriptions": self.failed_transcriptions,
-        }
+        return self.record().to_json()
 
     @classmethod
     def from_json(cls, data: Any) -> VoiceActivity:
         """Read what `to_json` wrote; anything missing or malformed counts as nothing seen."""
-        if not isinstance(data, dict):
-            return cls()
-        raw_turns = data.get("turns")
-        turns = tuple(
-            t
-            for t in (
-                SpeechTurn.from_json(r) for r in (raw_turns if isinstance(raw_turns, list) else [])
-            )
-            if t is not None
-        )
-
-        def count(name: str) -> int:
-            value = data.get(name)
-            return (
-                value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-            )
-
+        record = VoiceActivityRecord.read(data)
         return cls(
-            turns=turns,
-            turns_dropped=count("turns_dropped"),
-            audio_ms=count("audio_ms"),
-            voiced_ms=count("voiced_ms"),
-            transcribed=count("transcribed"),
-            failed_transcriptions=count("failed_transcriptions"),
+            turns=tuple(SpeechTurn.from_record(t) for t in record.turns),
+            turns_dropped=record.turns_dropped,
+            audio_ms=record.audio_ms,
+            voiced_ms=record.voiced_ms,
+            transcribed=record.transcribed,
+            failed_transcriptions=record.failed_transcriptions,
         )
 
 

@@ -17,6 +17,7 @@ import datetime as dt
 from typing import NamedTuple
 
 from core.db import Database, utcnow
+from core.domain import TranscriptTurn, TurnRole
 from core.logging import get_logger
 
 log = get_logger("opendeep.media.transcripts")
@@ -30,12 +31,12 @@ CLOSE_TIMEOUT_S = 5.0
 class Turn(NamedTuple):
     user_id: int
     call_id: int
-    role: str
+    role: TurnRole
     text: str
     at: dt.datetime  # when it was handed over: a busy database must not shift the timeline
 
 
-CallTurns = dict[int, list[tuple[str, str, dt.datetime]]]  # call id → (role, text, at), in order
+CallTurns = dict[int, list[TranscriptTurn]]  # call id → its turns, in order
 
 
 class TranscriptWriter:
@@ -70,7 +71,7 @@ class TranscriptWriter:
         if not self.running:
             self._task = asyncio.create_task(self._run(), name="transcript-writer")
 
-    def write(self, user_id: int, call_id: int, role: str, text: str) -> bool:
+    def write(self, user_id: int, call_id: int, role: TurnRole, text: str) -> bool:
         """Queue one turn; never waits. When the queue is full the turn is dropped, an error
         logged, and False returned."""
         seq = self._queued_seq + 1
@@ -138,7 +139,7 @@ class TranscriptWriter:
         by_user: dict[int, CallTurns] = {}
         for t in turns:
             by_user.setdefault(t.user_id, {}).setdefault(t.call_id, []).append(
-                (t.role, t.text, t.at)
+                TranscriptTurn(role=t.role, text=t.text, at=t.at)
             )
         for user_id, calls in by_user.items():
             await self._store_user(user_id, calls)

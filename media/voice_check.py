@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from core.db.models import REHEARSAL_VOICE
+from core.domain import REHEARSAL_VOICE
 from media.realtime_client import RealtimeClientFactory, RealtimeConnectionError
 
 CHECK_TTL_S = 10.0

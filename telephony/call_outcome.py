@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 
-from core.db.models import CallOutcome
+from core.domain import CallOutcome
 from telephony.hangup_causes import CauseKind, cause_kind
 
 

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from core.db.models import CallOutcome, CallState
+from core.domain import CallOutcome, CallState
 from telephony.call_outcome import OriginateReason, classify_end, parse_cause, parse_reason
 from telephony.hangup_causes import cause_text
 

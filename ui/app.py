@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import gradio as gr
 from fastapi import FastAPI
 
-from core.db import Database
+from core.db import Database, utcnow
 from core.services import ChatAssistant, HitlResumer
 from core.settings import Settings
 from ui.auth import mounted_gradio_app
 from ui.blocks import build_blocks
 from ui.context import UiContext
 from ui.recordings import add_recording_route
+from ui.sign_in import Clock, SignInGate
+from ui.sign_in_http import LOGIN_MESSAGE, add_sign_in, refuse_direct_login
 from ui.style import CSS, HEAD
 
 
@@ -23,9 +26,11 @@ def build_asgi_app(
     *,
     assistant: ChatAssistant | None = None,
     resumer: HitlResumer | None = None,
+    clock: Clock = utcnow,
 ) -> FastAPI:
     """The whole UI; without an `assistant`, Chat says it is not configured, and answers
-    to approvals are only stored (see `ui.wiring.graph_services` for the graphs')."""
+    to approvals are only stored (see `ui.wiring.graph_services` for the graphs'). `clock`
+    times sessions and sign-in locks."""
     ctx = UiContext.create(settings, db, assistant=assistant, resumer=resumer)
     blocks = build_blocks(ctx)
     api = FastAPI(title="OpenDeep", docs_url=None, redoc_url=None, openapi_url=None)
@@ -36,12 +41,19 @@ def build_asgi_app(
         return {"status": "ok"}
 
     add_recording_route(api, db, ctx.auth, ctx.links, ctx.recordings_dir)
+    gate = SignInGate(
+        db,
+        clock,
+        lifetime=dt.timedelta(seconds=settings.ui_session_lifetime_s),
+        idle=dt.timedelta(seconds=settings.ui_session_idle_s),
+    )
+    add_sign_in(api, gate, settings.trusted_proxies)
     mounted: FastAPI = gr.mount_gradio_app(
         api,
         blocks,
         path="/",
-        auth=ctx.auth.login,
-        auth_message="Sign in to OpenDeep",
+        auth=refuse_direct_login,
+        auth_message=LOGIN_MESSAGE,
         show_error=False,
         footer_links=[],
         css=CSS,

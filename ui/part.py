@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import socket
 from collections.abc import Iterator
@@ -12,11 +13,29 @@ import uvicorn
 from fastapi import FastAPI
 
 from core.db import Database
+from core.logging import get_logger
 from core.services import ChatAssistant, HitlResumer
 from core.settings import Settings
 from ui.stream_closer import StreamCloser
 
 GRACEFUL_SHUTDOWN_S = 3
+log = get_logger("opendeep.ui")
+
+
+def plain_http_warning(host: str) -> str | None:
+    """What to warn about when the UI is to serve plain HTTP (it never serves TLS itself)
+    beyond this machine; None on a loopback address."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return None
+    return (
+        f"the UI serves plain HTTP on {host}: passwords and session cookies cross the network "
+        "unencrypted; put it behind a reverse proxy with TLS "
+        "(README, 'Behind a reverse proxy')"
+    )
 
 
 class _Server(uvicorn.Server):
@@ -52,6 +71,9 @@ class UiPart:
 
     async def start(self) -> None:
         os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+        warning = plain_http_warning(self._settings.ui_host)
+        if warning:
+            log.warning(warning)
         from ui.app import build_asgi_app
 
         app = self._app = build_asgi_app(
@@ -64,6 +86,9 @@ class UiPart:
             port=self._settings.ui_port,
             log_config=None,
             access_log=False,
+            # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; which proxies
+            # are trusted is `UI_TRUSTED_PROXIES`' to say (`ui.client_address`).
+            proxy_headers=False,
             lifespan="on",
             # Open pages hold event streams; without a bound, shutdown would wait for them.
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,

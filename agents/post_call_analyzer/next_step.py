@@ -12,8 +12,9 @@ import datetime as dt
 from collections.abc import Sequence
 
 from agents.calling_window import first_opening
-from agents.schemas import Fact, NextAction, NextStep, Outcome
-from core.db.models import CallOutcome, StopRule
+from agents.post_call_analyzer.schemas import ProposedStep
+from agents.schemas import Fact, NextStep, Outcome
+from core.domain import CallOutcome, StopRule
 from core.rules import RetryPolicy
 from core.rules.calling_window import Window
 
@@ -47,7 +48,7 @@ def decide_next_step(
     *,
     goal_achieved: bool,
     callback_at: dt.datetime | None,
-    proposed: NextAction | None,
+    proposed: ProposedStep | None,
     stop_rule: StopRule,
     attempts: int,
     max_attempts: int,

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from core.db import Database
-from core.db.models import CampaignStatus, StopRule
+from core.domain import CampaignStatus, StopRule
 from core.phone import time_zones
 from core.settings import load_settings
 from telephony.channel_ids import call_namespace

@@ -3,6 +3,7 @@
 from core.db.database import Database
 from core.db.errors import AlreadyExists, NotFound
 from core.db.scoped import UserScope
+from core.db.sign_in import SignInRecords
 from core.db.system import CallRef, Claim, SystemOps
 from core.db.types import utcnow
 from core.db.users import BadUserInput, UserDirectory
@@ -14,6 +15,7 @@ __all__ = [
     "Claim",
     "Database",
     "NotFound",
+    "SignInRecords",
     "SystemOps",
     "UserDirectory",
     "UserScope",

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core.db.engine import make_engine, make_session_factory
 from core.db.scoped import UserScope
+from core.db.sign_in import SignInRecords
 from core.db.system import SystemOps
 from core.db.users import UserDirectory
 
@@ -37,6 +38,12 @@ class Database:
     async def users(self) -> AsyncIterator[UserDirectory]:
         async with self._transaction() as session:
             yield UserDirectory(session)
+
+    @asynccontextmanager
+    async def sign_in(self) -> AsyncIterator[SignInRecords]:
+        """Failed sign-ins and browser sessions, in one transaction."""
+        async with self._transaction() as session:
+            yield SignInRecords(session)
 
     @asynccontextmanager
     async def system(self) -> AsyncIterator[SystemOps]:

@@ -1,4 +1,7 @@
-"""SQLAlchemy 2.0 typed models. Every row that belongs to a user carries `user_id`."""
+"""SQLAlchemy 2.0 typed models. Every row that belongs to a user carries `user_id`.
+
+The JSON columns hold the shapes of `core.domain.records` (and `core.domain.analysis`).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +28,39 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.db.types import UTCDateTime, utcnow
+from core.domain.vocabulary import (
+    OPEN_TASK_STATUSES,
+    REHEARSAL_VOICE,
+    CallOutcome,
+    CallState,
+    CampaignStatus,
+    FeedbackKind,
+    FeedbackStatus,
+    StopRule,
+    TaskStatus,
+)
+
+# The enums live in `core.domain`; they are named here for the code that reads the rows.
+__all__ = [
+    "INSTALLATION_ROW",
+    "OPEN_TASK_STATUSES",
+    "REHEARSAL_VOICE",
+    "Base",
+    "Call",
+    "CallOutcome",
+    "CallState",
+    "Campaign",
+    "CampaignStatus",
+    "DndEntry",
+    "FeedbackKind",
+    "FeedbackRequest",
+    "FeedbackStatus",
+    "Installation",
+    "StopRule",
+    "Task",
+    "TaskStatus",
+    "User",
+]
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -47,71 +83,6 @@ class Base(DeclarativeBase):
 def _enum(cls: type[enum.Enum]) -> Enum:
     # Stored as plain strings (no native PG enum): adding a value needs no type migration.
     return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
-
-
-class CampaignStatus(enum.StrEnum):
-    PENDING_APPROVAL = "pending_approval"
-    ACTIVE = "active"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    REJECTED = "rejected"
-
-
-class StopRule(enum.StrEnum):
-    FIRST_SUCCESS = "first_success"
-    CALL_EVERYONE = "call_everyone"
-
-
-class TaskStatus(enum.StrEnum):
-    PENDING = "pending"  # waiting for due_at
-    CLAIMED = "claimed"  # a node holds the lease and is dialling / talking
-    ANALYZING = "analyzing"  # call ended, post-call analysis running
-    ON_HOLD = "on_hold"  # waiting for the owner
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-OPEN_TASK_STATUSES = (
-    TaskStatus.PENDING,
-    TaskStatus.CLAIMED,
-    TaskStatus.ANALYZING,
-    TaskStatus.ON_HOLD,
-)
-
-
-class CallState(enum.StrEnum):
-    ORIGINATING = "originating"
-    RINGING = "ringing"
-    ANSWERED = "answered"
-    ENDED = "ended"
-
-
-class CallOutcome(enum.StrEnum):
-    ANSWERED = "answered"
-    BUSY = "busy"
-    NO_ANSWER = "no_answer"
-    CONGESTION = "congestion"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    VOICEMAIL = "voicemail"
-    TECHNICAL_FAILURE = "technical_failure"
-
-
-class FeedbackKind(enum.StrEnum):
-    PLAN_APPROVAL = "plan_approval"
-    LIVE_QUESTION = "live_question"
-    ANALYSIS_REVIEW = "analysis_review"
-    CHECK_IN = "check_in"
-
-
-class FeedbackStatus(enum.StrEnum):
-    PENDING = "pending"
-    ANSWERED = "answered"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-    CLOSED = "closed"  # no answer can help any more (the call ended first); payload says why
 
 
 class User(Base):
@@ -181,9 +152,6 @@ class Task(Base):
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-REHEARSAL_VOICE = "rehearsal"  # `calls.voice` of a call the local scripted voice carried
 
 
 class Call(Base):
@@ -280,3 +248,26 @@ class Installation(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     installation_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins of one key: `user:NAME` or `addr:ADDRESS` (names that exist or not)."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locks: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class UiSession(Base):
+    """A signed-in browser session. Only a hash of its cookie token is kept."""
+
+    __tablename__ = "ui_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column()
+    last_seen_at: Mapped[dt.datetime] = mapped_column()

@@ -13,26 +13,33 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy import JSON, Select, bindparam, case, cast, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from core.db.errors import NotFound
-from core.db.models import (
+from core.db.models import Call, Campaign, DndEntry, FeedbackRequest, Task
+from core.db.types import utcnow
+from core.domain import (
     OPEN_TASK_STATUSES,
-    Call,
     CallOutcome,
     CallState,
-    Campaign,
     CampaignStatus,
-    DndEntry,
     FeedbackKind,
-    FeedbackRequest,
     FeedbackStatus,
+    RecordedFact,
     StopRule,
-    Task,
+    StoredAnalysis,
+    TaskResult,
     TaskStatus,
+    TranscriptTurn,
+    VoiceActivityRecord,
+    dump_items,
 )
-from core.db.types import utcnow
 
 M = TypeVar("M", Campaign, Task, Call, FeedbackRequest)
+
+# Appends per SQLite `json_insert` call: each takes two arguments, and a function takes 127 at
+# most in SQLite's default build; a longer list nests calls.
+_SQLITE_APPENDS = 60
 
 
 class _Scoped(Generic[M]):
@@ -214,16 +221,19 @@ class TaskRepo(_Scoped[Task]):
         *,
         due_at: dt.datetime | None = None,
         last_outcome: str | None = None,
-        result: dict[str, Any] | None = None,
+        result: TaskResult | None = None,
     ) -> Task:
-        """Move the task on; leaving CLAIMED always drops the node's lease."""
+        """Move the task on; leaving CLAIMED always drops the node's lease.
+
+        `last_outcome` is an `AttemptResult`, or the outcome of the call's analysis.
+        """
         values: dict[str, Any] = {"status": status}
         if due_at is not None:
             values["due_at"] = due_at
         if last_outcome is not None:
             values["last_outcome"] = last_outcome
         if result is not None:
-            values["result"] = result
+            values["result"] = result.to_json()
         if status is not TaskStatus.CLAIMED:
             values.update(claimed_by=None, lease_expires_at=None)
         return await self._update(ident, **values)
@@ -275,7 +285,7 @@ class TaskRepo(_Scoped[Task]):
             Task.status == TaskStatus.COMPLETED,
         )
         results = (await self._session.execute(stmt)).scalars()
-        return any(bool((r or {}).get("goal_achieved")) for r in results)
+        return any(TaskResult.read(r).goal_achieved for r in results)
 
     async def cancel_pending_siblings(self, campaign_id: int, *, keep_task_id: int | None) -> int:
         """Cancel this campaign's tasks that have not started; returns how many."""
@@ -420,44 +430,60 @@ class CallRepo(_Scoped[Call]):
         self,
         ident: int,
         *,
-        facts: list[Any] | None = None,
-        analysis: dict[str, Any] | None = None,
+        facts: Sequence[RecordedFact] | None = None,
+        analysis: StoredAnalysis | None = None,
     ) -> Call:
         """Store the in-call facts and/or the post-call analysis."""
         values: dict[str, Any] = {}
         if facts is not None:
-            values["facts"] = facts
+            values["facts"] = dump_items(facts)
         if analysis is not None:
-            values["analysis"] = analysis
+            values["analysis"] = analysis.model_dump(mode="json")
         return await self._update(ident, **values) if values else await self.require(ident)
 
-    async def append_turns(self, ident: int, turns: Sequence[tuple[str, str, dt.datetime]]) -> None:
-        """Append `(role, text, at)` turns in their order, with one read and one write."""
-        call = await self.require(ident)
-        added = [{"role": role, "text": text, "at": at.isoformat()} for role, text, at in turns]
-        await self._update(ident, transcript=[*call.transcript, *added])
+    async def append_turns(self, ident: int, turns: Sequence[TranscriptTurn]) -> None:
+        """Append turns to the call's transcript in their order, in a single UPDATE: turns
+        written at the same moment (two batches of one call) all land."""
+        if turns:
+            await self._append(ident, Call.transcript, dump_items(turns))
 
-    async def append_fact(self, ident: int, fact: dict[str, Any]) -> None:
+    async def append_fact(self, ident: int, fact: RecordedFact) -> None:
         """Append one fact to the call's `facts` in a single UPDATE: facts recorded at the same
         moment (several tool calls of one response) all land, on SQLite and PostgreSQL alike."""
-        item = bindparam("fact", fact, type_=JSONB if self._dialect == "postgresql" else JSON)
+        await self._append(ident, Call.facts, [fact.to_json()])
+
+    async def _append(self, ident: int, column: Any, items: list[dict[str, Any]]) -> None:
+        # The database appends to the stored list itself: no read-modify-write, so nothing
+        # another transaction appends meanwhile is overwritten.
+        new: Any
         if self._dialect == "postgresql":
             # The column is `json`, which has no concatenation; `jsonb` has.
-            facts: Any = cast(cast(Call.facts, JSONB).op("||")(func.jsonb_build_array(item)), JSON)
+            added = bindparam(None, items, type_=JSONB)
+            new = cast(cast(column, JSONB).op("||")(added), JSON)
         else:
-            facts = func.json_insert(Call.facts, "$[#]", func.json(item))
+            new = column
+            for start in range(0, len(items), _SQLITE_APPENDS):
+                paths: list[Any] = []
+                for item in items[start : start + _SQLITE_APPENDS]:
+                    paths += ["$[#]", func.json(bindparam(None, item, type_=JSON))]
+                new = func.json_insert(new, *paths)
         result = await self._session.execute(
             update(Call)
             .where(Call.user_id == self.user_id, Call.id == ident)
-            .values(facts=facts)
+            .values({column: new})
             .execution_options(synchronize_session=False)
         )
         if not result.rowcount:  # type: ignore[attr-defined]
             raise NotFound(self.label, ident)
+        # A call this session has loaded would still show the list as it was: the next read
+        # of it loads the column again.
+        loaded = self._session.identity_map.get(identity_key(Call, ident))
+        if loaded is not None:
+            self._session.expire(loaded, [column.key])
 
-    async def set_voice_activity(self, ident: int, activity: dict[str, Any]) -> None:
+    async def set_voice_activity(self, ident: int, activity: VoiceActivityRecord) -> None:
         """Store what the call's bridge saw of the callee's voice (`media.speech_activity`)."""
-        await self._update(ident, voice_activity=activity)
+        await self._update(ident, voice_activity=activity.to_json())
 
     @property
     def _dialect(self) -> str:

@@ -15,16 +15,9 @@ from sqlalchemy import ColumnElement, Insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.models import (
-    INSTALLATION_ROW,
-    Call,
-    Campaign,
-    CampaignStatus,
-    Installation,
-    Task,
-    TaskStatus,
-)
+from core.db.models import INSTALLATION_ROW, Call, Campaign, Installation, Task
 from core.db.types import utcnow
+from core.domain import CampaignStatus, TaskStatus
 
 
 @dataclass(slots=True, eq=False)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.errors import AlreadyExists
+from core.db.errors import AlreadyExists, NotFound
 from core.db.models import User
 
 _HASHER = PasswordHasher()
@@ -76,6 +76,19 @@ class UserDirectory:
         if _HASHER.check_needs_rehash(user.password_hash):
             user.password_hash = _HASHER.hash(password)
             await self._session.flush()
+        return user.id
+
+    async def set_password(self, username: str, password: str) -> int:
+        """Give a user a new password; the user's id. Raises `BadUserInput` or `NotFound`."""
+        check_password(password)
+        name = username.strip().lower()
+        user = (
+            await self._session.execute(select(User).where(User.username == name))
+        ).scalar_one_or_none()
+        if user is None:
+            raise NotFound("user", repr(name))
+        user.password_hash = hash_password(password)
+        await self._session.flush()
         return user.id
 
     async def id_for(self, username: str) -> int | None:

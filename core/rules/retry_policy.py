@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from core.domain import AttemptResult
+
 
 @dataclass(frozen=True, slots=True)
 class NextAttempt:
@@ -15,19 +17,20 @@ class NextAttempt:
 
 def _defaults() -> dict[str, dt.timedelta]:
     return {
-        "busy": dt.timedelta(minutes=10),
-        "congestion": dt.timedelta(minutes=5),
-        "no_answer": dt.timedelta(hours=2),
+        AttemptResult.BUSY: dt.timedelta(minutes=10),
+        AttemptResult.CONGESTION: dt.timedelta(minutes=5),
+        AttemptResult.NO_ANSWER: dt.timedelta(hours=2),
         # Next day, three hours later in the day: people who miss a 10:00 call may be in at 13:00.
-        "voicemail": dt.timedelta(days=1, hours=3),
-        "technical_failure": dt.timedelta(minutes=3),
-        "failed": dt.timedelta(minutes=15),
+        AttemptResult.VOICEMAIL: dt.timedelta(days=1, hours=3),
+        AttemptResult.TECHNICAL_FAILURE: dt.timedelta(minutes=3),
+        AttemptResult.FAILED: dt.timedelta(minutes=15),
     }
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Delays by outcome; an outcome not listed is not retried (answered, refused, opt-out…)."""
+    """Delays by outcome (an `AttemptResult`, or an analysis' outcome of the same name); an
+    outcome not listed is not retried (achieved, refused, opt-out…)."""
 
     delays: dict[str, dt.timedelta] = field(default_factory=_defaults)
     # A callback the callee asked for may go beyond max_attempts, but not forever.

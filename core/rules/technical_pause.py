@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.domain import CallOutcome
+
 PAUSE_AFTER = 3
-TECHNICAL_FAILURE = "technical_failure"
+TECHNICAL_FAILURE = CallOutcome.TECHNICAL_FAILURE
 
 
 def technical_pause(

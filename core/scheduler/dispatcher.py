@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from core.db import Claim, Database, utcnow
-from core.db.models import CampaignStatus, StopRule, TaskStatus
+from core.domain import CampaignStatus, StopRule, TaskResult, TaskStatus
 from core.logging import get_logger
 from core.rules import GateFacts, RetryPolicy, Verdict, Window, decide
 from core.scheduler.lease import keep_lease
@@ -213,7 +213,7 @@ class Dispatcher:
                     task.id,
                     final,
                     last_outcome=verdict.reason[:32],
-                    result={"reason": verdict.reason},
+                    result=TaskResult(reason=verdict.reason),
                 )
                 report.blocked.append(task.id)
             else:

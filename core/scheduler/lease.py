@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from core.db import Claim, Database
-from core.db.models import TaskStatus
+from core.domain import TaskStatus
 from core.logging import get_logger
 
 log = get_logger("opendeep.scheduler")

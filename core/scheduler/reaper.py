@@ -16,8 +16,9 @@ from collections.abc import Callable, Container
 from typing import Literal, Protocol
 
 from core.db import Database
-from core.db.models import CallOutcome, CallState, Task, TaskStatus
+from core.db.models import Task
 from core.db.system import LEASED_STATUSES, Lease
+from core.domain import CallOutcome, CallState, TaskStatus
 from core.logging import get_logger
 from core.rules import RetryPolicy
 from core.services.tasks import ask_owner_about_call

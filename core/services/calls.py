@@ -4,22 +4,30 @@ the analysis, the recording — and the calls that are up right now."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from core.db import Database, NotFound
-from core.db.models import REHEARSAL_VOICE, Call, CallState
+from core.db.models import Call
+from core.domain import (
+    REHEARSAL_VOICE,
+    CallAnalysis,
+    CallState,
+    NextStep,
+    RecordedFact,
+    StoredAnalysis,
+    TranscriptTurn,
+    TurnRole,
+    read_items,
+)
+from core.domain import Fact as AnalysisFact
 from core.services.errors import ServiceError
-
-_AI_ROLES = {"assistant", "ai", "agent", "bot"}
-_CALLEE_ROLES = {"user", "callee", "human", "caller", "remote"}
 
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    speaker: str  # "AI", "Callee", "You" (the owner's answers) or "System"
+    speaker: str  # "AI", "Callee" or "You" (the owner's answers)
     text: str
     at: dt.datetime | None
 
@@ -74,80 +82,45 @@ class LiveCallView:
     target_name: str
 
 
-def _text(data: Mapping[str, Any], *keys: str) -> str:
-    for key in keys:
-        value = data.get(key)
-        if value is not None and str(value).strip():
-            return str(value).strip()
-    return ""
+_SPEAKERS = {TurnRole.AGENT: "AI", TurnRole.CALLEE: "Callee", TurnRole.OWNER: "You"}
 
 
-def _turn(item: Any) -> Turn | None:
-    if not isinstance(item, Mapping):
-        return None
-    role = _text(item, "role", "speaker").lower()
-    if role in _AI_ROLES:
-        speaker = "AI"
-    elif role in _CALLEE_ROLES:
-        speaker = "Callee"
-    else:
-        speaker = "You" if role == "owner" else "System"
-    at: dt.datetime | None = None
-    raw_at = item.get("at")
-    if isinstance(raw_at, str):
-        try:
-            at = dt.datetime.fromisoformat(raw_at)
-        except ValueError:
-            at = None
-    text = _text(item, "text", "content")
-    return Turn(speaker, text, at) if text else None
+def _turn(turn: TranscriptTurn) -> Turn | None:
+    text = turn.text.strip()
+    return Turn(_SPEAKERS[turn.role], text, turn.at) if text else None
 
 
-def _fact(item: Any) -> Fact | None:
-    if isinstance(item, str):
-        return Fact(label="", value=item, quote="") if item.strip() else None
-    if not isinstance(item, Mapping):
-        return None
-    value = _text(item, "value", "fact", "text", "answer")
-    label = _text(item, "label", "name", "key", "field", "question")
-    quote = _text(item, "quote", "supporting_quote", "evidence", "source_quote", "source")
-    supported = item.get("supported") is not False
+def _fact(fact: RecordedFact | AnalysisFact) -> Fact | None:
+    label, value, quote = fact.name.strip(), fact.value.strip(), fact.quote.strip()
+    supported = fact.supported if isinstance(fact, AnalysisFact) else True
     return Fact(label.replace("_", " "), value, quote, supported) if value or label else None
 
 
-def _next_step(data: Mapping[str, Any]) -> str:
-    step = data.get("next_step") or data.get("next_action")
-    if isinstance(step, Mapping):
-        action = _text(step, "action").replace("_", " ")
-        at = _text(step, "at")
-        reason = _text(step, "reason")
-        when = ""
-        if at:
-            try:
-                when = f" at {dt.datetime.fromisoformat(at).astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
-            except ValueError:
-                when = f" at {at}"
-        return f"{action}{when}" + (f" ({reason})" if reason else "")
-    return str(step).replace("_", " ").strip() if step else ""
+def _next_step(step: NextStep) -> str:
+    when = f" at {step.at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" if step.at else ""
+    reason = step.reason.strip()
+    return step.action.replace("_", " ") + when + (f" ({reason})" if reason else "")
 
 
-def analysis_view(data: Mapping[str, Any]) -> Analysis | None:
-    if not data:
+def analysis_view(analysis: CallAnalysis | None) -> Analysis | None:
+    if analysis is None:
         return None
-    confidence = data.get("confidence")
     return Analysis(
-        outcome=_text(data, "outcome", "result").replace("_", " "),
-        summary=_text(data, "summary", "explanation"),
-        next_step=_next_step(data) or _text(data, "recommendation"),
-        confidence=float(confidence) if isinstance(confidence, int | float) else None,
+        outcome=analysis.outcome.replace("_", " "),
+        summary=analysis.summary.strip(),
+        next_step=_next_step(analysis.next_step),
+        confidence=analysis.confidence,
     )
 
 
-def facts_of(analysis: Mapping[str, Any], extra: Sequence[Any] = ()) -> tuple[Fact, ...]:
+def facts_of(
+    analysis: CallAnalysis | None, recorded: Sequence[RecordedFact] = ()
+) -> tuple[Fact, ...]:
     """The facts of an analysis (and any recorded during the call), each once."""
     seen: set[tuple[str, str]] = set()
     unique = []
-    for fact in (_fact(f) for f in [*extra, *(analysis.get("facts") or ())]):
+    found: list[RecordedFact | AnalysisFact] = [*recorded, *(analysis.facts if analysis else [])]
+    for fact in map(_fact, found):
         if fact is not None and (fact.label, fact.value) not in seen:
             seen.add((fact.label, fact.value))
             unique.append(fact)
@@ -181,7 +154,7 @@ def recording_file(call: Call, recordings_dir: Path) -> Path | None:
 
 
 def call_view(call: Call, recordings_dir: Path) -> CallView:
-    analysis = dict(call.analysis or {})
+    analysis = StoredAnalysis.read(call.analysis)
     view = analysis_view(analysis)
     telephony = call.outcome.value.replace("_", " ") if call.outcome else ""
     if call.state is not CallState.ENDED:
@@ -203,8 +176,8 @@ def call_view(call: Call, recordings_dir: Path) -> CallView:
         answered_at=call.answered_at,
         ended_at=call.ended_at,
         duration_s=duration,
-        transcript=tuple(t for t in (_turn(x) for x in call.transcript or ()) if t),
-        facts=facts_of(analysis, call.facts or ()),
+        transcript=tuple(t for t in map(_turn, read_items(TranscriptTurn, call.transcript)) if t),
+        facts=facts_of(analysis, read_items(RecordedFact, call.facts)),
         analysis=view,
         has_recording=recording_file(call, recordings_dir) is not None,
         end_reason=call.end_reason or "",

@@ -10,7 +10,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from core.db import Database, UserScope
-from core.db.models import Campaign, CampaignStatus, FeedbackKind, FeedbackStatus
+from core.db.models import Campaign
+from core.domain import CampaignStatus, FeedbackKind, FeedbackStatus
 from core.services.calls import CallView, call_view
 from core.services.errors import ServiceError
 

@@ -18,7 +18,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from core.db import Database, UserScope, utcnow
-from core.db.models import OPEN_TASK_STATUSES, FeedbackKind, FeedbackRequest, FeedbackStatus
+from core.db.models import FeedbackRequest
+from core.domain import OPEN_TASK_STATUSES, FeedbackKind, FeedbackStatus, StoredAnalysis
 from core.services.calls import Analysis, Fact, analysis_view, facts_of
 from core.services.errors import ServiceError
 from core.services.plans import PlanView, plan_view
@@ -179,7 +180,7 @@ async def inbox(db: Database, user_id: int, *, now: dt.datetime | None = None) -
                 if task is not None and task.time_zones:
                     zones[row.task_id] = str(task.time_zones[0])
             payload = dict(row.payload or {})
-            analysis = payload.get("analysis")
+            analysis = StoredAnalysis.read(payload.get("analysis"))
             items.append(
                 InboxItem(
                     id=row.id,
@@ -192,8 +193,8 @@ async def inbox(db: Database, user_id: int, *, now: dt.datetime | None = None) -
                     target_name=targets.get(row.task_id or 0, ""),
                     call_id=row.call_id,
                     plan=plan_view(payload) if row.kind is FeedbackKind.PLAN_APPROVAL else None,
-                    analysis=analysis_view(analysis) if isinstance(analysis, Mapping) else None,
-                    facts=facts_of(analysis) if isinstance(analysis, Mapping) else (),
+                    analysis=analysis_view(analysis),
+                    facts=facts_of(analysis),
                     details=_details(payload),
                     can_accept=bool(payload.get("can_accept")),
                     callee_zone=zones.get(row.task_id or 0),

@@ -11,7 +11,16 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from core.db import Database, UserScope
-from core.db.models import FeedbackKind, StopRule, Task, TaskStatus
+from core.db.models import Task
+from core.domain import (
+    DIALLING_ACTIONS,
+    AttemptResult,
+    FeedbackKind,
+    NextAction,
+    StopRule,
+    TaskResult,
+    TaskStatus,
+)
 from core.logging import get_logger
 from core.phone import time_zones
 
@@ -28,7 +37,7 @@ async def apply_next_step(
     task_id: int,
     *,
     outcome: str,
-    action: str,
+    action: NextAction,
     at: dt.datetime | None,
     reason: str,
     goal_achieved: bool,
@@ -63,7 +72,7 @@ async def move_task(
     task_id: int,
     *,
     outcome: str,
-    action: str,
+    action: NextAction,
     at: dt.datetime | None,
     reason: str,
     goal_achieved: bool,
@@ -81,20 +90,20 @@ async def move_task(
         )
         return task
     campaign = await s.campaigns.require(task.campaign_id)
-    result = {"outcome": outcome, "reason": reason, "goal_achieved": goal_achieved}
+    result = TaskResult(outcome=outcome, reason=reason, goal_achieved=goal_achieved)
     first_success = goal_achieved and campaign.stop_rule is StopRule.FIRST_SUCCESS
-    if action in ("retry_at", "call_back_at") and not first_success:
+    if action in DIALLING_ACTIONS and not first_success:
         if phone is not None and phone != task.phone_e164:
             await s.tasks.set_phone(task_id, phone, time_zones(phone))
         due = max(at or now, now)
         return await s.tasks.set_status(
             task_id, TaskStatus.PENDING, due_at=due, last_outcome=outcome, result=result
         )
-    if action == "ask_owner" and not first_success:
+    if action == NextAction.ASK_OWNER and not first_success:
         return await s.tasks.set_status(
             task_id, TaskStatus.ON_HOLD, last_outcome=outcome, result=result
         )
-    if action == "cancel" and not first_success:
+    if action == NextAction.CANCEL and not first_success:
         return await s.tasks.set_status(
             task_id, TaskStatus.CANCELLED, last_outcome=outcome, result=result
         )
@@ -102,7 +111,7 @@ async def move_task(
     done = await s.tasks.set_status(
         task_id, TaskStatus.COMPLETED, last_outcome=outcome, result=result
     )
-    if action == "cancel_siblings" or first_success:
+    if action == NextAction.CANCEL_SIBLINGS or first_success:
         cancelled = await s.tasks.cancel_pending_siblings(campaign.id, keep_task_id=task_id)
         log.info("stop rule met: siblings cancelled", campaign_id=campaign.id, cancelled=cancelled)
     return done
@@ -127,7 +136,9 @@ async def ask_owner_about_call(
         task_id=task_id,
         call_id=call_id,
     )
-    await s.tasks.set_status(task_id, TaskStatus.ON_HOLD, last_outcome="awaiting_review")
+    await s.tasks.set_status(
+        task_id, TaskStatus.ON_HOLD, last_outcome=AttemptResult.AWAITING_REVIEW
+    )
     return item.id
 
 

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
-from core.db.models import CallOutcome
+from core.domain import CallOutcome, EndedBy, TurnRole
 from media.speech_activity import VoiceActivity
-
-EndedBy = Literal["agent", "callee", "voicemail", "failure"]
-Role = Literal["agent", "callee", "owner"]
 
 
 class Timer(StrEnum):
@@ -146,7 +143,7 @@ class StartTool:
 class WriteTurn:
     """A transcript turn (never waits for the database)."""
 
-    role: Role
+    role: TurnRole
     text: str
 
 

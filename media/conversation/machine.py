@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from core.db.models import CallOutcome
+from core.domain import CallOutcome, EndedBy, TurnRole
 from core.logging import get_logger
 from media.call_script import CallScript
 from media.conversation.answering import who_answered
@@ -31,7 +31,6 @@ from media.conversation.commands import (
     Command,
     Connect,
     CreateResponse,
-    EndedBy,
     FlushPlayout,
     FlushTurns,
     HangUp,
@@ -110,7 +109,7 @@ class Timing:
 class ConversationResult:
     """How the conversation ended, for the attempt runner and the analyzer."""
 
-    ended_by: EndedBy | Literal[""] = ""
+    ended_by: EndedBy | None = None
     reason: str = ""
     voicemail: bool = False
     technical_failure: bool = False
@@ -152,7 +151,7 @@ class Conversation:
         self._caller_turns = 0
         self._barge_in = False  # a ClearPlayout for a barge-in awaits its PlayoutCleared
         self._resume_phase = Phase.TALKING
-        self._drain: tuple[EndedBy, str] = ("agent", "")
+        self._drain: tuple[EndedBy, str] = (EndedBy.AGENT, "")
         self._drain_response: str | None = None  # the response the drain waits for
         self._drain_awaits_ask = False  # … one our own response.create is about to create
         self._drain_playout = False  # the drain waits for the playout now
@@ -188,7 +187,7 @@ class Conversation:
                 self._voice.speech_stopped(end_ms, self._wall())
                 return []
             case AgentTranscript(transcript=text):
-                return [WriteTurn("agent", text.strip())] if text.strip() else []
+                return [WriteTurn(TurnRole.AGENT, text.strip())] if text.strip() else []
             case CallerTranscript(transcript=text):
                 self._voice.transcribed()
                 return self._caller_words(text)
@@ -196,7 +195,7 @@ class Conversation:
                 # The callee said something nobody could read: a turn of its own, not a gap.
                 self._voice.transcription_failed()
                 self._log.warning("callee turn not transcribed", item_id=item_id, error=message)
-                return [WriteTurn("callee", INAUDIBLE)]
+                return [WriteTurn(TurnRole.CALLEE, INAUDIBLE)]
             case FunctionCall():
                 return self._tool_call(event)
             case ToolResult(call_id=call_id, output=output):
@@ -204,7 +203,7 @@ class Conversation:
             case OwnerAnswer(call_id=call_id, answer=answer):
                 said = answer if answer is not None else "(no answer)"
                 reply = answer if answer is not None else "no answer"
-                return [WriteTurn("owner", said), *self._answer(call_id, {"answer": reply})]
+                return [WriteTurn(TurnRole.OWNER, said), *self._answer(call_id, {"answer": reply})]
             case ToolFailed(call_id=call_id, error=error):
                 name = self._tools.get(call_id, "tool")
                 return self._answer(call_id, {"error": f"{name} failed: {error}"})
@@ -325,7 +324,7 @@ class Conversation:
         if not text:
             return []
         self._caller_turns += 1
-        commands: list[Command] = [WriteTurn("callee", text)]
+        commands: list[Command] = [WriteTurn(TurnRole.CALLEE, text)]
         if self._caller_turns != 1 or self.phase not in (Phase.SCREENING, Phase.TALKING):
             return commands
         answered = who_answered(text)
@@ -353,10 +352,13 @@ class Conversation:
             StopListening(),  # a mailbox needs no listening once it is recognised
         ]
         if message is None:
-            return [*commands, *self._hang_up("voicemail", "voicemail, no message to leave")]
+            return [*commands, *self._hang_up(EndedBy.VOICEMAIL, "voicemail, no message to leave")]
         commands += self._ask(message)
         # The drain waits for the response that our ask creates: the message.
-        return [*commands, *self._begin_drain("voicemail", "voicemail message left", ask=True)]
+        return [
+            *commands,
+            *self._begin_drain(EndedBy.VOICEMAIL, "voicemail message left", ask=True),
+        ]
 
     # --- tools -------------------------------------------------------------------------------
 
@@ -374,7 +376,7 @@ class Conversation:
         if isinstance(request, EndCall):
             goodbye = self._turns.active_response  # the response with the goodbye, if it runs
             commands = self._answer(call.call_id, {"ok": True}, continues=False)
-            return [*commands, *self._begin_drain("agent", request.reason, response=goodbye)]
+            return [*commands, *self._begin_drain(EndedBy.AGENT, request.reason, response=goodbye)]
         self._tools[call.call_id] = call.name
         return [StartTool(call.call_id, request)]
 
@@ -454,14 +456,14 @@ class Conversation:
         self.result.technical_failure = True
         return [
             MarkOutcome(CallOutcome.TECHNICAL_FAILURE, reason),
-            *self._hang_up("failure", reason),
+            *self._hang_up(EndedBy.FAILURE, reason),
         ]
 
     def _ended(self, reason: str) -> list[Command]:
         if self.phase is Phase.ENDED:
             return []
         if not self.result.ended_by:
-            self.result.ended_by = "callee" if reason == "hangup" else "failure"
+            self.result.ended_by = EndedBy.CALLEE if reason == "hangup" else EndedBy.FAILURE
             self.result.reason = reason
         self._timers.clear()  # the driver stops its timers with the call
         self._enter(Phase.ENDED)

@@ -135,3 +135,67 @@ def test_help_lists_every_command(home: Path) -> None:
     out = run(["--help"], home).stdout
     for command in ("serve", "db", "user", "doctor"):
         assert command in out
+
+
+def test_user_passwd_changes_the_password_and_ends_every_session(home: Path) -> None:
+    from argon2 import PasswordHasher
+
+    assert (
+        run(["user", "add", "alice", "--password-stdin"], home, stdin="first-password\n").returncode
+        == 0
+    )
+    db = sqlite3.connect(home / "data" / "opendeep.db")
+    with db:
+        for token in ("t1", "t2"):
+            db.execute(
+                "insert into ui_sessions (token_hash, user_id, created_at, last_seen_at) "
+                "values (?, 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                (token,),
+            )
+    result = run(["user", "passwd", "Alice", "--password-stdin"], home, stdin="second-password\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "password of alice changed; 2 session(s) ended"
+    [(stored,)] = db.execute("select password_hash from users").fetchall()
+    assert PasswordHasher().verify(stored, "second-password")
+    assert db.execute("select count(*) from ui_sessions").fetchone() == (0,)
+    assert "second-password" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "message"),
+    [
+        ("nobody", "long enough pw", "error: user 'nobody' not found"),
+        ("alice", "short", "error: the password is too short: use at least 8 characters"),
+    ],
+)
+def test_user_passwd_bad_input_is_one_clear_line(
+    home: Path, name: str, password: str, message: str
+) -> None:
+    run(["user", "add", "alice", "--password-stdin"], home, stdin="first-password\n")
+    result = run(["user", "passwd", name, "--password-stdin"], home, stdin=password + "\n")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == message
+    assert "Traceback" not in result.stderr
+
+
+def test_user_unlock_lifts_the_lock_on_a_name_and_an_address(home: Path) -> None:
+    assert run(["db", "upgrade"], home).returncode == 0
+    db = sqlite3.connect(home / "data" / "opendeep.db")
+    with db:
+        for key in ("user:alice", "addr:203.0.113.7"):
+            db.execute(
+                "insert into sign_in_throttle (key, failures, locks, locked_until, updated_at) "
+                "values (?, 0, 3, '2026-01-01 01:00:00', '2026-01-01 00:00:00')",
+                (key,),
+            )
+    result = run(["user", "unlock", "Alice"], home)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "unlocked alice"
+    assert db.execute("select key from sign_in_throttle").fetchall() == [("addr:203.0.113.7",)]
+    again = run(["user", "unlock", "alice", "--address", " 203.0.113.7"], home)
+    assert again.stdout.strip() == "unlocked alice and 203.0.113.7"
+    assert db.execute("select count(*) from sign_in_throttle").fetchone() == (0,)
+    # A name that never failed, or does not exist, gets the same plain answer.
+    nothing = run(["user", "unlock", "nobody"], home)
+    assert nothing.returncode == 0
+    assert nothing.stdout.strip() == "nobody: no failed sign-ins on record"

@@ -55,7 +55,7 @@ async def with_voice(
     db: Database, user_id: int, call_id: int, activity: VoiceActivity, recording: str | None
 ) -> None:
     async with db.scope(user_id) as s:
-        await s.calls.set_voice_activity(call_id, activity.to_json())
+        await s.calls.set_voice_activity(call_id, activity.record())
         if recording:
             await s.calls.set_progress(call_id, recording_path=recording)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from core.db import Database
 from core.db.models import CampaignStatus, FeedbackKind, StopRule, TaskStatus
+from core.domain import StoredAnalysis
 from graphs import GraphRunner
 from tests.graphs.conftest import NOW, RunnerFactory, fake, seed_call, tool_call
 from tests.kit import FakeClock
@@ -64,7 +65,7 @@ async def test_stop_rule_met_cancels_waiting_siblings_but_not_one_in_a_call(
         db, alice, talking, at=NOW - dt.timedelta(minutes=1), lease=dt.timedelta(minutes=30)
     )
     async with db.scope(alice) as s:
-        await s.calls.set_results(seeded.call_id, analysis=WON)
+        await s.calls.set_results(seeded.call_id, analysis=StoredAnalysis.model_validate(WON))
         await s.tasks.set_status(won, TaskStatus.COMPLETED)
     # The model tries to cancel nothing instead: a required action cannot be talked away.
     runner = make_runner(
@@ -94,7 +95,7 @@ async def test_when_the_last_task_ends_the_campaign_is_summarised_and_completed(
         db, alice, [("callee", "Tuesday at 9:30 works")], stop_rule=StopRule.FIRST_SUCCESS
     )
     async with db.scope(alice) as s:
-        await s.calls.set_results(seeded.call_id, analysis=WON)
+        await s.calls.set_results(seeded.call_id, analysis=StoredAnalysis.model_validate(WON))
         await s.tasks.set_status(seeded.task_ids[0], TaskStatus.COMPLETED)
     summary = "Smile Dental booked Alice for Tuesday 9:30; the other dentist was not called."
     model = fake(
@@ -121,7 +122,7 @@ async def test_rehearsal_pass_writes_the_plain_summary(
         db, alice, [("callee", "Tuesday at 9:30 works")], phones=("+12125550101",)
     )
     async with db.scope(alice) as s:
-        await s.calls.set_results(seeded.call_id, analysis=WON)
+        await s.calls.set_results(seeded.call_id, analysis=StoredAnalysis.model_validate(WON))
         await s.tasks.set_status(seeded.task_ids[0], TaskStatus.COMPLETED)
     report = await runner.lifecycle_pass(alice)
     assert report["completed_campaigns"] == [seeded.campaign_id]

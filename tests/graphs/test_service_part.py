@@ -6,6 +6,7 @@ from structlog.testing import capture_logs
 
 from core.db import Database
 from core.db.models import CampaignStatus, TaskStatus
+from core.domain import StoredAnalysis
 from core.settings import Settings
 from graphs.service_part import GraphsPart
 from tests.graphs.conftest import clock, seed_call
@@ -37,7 +38,7 @@ async def test_one_users_failing_pass_does_not_stop_the_others(
     # Bob's only task is done: his pass closes his campaign.
     bobs = await seed_call(db, bob, [("callee", "Tuesday 9:30")], phones=("+12125550102",))
     async with db.scope(bob) as s:
-        await s.calls.set_results(bobs.call_id, analysis=WON)
+        await s.calls.set_results(bobs.call_id, analysis=StoredAnalysis.model_validate(WON))
         await s.tasks.set_status(bobs.task_ids[0], TaskStatus.COMPLETED)
 
     part = GraphsPart(settings, db, clock=clock)

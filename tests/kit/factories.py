@@ -22,6 +22,7 @@ from core.db.models import (
     Task,
     TaskStatus,
 )
+from core.domain import StoredAnalysis, TaskResult, TranscriptTurn
 from tests.kit.clock import T0
 
 
@@ -68,7 +69,7 @@ async def make_task(
     status: TaskStatus | None = None,
     attempts: int = 0,
     last_outcome: str | None = None,
-    result: dict[str, Any] | None = None,
+    result: TaskResult | dict[str, Any] | None = None,
     **overrides: Any,
 ) -> Task:
     """A task (of a fresh campaign unless `campaign_id` is given), due at `due_at` (the
@@ -89,7 +90,10 @@ async def make_task(
             task = await s.tasks.record_attempt(task.id, attempts)
         if status is not None or last_outcome is not None or result is not None:
             task = await s.tasks.set_status(
-                task.id, status or task.status, last_outcome=last_outcome, result=result
+                task.id,
+                status or task.status,
+                last_outcome=last_outcome,
+                result=TaskResult.model_validate(result) if isinstance(result, dict) else result,
             )
         return task
 
@@ -105,7 +109,7 @@ async def make_call(
     node_id: str = "test",
     transcript: Sequence[tuple[str, str]] = (),
     spoken_at: dt.datetime | None = None,
-    analysis: dict[str, Any] | None = None,
+    analysis: StoredAnalysis | dict[str, Any] | None = None,
     state: CallState | None = None,
     outcome: CallOutcome | None = None,
     **progress: Any,
@@ -131,9 +135,14 @@ async def make_call(
         call = await s.calls.set_progress(call.id, state=state, outcome=outcome, **progress)
         if transcript:
             at = spoken_at or progress.get("answered_at") or T0
-            await s.calls.append_turns(call.id, [(role, text, at) for role, text in transcript])
+            await s.calls.append_turns(
+                call.id, [TranscriptTurn(role=role, text=text, at=at) for role, text in transcript]
+            )
         if analysis is not None:
-            await s.calls.set_results(call.id, analysis=analysis)
+            stored = (
+                StoredAnalysis.model_validate(analysis) if isinstance(analysis, dict) else analysis
+            )
+            await s.calls.set_results(call.id, analysis=stored)
         return await s.calls.require(call.id)
 
 

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from core.db import Database, utcnow  # noqa: TID251  (a turn of a call live in a served app)
 from core.db.models import FeedbackStatus
+from core.domain import TranscriptTurn
 from core.settings import Settings
 from media.call_store import CallStore
 from tests.core.services.seed import Seeded, seed_campaign, seed_plan_approval
@@ -36,7 +37,7 @@ def test_live_calls_show_the_transcript_as_it_grows(browser: Any, served_app: Se
 
     async def speak(db: Database) -> None:
         async with db.scope(alice.user_id) as s:
-            turn = ("user", "Thanks for holding, go ahead.", utcnow())
+            turn = TranscriptTurn(role="callee", text="Thanks for holding, go ahead.", at=utcnow())
             await s.calls.append_turns(seeded.call_ids[-1], [turn])
 
     app.run(speak)

@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 
 from core.db import utcnow
-from core.db.models import FeedbackKind
+from core.domain import FeedbackKind
 from core.services import (
     Answer,
     CheckInAction,

@@ -6,7 +6,7 @@ from typing import Any
 
 import gradio as gr
 
-from core.db.models import FeedbackKind
+from core.domain import FeedbackKind
 from core.services import inbox, live_calls
 from ui import render
 from ui.context import UiContext

@@ -16,6 +16,7 @@ from core.db.models import (
     StopRule,
     TaskStatus,
 )
+from core.domain import TranscriptTurn
 from tests.kit import T0, make_campaign, make_user
 
 
@@ -112,7 +113,7 @@ async def test_calls_and_transcript_turns(db: Database, two_users: tuple[int, in
         call_id = call.id
     for role, text in [("agent", "Hi, this is an AI assistant."), ("callee", "Hello!")]:
         async with db.scope(alice) as s:  # each turn its own commit
-            await s.calls.append_turns(call_id, [(role, text, T0)])
+            await s.calls.append_turns(call_id, [TranscriptTurn(role=role, text=text, at=T0)])
     async with db.scope(alice) as s:
         live = await s.calls.list_live()
         got = await s.calls.by_uuid("5d0c2b1e-0000-4000-8000-000000000001")
@@ -120,9 +121,13 @@ async def test_calls_and_transcript_turns(db: Database, two_users: tuple[int, in
     assert got is not None and got.state is CallState.ORIGINATING
     assert [t["role"] for t in got.transcript] == ["agent", "callee"]
     said_at = dt.datetime(2025, 3, 4, 9, 30, tzinfo=dt.UTC)
-    async with db.scope(alice) as s:  # a batch: one read, one write, order kept
+    async with db.scope(alice) as s:  # a batch: one statement, order kept
         await s.calls.append_turns(
-            call_id, [("agent", "Tuesday?", said_at), ("callee", "Yes.", said_at)]
+            call_id,
+            [
+                TranscriptTurn(role="agent", text="Tuesday?", at=said_at),
+                TranscriptTurn(role="callee", text="Yes.", at=said_at),
+            ],
         )
         call = await s.calls.require(call_id)
     assert [t["text"] for t in call.transcript][2:] == ["Tuesday?", "Yes."]

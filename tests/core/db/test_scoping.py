@@ -16,6 +16,7 @@ from sqlalchemy import event
 from core.db import Database, NotFound, UserScope
 from core.db.models import CallState, CampaignStatus, FeedbackKind, FeedbackStatus, TaskStatus
 from core.db.scoped import CallRepo, CampaignRepo, DndRepo, FeedbackRepo, TaskRepo
+from core.domain import RecordedFact, TaskResult, TranscriptTurn, VoiceActivityRecord
 from tests.kit import T0, make_call, make_campaign, make_feedback, make_task
 
 USER_TABLES = ("campaigns", "tasks", "calls", "dnd_list", "feedback_requests")
@@ -80,11 +81,11 @@ async def test_other_users_rows_are_invisible_and_untouchable(
             s.calls.create(
                 task_id=a["task"], attempt=2, call_uuid="x", dialed_number="+1", node_id="n"
             ),
-            s.calls.append_turns(a["call"], [("callee", "sneaky", T0)]),
+            s.calls.append_turns(a["call"], [TranscriptTurn(role="callee", text="sneaky", at=T0)]),
             s.calls.set_progress(a["call"], state=CallState.ENDED),
             s.calls.set_results(a["call"], facts=[]),
-            s.calls.append_fact(a["call"], {"name": "sneaky"}),
-            s.calls.set_voice_activity(a["call"], {"sneaky": True}),
+            s.calls.append_fact(a["call"], RecordedFact(name="sneaky", value="")),
+            s.calls.set_voice_activity(a["call"], VoiceActivityRecord(voiced_ms=1)),
             s.feedback.create(kind=FeedbackKind.CHECK_IN, question="?", campaign_id=a["campaign"]),
             s.tasks.set_phone(a["task"], "+12125550199", ["America/New_York"]),
             s.feedback.lock(a["feedback"]),
@@ -202,7 +203,7 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.tasks.list_open()
             await s.tasks.list_for_campaign(ids["campaign"])
             await s.tasks.set_status(
-                ids["task"], TaskStatus.ON_HOLD, last_outcome="busy", result={}
+                ids["task"], TaskStatus.ON_HOLD, last_outcome="busy", result=TaskResult()
             )
             await s.tasks.record_attempt(ids["task"], 1)
             await s.tasks.extend_lease(ids["task"], node_id="n", until=T0)
@@ -214,11 +215,13 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.calls.list_for_task(ids["task"])
             await s.calls.list_live()
             await s.calls.last_outcomes(ids["campaign"], 3)
-            await s.calls.append_turns(ids["call"], [("callee", "hi", T0)])
+            await s.calls.append_turns(
+                ids["call"], [TranscriptTurn(role="callee", text="hi", at=T0)]
+            )
             await s.calls.set_progress(ids["call"], state=CallState.ANSWERED, hangup_cause=16)
-            await s.calls.set_results(ids["call"], facts=[{"name": "x"}], analysis={"a": 1})
-            await s.calls.append_fact(ids["call"], {"name": "y"})
-            await s.calls.set_voice_activity(ids["call"], {"vad_turns": []})
+            await s.calls.set_results(ids["call"], facts=[RecordedFact(name="x", value="")])
+            await s.calls.append_fact(ids["call"], RecordedFact(name="y", value=""))
+            await s.calls.set_voice_activity(ids["call"], VoiceActivityRecord())
             await s.dnd.list()
             await s.dnd.blocks("+12125550108")
             await s.dnd.blocking_list("+12125550108")

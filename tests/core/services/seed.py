@@ -27,12 +27,14 @@ class Seeded:
 
 ANALYSIS: dict[str, Any] = {
     "outcome": "achieved",
+    "goal_achieved": True,
     "summary": "Booked a cleaning for Tuesday at 9:30.",
-    "next_step": "none",
+    "next_step": {"action": "done", "reason": "goal achieved"},
     "confidence": 0.92,
+    "final": True,
     "facts": [
         {
-            "label": "appointment",
+            "name": "appointment",
             "value": "Tuesday 9:30",
             "quote": "We can do Tuesday at nine thirty.",
         }
@@ -106,10 +108,10 @@ async def seed_campaign(
         ended_at=now - dt.timedelta(seconds=10),
         recording_path=recording_path,
         transcript=[
-            ("assistant", "Hi, this is an AI assistant calling on behalf of Alice."),
-            ("user", "Hello, Bright Smile Dental."),
-            ("assistant", "Could Alice book a cleaning next week, in the morning?"),
-            ("user", "We can do Tuesday at nine thirty."),
+            ("agent", "Hi, this is an AI assistant calling on behalf of Alice."),
+            ("callee", "Hello, Bright Smile Dental."),
+            ("agent", "Could Alice book a cleaning next week, in the morning?"),
+            ("callee", "We can do Tuesday at nine thirty."),
         ],
         spoken_at=now - dt.timedelta(seconds=60),
         analysis=ANALYSIS,
@@ -131,8 +133,8 @@ async def seed_campaign(
             state=CallState.ANSWERED,
             answered_at=now,
             transcript=[
-                ("assistant", "Hi, this is an AI assistant."),
-                ("user", "Park Slope Dentistry, please hold."),
+                ("agent", "Hi, this is an AI assistant."),
+                ("callee", "Park Slope Dentistry, please hold."),
             ],
         )
         call_ids.append(up.id)

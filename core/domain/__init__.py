@@ -1,0 +1,63 @@
+"""The domain's vocabulary (statuses, outcomes, actions) and the shapes of its JSON columns.
+
+Free of the database layer: every package may use it, `core.db` included.
+"""
+
+from core.domain.analysis import OUTCOMES, CallAnalysis, Fact, NextStep, Outcome, StoredAnalysis
+from core.domain.records import (
+    FeedbackAnswer,
+    RecordedFact,
+    SpeechTurnRecord,
+    TaskResult,
+    TranscriptTurn,
+    VoiceActivityRecord,
+    dump_items,
+    read_items,
+)
+from core.domain.vocabulary import (
+    DIALLING_ACTIONS,
+    OPEN_TASK_STATUSES,
+    REHEARSAL_VOICE,
+    AttemptResult,
+    CallOutcome,
+    CallState,
+    CampaignStatus,
+    EndedBy,
+    FeedbackKind,
+    FeedbackStatus,
+    NextAction,
+    StopRule,
+    TaskStatus,
+    TurnRole,
+)
+
+__all__ = [
+    "DIALLING_ACTIONS",
+    "OPEN_TASK_STATUSES",
+    "OUTCOMES",
+    "REHEARSAL_VOICE",
+    "AttemptResult",
+    "CallAnalysis",
+    "CallOutcome",
+    "CallState",
+    "CampaignStatus",
+    "EndedBy",
+    "Fact",
+    "FeedbackAnswer",
+    "FeedbackKind",
+    "FeedbackStatus",
+    "NextAction",
+    "NextStep",
+    "Outcome",
+    "RecordedFact",
+    "SpeechTurnRecord",
+    "StopRule",
+    "StoredAnalysis",
+    "TaskResult",
+    "TaskStatus",
+    "TranscriptTurn",
+    "TurnRole",
+    "VoiceActivityRecord",
+    "dump_items",
+    "read_items",
+]
