@@ -13,6 +13,7 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy import JSON, Select, bindparam, case, cast, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from core.db.errors import NotFound
 from core.db.models import AuditEvent, Call, Campaign, DndEntry, FeedbackRequest, Task, User
@@ -476,6 +477,11 @@ class CallRepo(_Scoped[Call]):
         )
         if not result.rowcount:  # type: ignore[attr-defined]
             raise NotFound(self.label, ident)
+        # A call this session has loaded would still show the list as it was: the next read
+        # of it loads the column again.
+        loaded = self._session.identity_map.get(identity_key(Call, ident))
+        if loaded is not None:
+            self._session.expire(loaded, [column.key])
 
     async def set_voice_activity(self, ident: int, activity: VoiceActivityRecord) -> None:
         """Store what the call's bridge saw of the callee's voice (`media.speech_activity`)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.db import Database, utcnow
+from core.db import Database
 from core.db.models import FeedbackKind
 from core.domain import AuditAction
 from core.services import (
@@ -79,7 +79,10 @@ async def test_a_live_answer_and_a_late_one(db: Database, two_users: tuple[int, 
     on_time = await seed_question(db, alice, seeded, "Tuesday at nine?")
     late = await seed_question(db, alice, seeded, "Wednesday?", expires_in=5)
     await answer_item(db, alice, on_time, Reply("Tuesday works"), now=AT)
-    await answer_item(db, alice, late, Reply("yes"), now=utcnow() + dt.timedelta(seconds=10))
+    async with db.scope(alice) as s:
+        expires_at = (await s.feedback.require(late)).expires_at
+    assert expires_at is not None
+    await answer_item(db, alice, late, Reply("yes"), now=expires_at + dt.timedelta(seconds=10))
     with pytest.raises(ServiceError):
         await answer_item(db, alice, on_time, Reply("again"))
     late_event, event = await _trail(db, alice)
