@@ -21,6 +21,7 @@ from typing_extensions import TypedDict
 
 from core.db import Database, UserScope
 from core.domain import FeedbackKind, FeedbackStatus
+from core.services.audit import record_answer
 from graphs.context import GraphContext
 from graphs.threads import ThreadAccessDenied, check_thread_owner
 
@@ -257,6 +258,7 @@ async def answer_feedback(
             async with db.scope(user_id) as s:
                 if not await s.feedback.answer(feedback_id, dict(answer)):
                     raise FeedbackNotAwaited(f"item {feedback_id} is {item.status}, not pending")
+                await record_answer(s, item, answer, at=context.now())
         if item.kind not in READ_BY_PASS or LIFECYCLE not in graphs:
             return Resumed(feedback_id, None, {})
         return Resumed(feedback_id, LIFECYCLE, await _lifecycle_pass(graphs, context))
@@ -270,6 +272,7 @@ async def answer_feedback(
         async with db.scope(user_id) as s:
             if not await s.feedback.answer(feedback_id, dict(response)):
                 raise FeedbackNotAwaited(f"item {feedback_id} was answered or closed already")
+            await record_answer(s, item, response, at=context.now())
     values = await graph.ainvoke(
         Command(resume=response),
         RunnableConfig(configurable={"thread_id": item.thread_id}),

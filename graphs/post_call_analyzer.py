@@ -54,6 +54,8 @@ from agents.scripted import is_rehearsal
 from agents.structured import ainvoke_structured
 from core.db.models import FeedbackRequest
 from core.domain import (
+    AuditAction,
+    AuditDetail,
     CallOutcome,
     FeedbackAnswer,
     FeedbackKind,
@@ -304,9 +306,16 @@ async def record(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[s
         await s.calls.set_results(call["id"], analysis=stored)
         if analysis.outcome == "opt_out":
             quote = next((f.quote for f in analysis.facts if f.supported), "")
-            await s.dnd.add(
-                call["phone"], reason=f"asked on call {call['id']}: {quote}"[:500], source="call"
-            )
+            reason = f"asked on call {call['id']}: {quote}"[:500]
+            if await s.dnd.blocking_list(call["phone"]) != "user":
+                await s.dnd.add(call["phone"], reason=reason, source="call")
+                await s.audit.record(
+                    AuditAction.DNC_ADDED,
+                    call["phone"],
+                    AuditDetail(reason=reason, source="call"),
+                    at=ctx.now(),
+                    actor="post-call analyzer",  # the callee asked; no owner decided
+                )
     return {
         "status": "done" if final else "awaiting_review",
         "next_step": analysis.next_step.model_dump(mode="json"),

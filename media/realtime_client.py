@@ -6,7 +6,7 @@ base URL differs. Both directions skip the SDK's per-event type handling, which 
 audio events a second each way: events go out as the wire-shaped dicts built by
 `media.realtime_events`, serialized with `json.dumps` and sent as a raw text frame (`send_raw`:
 the SDK's `send` first walks each dict with `async_maybe_transform`, ~50× the cost of the dump);
-events come in as raw JSON (`recv_bytes`) and are typed by `parse_server_event`. Every network
+events come in as raw JSON (`recv_bytes`) and are typed by `read_server_event`. Every network
 wait is bounded, with `asyncio.timeout` rather than `wait_for`: on Python 3.11 `wait_for` runs
 the wait in a task of its own (a loop hop per event) and swallows a cancellation that arrives as
 the wait completes, which left a call's event pump running after the call had ended.
@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from openai import AsyncOpenAI
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
-from media.realtime_events import MalformedServerEvent, ServerEvent, parse_server_event
+from media.realtime_events import ServerEvent, read_server_event
 
 if TYPE_CHECKING:
     from openai.resources.realtime.realtime import AsyncRealtimeConnection
@@ -163,7 +163,8 @@ class RealtimeClient:
         """The next server event, or None once the server closed the connection normally.
 
         Raises `RealtimeConnectionError` on an abnormal close or when nothing arrived within
-        `idle_s`, and `MalformedServerEvent` for a message that is not a valid event.
+        `idle_s`. A message that is not a valid event comes back as `MalformedEvent`: one bad
+        message from the server does not end the session.
         """
         conn = self._connection()
         try:
@@ -177,13 +178,7 @@ class RealtimeClient:
             return None
         except ConnectionClosed as exc:
             raise RealtimeConnectionError(f"Realtime connection lost: {exc}") from exc
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise MalformedServerEvent("?", "message", "is not JSON") from None
-        if not isinstance(data, dict):
-            raise MalformedServerEvent("?", "message", "is not a JSON object")
-        return parse_server_event(data)
+        return read_server_event(raw)
 
     async def events(self) -> AsyncIterator[ServerEvent]:
         """Server events until the connection closes normally (see `recv` for the errors)."""

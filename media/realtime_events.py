@@ -1,7 +1,8 @@
 """OpenAI Realtime (GA protocol) events without I/O: typed server events in, client events out.
 
 `parse_server_event(dict)` turns the server events a phone call needs into small typed events
-(anything else becomes `OtherEvent`); the builders return the exact JSON-ready dicts of the
+(anything else becomes `OtherEvent`); `read_server_event(raw)` does the same for a message off
+the wire and reports one that is not a valid event as `MalformedEvent`; the builders return the exact JSON-ready dicts of the
 client events OpenDeep sends. GA names only — `response.output_audio.delta`, not the beta
 `response.audio.delta`; session settings nested under `session.audio.input/output`.
 """
@@ -163,6 +164,15 @@ class OtherEvent:
     type: str
 
 
+@dataclass(frozen=True, slots=True)
+class MalformedEvent:
+    """A server message that is not a valid event: not JSON, not an object, or a handled type
+    lacking a field or with a wrong-typed one. `type` is the event's type ("?" if none)."""
+
+    type: str
+    problem: str
+
+
 ServerEvent = (
     SessionCreated
     | SessionUpdated
@@ -180,6 +190,7 @@ ServerEvent = (
     | ItemTruncated
     | RealtimeError
     | OtherEvent
+    | MalformedEvent
 )
 
 
@@ -306,6 +317,23 @@ def parse_server_event(data: Mapping[str, Any]) -> ServerEvent:
     if parser is None:
         return OtherEvent(event_type)
     return parser(_Fields(data, event_type))
+
+
+def read_server_event(raw: str | bytes) -> ServerEvent:
+    """The typed event of one raw server message; never raises: a message that is not a valid
+    event comes back as `MalformedEvent` saying what is wrong with it."""
+    try:
+        data = json.loads(raw)
+    except ValueError:  # also a message that is not UTF-8
+        return MalformedEvent("?", "the message is not JSON")
+    if not isinstance(data, dict):
+        return MalformedEvent("?", "the message is not a JSON object")
+    try:
+        return parse_server_event(data)
+    except MalformedServerEvent as exc:
+        # `exc.event_type` names a nested object's path (`response.done.response`).
+        event_type = data.get("type")
+        return MalformedEvent(event_type if isinstance(event_type, str) else "?", str(exc))
 
 
 # --- client events -----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh, migrated database on SQLite and on PostgreSQL."""
+"""Shared fixtures: a fresh, migrated database on SQLite and on PostgreSQL, two users, the
+development PBX; and the end-of-run count of what was not tested."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from sqlalchemy import create_engine, text
 
 from core.db import Database
 from core.db.migrate import upgrade
+from tests.kit import IN_CI, make_user, not_tested
+from tests.kit.devpbx import DevPbx, require_devpbx
 
 PG_ENV = "OPENDEEP_TEST_POSTGRES_URL"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def postgres_admin_url() -> str | None:
@@ -26,13 +28,11 @@ def require_postgres() -> str:
     url = postgres_admin_url()
     if url:
         return url
-    reason = (
-        f"PostgreSQL tests need {PG_ENV}=postgresql://USER:PASS@127.0.0.1/DB "
-        "(`make test` starts a server and sets it)"
+    not_tested(
+        "ON POSTGRESQL",
+        f"PostgreSQL tests need {PG_ENV}=postgresql://USER:PASS@127.0.0.1/DB",
+        "`make test` starts a server and sets it",
     )
-    if IN_CI:
-        pytest.fail("CI must run the PostgreSQL tests: " + reason)
-    pytest.skip("NOT TESTED ON POSTGRESQL — " + reason)
 
 
 @pytest.fixture(scope="session")
@@ -78,14 +78,15 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-async def make_user(db: Database, name: str) -> int:
-    async with db.users() as users:
-        return await users.add(name, f"{name}-password-123")
-
-
 @pytest.fixture
 async def two_users(db: Database) -> tuple[int, int]:
     return await make_user(db, "alice"), await make_user(db, "bob")
+
+
+@pytest.fixture(scope="session")
+def devpbx() -> DevPbx:
+    """The running development PBX (started when root); NOT TESTED by hand, failed in CI."""
+    return require_devpbx()
 
 
 # --- what was not tested --------------------------------------------------------------------

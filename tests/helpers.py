@@ -1,11 +1,9 @@
-"""Helpers shared by tests: free ports, waiting for a process to say something."""
+"""Helpers shared by tests: free ports, reading a process's output up to a line."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -33,18 +31,3 @@ def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 60.
         if needle in line:
             return seen
     raise AssertionError(f"never saw {needle!r}; output:\n" + "\n".join(seen))
-
-
-def devpbx_up() -> str | None:
-    """`asterisk/devpbx up` (fast when the PBX already runs with the current dialplan); None
-    when it came up, else what it printed."""
-    up = subprocess.run(
-        [str(PROJECT / "asterisk" / "devpbx"), "up"],
-        cwd=PROJECT,
-        env={**os.environ, "PYTHON": sys.executable},
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    return None if up.returncode == 0 else f"{up.stdout}\n{up.stderr}"

@@ -7,6 +7,7 @@ import gradio as gr
 from ui.context import UiContext
 from ui.errors import shown_to_user
 from ui.header import header_html
+from ui.tabs.activity import ActivityTab
 from ui.tabs.approvals import ApprovalsTab
 from ui.tabs.campaigns import CampaignsTab
 from ui.tabs.chat import ChatTab
@@ -35,6 +36,8 @@ def build_blocks(ctx: UiContext) -> gr.Blocks:
                 dnc = DncTab(ctx)
             with gr.Tab("Settings", id="settings", elem_id="tab-settings") as settings_tab:
                 settings = SettingsTab(ctx, header)
+            with gr.Tab("Activity", id="activity", elem_id="tab-activity") as activity_tab:
+                activity = ActivityTab(ctx)
 
         blocks.load(load_header, outputs=[header])
         blocks.load(campaigns.load, inputs=[campaigns.selected], outputs=campaigns.outputs)
@@ -45,7 +48,8 @@ def build_blocks(ctx: UiContext) -> gr.Blocks:
         live_tab.select(live.load, outputs=[live.calls]).then(
             lambda: live.activate(True), outputs=[live.timer]
         )
-        for tab in (chat_tab, campaigns_tab, approvals_tab, dnc_tab, settings_tab):
+        activity_tab.select(activity.load, outputs=[activity.table])
+        for tab in (chat_tab, campaigns_tab, approvals_tab, dnc_tab, settings_tab, activity_tab):
             tab.select(lambda: live.activate(False), outputs=[live.timer])
         approvals_tab.select(
             approvals.refresh,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from core.services import (
+    AuditEntryView,
     CallView,
     CampaignDetail,
     CampaignSummary,
@@ -402,3 +403,28 @@ def dnc_table(entries: Sequence[DncEntryView], zone: dt.tzinfo = dt.UTC) -> str:
         '<table class="od-table"><thead><tr><th>Number</th><th>Reason</th><th>Added by</th>'
         f"<th>Added</th></tr></thead><tbody>{rows}</tbody></table></div>"
     )
+
+
+def audit_table(entries: Sequence[AuditEntryView], zone: dt.tzinfo = dt.UTC) -> str:
+    """The user's decisions, newest first: when, who, what, on what, and its particulars."""
+    if not entries:
+        return empty(
+            "No decisions recorded yet",
+            "Approvals, answers, campaign changes, Do-Not-Call changes and settings show here.",
+        )
+    rows = "".join(
+        f'<tr><td class="od-nowrap">{when(x.at, zone)}</td><td>{e(x.actor)}</td>'
+        f"<td>{e(x.action_label)}</td><td>{e(_subject(x.subject))}</td>"
+        f"<td>{'<br>'.join(f'{e(k)}: {e(v)}' for k, v in x.detail)}</td></tr>"
+        for x in entries
+    )
+    return (
+        f'<div class="od-card"><div class="od-card-head"><span class="od-title">'
+        f"{len(entries)} decision{'s' if len(entries) != 1 else ''}</span></div>"
+        '<table class="od-table"><thead><tr><th>When</th><th>Who</th><th>What</th><th>On</th>'
+        f"<th>Details</th></tr></thead><tbody>{rows}</tbody></table></div>"
+    )
+
+
+def _subject(subject: str) -> str:
+    return phone(subject) if subject.startswith("+") else subject

@@ -31,6 +31,7 @@ from core.db.types import UTCDateTime, utcnow
 from core.domain.vocabulary import (
     OPEN_TASK_STATUSES,
     REHEARSAL_VOICE,
+    AuditAction,
     CallOutcome,
     CallState,
     CampaignStatus,
@@ -45,6 +46,8 @@ __all__ = [
     "INSTALLATION_ROW",
     "OPEN_TASK_STATUSES",
     "REHEARSAL_VOICE",
+    "AuditAction",
+    "AuditEvent",
     "Base",
     "Call",
     "CallOutcome",
@@ -230,6 +233,23 @@ class FeedbackRequest(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     answered_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class AuditEvent(Base):
+    """A decision taken on the user's data: who (`actor`, the user name then), when, what
+    (`action` on `subject`, e.g. "campaign 3"), and its particulars (`detail`, an
+    `AuditDetail`). Rows are only ever added."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_user_id_at", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[AuditAction] = mapped_column(_enum(AuditAction))
+    subject: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 INSTALLATION_ROW = 1

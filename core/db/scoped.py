@@ -13,12 +13,15 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy import JSON, Select, bindparam, case, cast, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from core.db.errors import NotFound
-from core.db.models import Call, Campaign, DndEntry, FeedbackRequest, Task
+from core.db.models import AuditEvent, Call, Campaign, DndEntry, FeedbackRequest, Task, User
 from core.db.types import utcnow
 from core.domain import (
     OPEN_TASK_STATUSES,
+    AuditAction,
+    AuditDetail,
     CallOutcome,
     CallState,
     CampaignStatus,
@@ -34,7 +37,7 @@ from core.domain import (
     dump_items,
 )
 
-M = TypeVar("M", Campaign, Task, Call, FeedbackRequest)
+M = TypeVar("M", Campaign, Task, Call, FeedbackRequest, AuditEvent)
 
 # Appends per SQLite `json_insert` call: each takes two arguments, and a function takes 127 at
 # most in SQLite's default build; a longer list nests calls.
@@ -474,6 +477,11 @@ class CallRepo(_Scoped[Call]):
         )
         if not result.rowcount:  # type: ignore[attr-defined]
             raise NotFound(self.label, ident)
+        # A call this session has loaded would still show the list as it was: the next read
+        # of it loads the column again.
+        loaded = self._session.identity_map.get(identity_key(Call, ident))
+        if loaded is not None:
+            self._session.expire(loaded, [column.key])
 
     async def set_voice_activity(self, ident: int, activity: VoiceActivityRecord) -> None:
         """Store what the call's bridge saw of the callee's voice (`media.speech_activity`)."""
@@ -707,6 +715,50 @@ class FeedbackRepo(_Scoped[FeedbackRequest]):
         await self._update(ident, payload={**item.payload, "applied": outcome})
 
 
+class AuditRepo(_Scoped[AuditEvent]):
+    """The user's audit trail: decisions taken on their data. Events are only added."""
+
+    model = AuditEvent
+    label = "audit event"
+    _actor: str | None = None
+
+    async def record(
+        self,
+        action: AuditAction,
+        subject: str,
+        detail: AuditDetail | None = None,
+        *,
+        at: dt.datetime | None = None,
+        actor: str | None = None,
+    ) -> AuditEvent:
+        """Add an event; `actor` is the user's name unless something else decided (the
+        post-call analyzer honouring a callee's opt-out)."""
+        if actor is None:
+            actor = await self._user_name()
+        event = AuditEvent(
+            user_id=self.user_id,
+            at=at or utcnow(),
+            actor=actor[:64],
+            action=action,
+            subject=subject[:200],
+            detail=(detail or AuditDetail()).to_json(),
+        )
+        self._session.add(event)
+        await self._session.flush()
+        return event
+
+    async def list(self, limit: int = 200) -> Sequence[AuditEvent]:
+        """The user's latest events, newest first."""
+        stmt = self._select().order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+        return (await self._session.execute(stmt)).scalars().all()
+
+    async def _user_name(self) -> str:
+        if self._actor is None:
+            stmt = select(User.username).where(User.id == self.user_id)
+            self._actor = (await self._session.execute(stmt)).scalar_one()
+        return self._actor
+
+
 class UserScope:
     """One user's view of the data: the only public way to reach user-owned rows."""
 
@@ -718,3 +770,4 @@ class UserScope:
         self.calls = CallRepo(session, user_id)
         self.dnd = DndRepo(session, user_id)
         self.feedback = FeedbackRepo(session, user_id)
+        self.audit = AuditRepo(session, user_id)

@@ -5,6 +5,7 @@ Free of the database layer: every package may use it, `core.db` included.
 
 from core.domain.analysis import OUTCOMES, CallAnalysis, Fact, NextStep, Outcome, StoredAnalysis
 from core.domain.records import (
+    AuditDetail,
     FeedbackAnswer,
     RecordedFact,
     SpeechTurnRecord,
@@ -20,6 +21,7 @@ from core.domain.vocabulary import (
     OPEN_TASK_STATUSES,
     REHEARSAL_VOICE,
     AttemptResult,
+    AuditAction,
     CallOutcome,
     CallState,
     CampaignStatus,
@@ -38,6 +40,8 @@ __all__ = [
     "OUTCOMES",
     "REHEARSAL_VOICE",
     "AttemptResult",
+    "AuditAction",
+    "AuditDetail",
     "CallAnalysis",
     "CallOutcome",
     "CallState",

@@ -142,3 +142,29 @@ class FeedbackAnswer(Record):
             return cls.model_validate(raw)
         except ValidationError:
             return cls()
+
+
+class AuditDetail(Record):
+    """`audit_events.detail`: what was decided, in the owner's words where they wrote some.
+
+    Only the keys set are stored. Never a secret: settings changes name preferences, which
+    hold none, and no field carries a password or a key.
+    """
+
+    decision: str | None = None  # approve / edit / reject, a review's or check-in's button
+    text: str | None = None  # what the owner wrote: an answer, the changes, a reason
+    question: str | None = None  # the question answered
+    late: bool | None = None  # answered after the call had ended
+    reason: str | None = None  # why a number went on the Do-Not-Call list
+    source: str | None = None  # how it got there: manual, csv, call
+    changes: dict[str, str] | None = None  # settings: preference -> its new value
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    @classmethod
+    def read(cls, raw: Any) -> AuditDetail:
+        try:
+            return cls.model_validate(raw if isinstance(raw, dict) else {})
+        except ValidationError:
+            return cls()

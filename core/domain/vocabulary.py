@@ -127,4 +127,21 @@ class FeedbackStatus(StrEnum):
     CLOSED = "closed"  # no answer can help any more (the call ended first); payload says why
 
 
+class AuditAction(StrEnum):
+    """A decision the audit trail keeps (`audit_events.action`)."""
+
+    PLAN_APPROVED = "plan_approved"
+    PLAN_EDITED = "plan_edited"
+    PLAN_REJECTED = "plan_rejected"
+    QUESTION_ANSWERED = "question_answered"  # a live call's question
+    CALL_REVIEWED = "call_reviewed"  # an analysis review
+    CHECK_IN_ANSWERED = "check_in_answered"
+    CAMPAIGN_PAUSED = "campaign_paused"
+    CAMPAIGN_RESUMED = "campaign_resumed"
+    CAMPAIGN_CANCELLED = "campaign_cancelled"
+    DNC_ADDED = "dnc_added"
+    DNC_REMOVED = "dnc_removed"
+    SETTINGS_CHANGED = "settings_changed"
+
+
 REHEARSAL_VOICE: Final = "rehearsal"  # `calls.voice` of a call the local scripted voice carried

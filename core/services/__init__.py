@@ -1,5 +1,5 @@
 """The business rules the UI (and the graphs) call: campaigns, calls, the HITL inbox,
-the Do-Not-Call list, per-user preferences, and the assistant interface."""
+the Do-Not-Call list, per-user preferences, the audit trail, and the assistant interface."""
 
 from core.services.assistant import (
     AssistantPlan,
@@ -10,6 +10,7 @@ from core.services.assistant import (
     check_chat_thread,
     new_chat_thread,
 )
+from core.services.audit import AuditEntryView, audit_trail
 from core.services.calls import (
     Analysis,
     CallView,
@@ -77,6 +78,7 @@ __all__ = [
     "AnswerOutcome",
     "AssistantPlan",
     "AssistantText",
+    "AuditEntryView",
     "CallView",
     "CampaignAction",
     "CampaignDetail",
@@ -108,6 +110,7 @@ __all__ = [
     "add_number",
     "answer_item",
     "apply_action",
+    "audit_trail",
     "campaign_detail",
     "check_chat_thread",
     "decode_csv",

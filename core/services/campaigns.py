@@ -11,7 +11,7 @@ from pathlib import Path
 
 from core.db import Database, UserScope
 from core.db.models import Campaign
-from core.domain import CampaignStatus, FeedbackKind, FeedbackStatus
+from core.domain import AuditAction, CampaignStatus, FeedbackKind, FeedbackStatus
 from core.services.calls import CallView, call_view
 from core.services.errors import ServiceError
 
@@ -30,6 +30,12 @@ TRANSITIONS: dict[CampaignAction, tuple[frozenset[CampaignStatus], CampaignStatu
         frozenset({CampaignStatus.PENDING_APPROVAL, CampaignStatus.ACTIVE, CampaignStatus.PAUSED}),
         CampaignStatus.CANCELLED,
     ),
+}
+
+AUDIT_ACTIONS = {
+    CampaignAction.PAUSE: AuditAction.CAMPAIGN_PAUSED,
+    CampaignAction.RESUME: AuditAction.CAMPAIGN_RESUMED,
+    CampaignAction.CANCEL: AuditAction.CAMPAIGN_CANCELLED,
 }
 
 STATUS_LABELS = {
@@ -162,6 +168,7 @@ async def apply_action(
     """
     async with db.scope(user_id) as s:
         campaign, cancelled = await steer(s, campaign_id, action)
+        await s.audit.record(AUDIT_ACTIONS[action], f"campaign {campaign_id}")
         summary = _summary(await s.campaigns.progress(campaign_id), campaign)
     return ActionResult(summary, cancelled)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from core.db import Database
 from core.db.models import DndEntry
+from core.domain import AuditAction, AuditDetail
 from core.phone import InvalidPhoneNumber, normalize
 from core.services.errors import InvalidInput, ServiceError
 
@@ -156,6 +157,11 @@ async def import_dnc_csv(db: Database, user_id: int, text: str, *, region: str) 
                 already += 1
                 continue
             await s.dnd.add(row.phone_e164, reason=row.reason, source="csv")
+            await s.audit.record(
+                AuditAction.DNC_ADDED,
+                row.phone_e164,
+                AuditDetail(reason=row.reason or None, source="csv"),
+            )
             added += 1
     return ImportReport(added=added, already_listed=already, duplicates_in_file=parsed.duplicates)
 
@@ -172,7 +178,11 @@ async def add_number(
         )
     async with db.scope(user_id) as s:
         new = await s.dnd.blocking_list(number) != "user"
-        await s.dnd.add(number, reason=reason, source="manual")
+        if new:
+            await s.dnd.add(number, reason=reason, source="manual")
+            await s.audit.record(
+                AuditAction.DNC_ADDED, number, AuditDetail(reason=reason or None, source="manual")
+            )
     return number, new
 
 
@@ -182,6 +192,7 @@ async def remove_number(db: Database, user_id: int, raw: str, *, region: str) ->
     async with db.scope(user_id) as s:
         if not await s.dnd.remove(number):
             raise ServiceError(f"{number} is not on your Do-Not-Call list")
+        await s.audit.record(AuditAction.DNC_REMOVED, number)
     return number
 
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from core.db import Database, UserScope, utcnow
 from core.db.models import FeedbackRequest
 from core.domain import OPEN_TASK_STATUSES, FeedbackKind, FeedbackStatus, StoredAnalysis
+from core.services.audit import record_answer
 from core.services.calls import Analysis, Fact, analysis_view, facts_of
 from core.services.errors import ServiceError
 from core.services.plans import PlanView, plan_view
@@ -267,6 +268,7 @@ async def answer_item(
             or (item.status is FeedbackStatus.PENDING and is_expired(item, now))
         ):
             message = await _keep_late_answer(s, item, payload)
+            await record_answer(s, item, payload, at=now, late=True)
             return AnswerOutcome(feedback_id, item.kind, False, message)
         if item.status is not FeedbackStatus.PENDING:
             raise ServiceError(f"this {KIND_LABELS[item.kind].lower()} was already {item.status}")
@@ -275,8 +277,10 @@ async def answer_item(
         graph = None if item.kind is FeedbackKind.LIVE_QUESTION else resumer
         if expired:
             await s.feedback.close(feedback_id, FeedbackStatus.EXPIRED)
-        elif graph is None and not await s.feedback.answer(feedback_id, payload):
-            raise ServiceError("this item was answered or closed a moment ago")
+        elif graph is None:
+            if not await s.feedback.answer(feedback_id, payload):
+                raise ServiceError("this item was answered or closed a moment ago")
+            await record_answer(s, item, payload, at=now)
     if expired:
         assert item.expires_at is not None
         raise ServiceError(f"too late: it expired at {item.expires_at:%H:%M:%S} UTC")

@@ -24,7 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from core.db import Database
+from core.db import Database, UserDirectory
+from core.domain import AuditAction, AuditDetail
 from core.phone import InvalidPhoneNumber, normalize
 from core.services.errors import InvalidInput
 from core.settings import Settings
@@ -332,11 +333,25 @@ async def save_preferences(
 ) -> Preferences:
     """Validate and store the user's preferences; raises `InvalidInput` naming each problem."""
     prefs = validate_preferences(settings, data)
-    async with db.users() as users:
+    async with db.scope(user_id) as s:
+        users = UserDirectory(s.session)
         profile = await users.profile(user_id)
         if profile is None:
             raise LookupError(f"user {user_id} not found")
+        before = _flat(effective_preferences(settings, dict(profile.preferences or {})))
         # Keep keys other parts of OpenDeep may store beside these.
         stored = {**(profile.preferences or {}), **prefs.model_dump(mode="json")}
         await users.set_preferences(user_id, stored)
+        changes = {FIELD_LABELS[k]: v for k, v in _flat(prefs).items() if before.get(k) != v}
+        if changes:
+            await s.audit.record(
+                AuditAction.SETTINGS_CHANGED, "settings", AuditDetail(changes=changes)
+            )
     return prefs
+
+
+def _flat(prefs: Preferences) -> dict[str, str]:
+    """Each preference (the agents' models one by one) as the text the owner entered."""
+    values = prefs.model_dump(mode="json")
+    models = values.pop("models")
+    return {k: str(v) for k, v in {**values, **models}.items()}

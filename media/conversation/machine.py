@@ -80,6 +80,7 @@ from media.realtime_events import (
     CallerTranscript,
     CallerTranscriptFailed,
     FunctionCall,
+    MalformedEvent,
     RealtimeError,
     ResponseCreated,
     ResponseDone,
@@ -126,6 +127,7 @@ class ConversationResult:
 class ConversationCounts:
     barge_ins: int = 0
     reconnects: int = 0
+    malformed_events: int = 0  # server messages that were not valid events, left out
 
 
 class Conversation:
@@ -266,6 +268,13 @@ class Conversation:
                 return []
             case PeerError(code=code):
                 self._log.warning("asterisk reported an error", code=code)
+                return []
+            case MalformedEvent(type=event_type, problem=problem):
+                # One garbled message is no reason to drop the callee: it is left out.
+                self.counts.malformed_events += 1
+                self._log.warning(
+                    "malformed realtime event ignored", type=event_type, problem=problem
+                )
                 return []
             case BridgeFailed():
                 return self._fail(INTERNAL_ERROR)

@@ -1,5 +1,6 @@
-"""Test harness for the development PBX: where it is, an AMI session on panoramisk that
-keeps an event log, and a tiny AudioSocket peer. The fixtures are in conftest.py."""
+"""Tools of the development PBX's smoke tests: an AMI session on panoramisk that keeps an
+event log, and a tiny AudioSocket peer. Whether the PBX can be used is decided in one place,
+`tests.kit.devpbx`; the fixtures are in conftest.py."""
 
 from __future__ import annotations
 
@@ -9,24 +10,11 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from panoramisk import Manager
 from panoramisk.message import Message
 
-PROJECT = Path(__file__).resolve().parents[2]
-DEVPBX = PROJECT / "asterisk" / "devpbx"
-SECRET_FILE = PROJECT / "data" / "secrets" / "ami_secret"
 ACTION_TIMEOUT = 5.0
-
-
-@dataclass(frozen=True)
-class DevPbx:
-    ami_host: str
-    ami_port: int
-    ami_username: str
-    ami_secret: str
-    spool: Path
 
 
 @dataclass

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 from panoramisk.message import Message
-from pbx_harness import DEVPBX, PROJECT, Ami, AudioSocketServer, DevPbx
+from pbx_harness import Ami, AudioSocketServer
 
 from core.settings import load_settings
+from tests.kit import until
+from tests.kit.devpbx import DEVPBX, PROJECT, DevPbx
 
 pytestmark = pytest.mark.asterisk
 
@@ -104,21 +106,18 @@ async def test_human_answers_amd_says_human_and_audiosocket_connects(
             await asyncio.wait_for(peer.connected.wait(), 3)
             assert peer.first_frame == (0x01, uuid.UUID(call.call_uuid).bytes)
             # The callee's audio flows: 320-byte slin frames, ~50 a second.
-            for _ in range(30):
-                if peer.audio_frames >= 25:
-                    break
-                await asyncio.sleep(0.1)
-            assert peer.audio_frames >= 25
+            await until(
+                lambda: peer.audio_frames >= 25, 3, "the callee's audio frames (~50 a second)"
+            )
         finally:
             await ami.hang_up(call)
         await asyncio.wait_for(peer.closed.wait(), 3)
 
     recorded = devpbx.spool / "recordings" / f"{call.call_uuid}.wav"
-    for _ in range(20):  # MixMonitor finishes the file just after the hangup
-        if recorded.exists() and recorded.stat().st_size > 44:
-            break
-        await asyncio.sleep(0.1)
-    assert recorded.stat().st_size > 44
+    # MixMonitor finishes the file just after the hangup.
+    await until(
+        lambda: recorded.exists() and recorded.stat().st_size > 44, 2, f"a recording {recorded}"
+    )
     heard = devpbx.spool / "callee" / Path(str(callee.get("HeardFile"))).name
     assert heard.exists()
 

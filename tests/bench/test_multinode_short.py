@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI, require_postgres
-from tests.helpers import devpbx_up
+from tests.conftest import require_postgres
+from tests.kit.devpbx import DevPbx
 
 ROOT = Path(__file__).resolve().parents[2]
 # The run itself must end well under three minutes; this bounds a hung one.
@@ -24,29 +24,13 @@ RUN_TIMEOUT_S = 240
 pytestmark = [pytest.mark.asterisk, pytest.mark.postgres, pytest.mark.slow]
 
 
-def _not_here(reason: str) -> None:
-    if IN_CI:
-        pytest.fail("CI must run the many-nodes benchmark: " + reason)
-    pytest.skip("MANY-NODES BENCHMARK NOT RUN — " + reason)
-
-
 @pytest.fixture(scope="module")
 def postgres_url() -> str:
     return require_postgres()
 
 
-@pytest.fixture(scope="module")
-def devpbx() -> None:
-    """The development PBX, up with the current dialplan (fast when it already runs)."""
-    if os.geteuid() != 0:
-        _not_here("the development PBX needs root (asterisk/devpbx builds a chroot)")
-    failed = devpbx_up()
-    if failed is not None:
-        _not_here(f"asterisk/devpbx up failed:\n{failed}")
-
-
 def test_two_nodes_one_killed_dial_every_task_exactly_once(
-    devpbx: None, postgres_url: str, tmp_path: Path
+    devpbx: DevPbx, postgres_url: str, tmp_path: Path
 ) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench.multinode_bench", "--short", f"--results-dir={tmp_path}"],

@@ -1,4 +1,5 @@
-"""Graph test fixtures: settings and a checkpointer beside the test database, seeded calls."""
+"""Graph test fixtures: settings and a checkpointer beside the test database, seeded calls
+(from the test kit's factories)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from langchain_core.messages import AIMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from core.db import Database
-from core.db.models import CallOutcome, CallState, CampaignStatus, StopRule
-from core.domain import TranscriptTurn
+from core.db.models import CallOutcome, CallState, StopRule
 from core.settings import Settings
 from graphs import GraphRunner
 from graphs.checkpoint import open_checkpointer
+from tests.kit import T0, make_call, make_campaign, make_task
 
-NOW = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)  # a Tuesday, 10:00 in New York
+NOW = T0  # a Tuesday, 10:00 in New York
 
 
 def clock() -> dt.datetime:
@@ -131,41 +132,33 @@ async def seed_call(
     attempt: int = 1,
 ) -> Seeded:
     """An active campaign with one task per phone and an ended call on the first task."""
-    async with db.scope(user_id) as s:
-        campaign = await s.campaigns.create(
-            idempotency_key=uuid.uuid4().hex,
-            name="Dentists",
-            objective="Book a cleaning next week",
-            plan=plan or {"questions": ["Do you take Aetna?"], "success_criteria": ["booked"]},
-            stop_rule=stop_rule,
-            status=CampaignStatus.ACTIVE,
+    campaign = await make_campaign(
+        db,
+        user_id,
+        plan=plan or {"questions": ["Do you take Aetna?"], "success_criteria": ["booked"]},
+        stop_rule=stop_rule,
+    )
+    tasks = [
+        await make_task(
+            db,
+            user_id,
+            campaign_id=campaign.id,
+            target_name=f"Target {i}",
+            phone=phone,
+            due_at=NOW,
         )
-        tasks = [
-            await s.tasks.add(
-                campaign_id=campaign.id,
-                target_name=f"Target {i}",
-                phone_e164=phone,
-                time_zones=["America/New_York"],
-                due_at=NOW,
-            )
-            for i, phone in enumerate(phones, 1)
-        ]
-        call = await s.calls.create(
-            task_id=tasks[0].id,
-            attempt=attempt,
-            call_uuid=str(uuid.uuid4()),
-            dialed_number=phones[0],
-            node_id="test",
-        )
-        await s.calls.set_progress(
-            call.id,
-            state=CallState.ENDED,
-            outcome=outcome,
-            answered_at=NOW - dt.timedelta(minutes=5),
-            ended_at=NOW - dt.timedelta(minutes=1),
-        )
-        at = NOW - dt.timedelta(minutes=4)
-        await s.calls.append_turns(
-            call.id, [TranscriptTurn(role=role, text=text, at=at) for role, text in transcript]
-        )
+        for i, phone in enumerate(phones, 1)
+    ]
+    call = await make_call(
+        db,
+        user_id,
+        task_id=tasks[0].id,
+        attempt=attempt,
+        state=CallState.ENDED,
+        outcome=outcome,
+        answered_at=NOW - dt.timedelta(minutes=5),
+        ended_at=NOW - dt.timedelta(minutes=1),
+        transcript=transcript,
+        spoken_at=NOW - dt.timedelta(minutes=4),
+    )
     return Seeded(campaign.id, [t.id for t in tasks], call.id)

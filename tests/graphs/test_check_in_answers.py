@@ -8,33 +8,26 @@ from typing import Any
 
 import pytest
 
-from core.db import Database, utcnow
+from core.db import Database
 from core.db.models import CampaignStatus, FeedbackKind, FeedbackStatus, TaskStatus
 from core.services import CheckInAction, CheckInDecision, Reply, answer_item
 from graphs import GraphRunner
 from tests.graphs.conftest import RunnerFactory, Seeded, seed_call
+from tests.kit import FakeClock
 from ui.wiring import GraphResumer
-
-
-class Clock:
-    """The pass's clock, moved on by the test."""
-
-    def __init__(self, at: dt.datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> dt.datetime:
-        return self.at
 
 
 async def checked_in(
     db: Database, make_runner: RunnerFactory, user_id: int
-) -> tuple[GraphRunner, Seeded, int, Clock]:
+) -> tuple[GraphRunner, Seeded, int, FakeClock]:
     """A campaign of three targets running for days (one called, two waiting): a check-in."""
     seeded = await seed_call(
         db, user_id, [], phones=("+12125550101", "+12125550102", "+12125550103")
     )
     # The rows carry the database's own times; the pass reads them three days later.
-    clock = Clock(utcnow() + dt.timedelta(days=3))
+    async with db.scope(user_id) as s:
+        created = (await s.campaigns.require(seeded.campaign_id)).created_at
+    clock = FakeClock(created + dt.timedelta(days=3))
     runner = make_runner(clock=clock)
     report = await runner.lifecycle_pass(user_id)
     [item] = report["check_ins"]
@@ -79,7 +72,7 @@ async def test_pause_pauses_and_is_not_nagged_until_resumed(
     assert campaign.status is CampaignStatus.PAUSED
     assert campaign.status_reason and "Paused by you at a check-in" in campaign.status_reason
     # Days later, still paused: no new check-in, nothing touched.
-    clock.at += dt.timedelta(days=5)
+    clock.advance(days=5)
     report = await runner.lifecycle_pass(alice)
     assert report["check_ins"] == [] and report.get("actions", []) == []
     async with db.scope(alice) as s:
@@ -96,9 +89,9 @@ async def test_keep_going_waits_a_full_period_before_asking_again(
     runner, seeded, item, clock = await checked_in(db, make_runner, alice)
     message = await answered(runner, db, alice, item, Reply("yes, keep going"))
     assert message == "'Dentists' goes on."
-    clock.at += dt.timedelta(hours=47)
+    clock.advance(hours=47)
     assert (await runner.lifecycle_pass(alice))["check_ins"] == []
-    clock.at += dt.timedelta(hours=2)
+    clock.advance(hours=2)
     assert len((await runner.lifecycle_pass(alice))["check_ins"]) == 1
     async with db.scope(alice) as s:
         assert (await s.campaigns.require(seeded.campaign_id)).status is CampaignStatus.ACTIVE

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core.db import Database, utcnow
+from core.db import Database
 from core.db.models import CampaignStatus, FeedbackKind, StopRule, TaskStatus
 from core.domain import StoredAnalysis
 from graphs import GraphRunner
 from tests.graphs.conftest import NOW, RunnerFactory, fake, seed_call, tool_call
+from tests.kit import FakeClock
 
 WON: dict[str, Any] = {
     "outcome": "achieved",
@@ -212,8 +213,9 @@ async def test_a_long_running_campaign_gets_one_check_in(
 ) -> None:
     alice, _ = two_users
     seeded = await seed_call(db, alice, [], phones=("+12125550101",))
-    later = utcnow() + dt.timedelta(days=3)
-    runner = make_runner(clock=lambda: later)
+    async with db.scope(alice) as s:
+        created = (await s.campaigns.require(seeded.campaign_id)).created_at
+    runner = make_runner(clock=FakeClock(created + dt.timedelta(days=3)))
     first = await runner.lifecycle_pass(alice)
     second = await runner.lifecycle_pass(alice)
     assert len(first["check_ins"]) == 1 and second["check_ins"] == []

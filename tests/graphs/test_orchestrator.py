@@ -12,6 +12,7 @@ from langgraph.types import StateSnapshot
 
 from core.db import Database
 from core.db.models import CampaignStatus, FeedbackKind, FeedbackStatus, TaskStatus
+from core.domain import AuditAction
 from graphs import BadAnswer, FeedbackNotAwaited, GraphRunner
 from graphs.hitl import CompiledGraph
 from tests.graphs.conftest import NOW, PLAN, RunnerFactory, fake, tool_call
@@ -324,6 +325,13 @@ async def test_approvals_tab_answers_are_understood(
             "type": "response",
             "args": "too pricey",
         }
+        events = await s.audit.list()
+    # Each decision once, as the graph applied it, at the run's clock.
+    assert [(e.action, e.actor, e.at, e.detail.get("text")) for e in events] == [
+        (AuditAction.PLAN_REJECTED, "alice", NOW, "too pricey"),
+        (AuditAction.PLAN_APPROVED, "alice", NOW, None),
+        (AuditAction.PLAN_EDITED, "alice", NOW, "Only Smile Dental, Friday morning"),
+    ]
 
 
 async def test_a_revision_the_model_gets_wrong_is_sent_back(

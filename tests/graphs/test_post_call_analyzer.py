@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessage
 from agents.schemas import OUTCOMES, Outcome
 from core.db import Database
 from core.db.models import CallOutcome, FeedbackKind, FeedbackStatus, StopRule
+from core.domain import AuditAction
 from graphs import GraphRunner
 from tests.graphs.conftest import NOW, RunnerFactory, fake, seed_call, tool_call
 
@@ -172,8 +173,18 @@ async def test_opt_out_puts_the_number_on_the_users_dnc(
         assert await s.dnd.blocks("+12125550101")
     assert entry.source == "call" and entry.phone_e164 == "+12125550101"
     assert "don't call this number again" in entry.reason
+    async with db.scope(alice) as s:
+        [event] = await s.audit.list()  # no owner decided it: the analyzer is the actor
+    assert (event.action, event.subject, event.actor, event.at) == (
+        AuditAction.DNC_ADDED,
+        "+12125550101",
+        "post-call analyzer",
+        NOW,
+    )
+    assert event.detail == {"reason": entry.reason, "source": "call"}
     async with db.scope(bob) as s:
         assert not await s.dnd.blocks("+12125550101")  # the user's list, not everyone's
+        assert await s.audit.list() == []
 
 
 async def test_callback_time_from_the_models_reading(

@@ -32,8 +32,8 @@ from graphs.threads import (
     thread_config,
     thread_id_for,
 )
-from tests.conftest import make_user
 from tests.graphs.conftest import clock, fake, seed_call, tool_call
+from tests.kit import make_user
 
 INST = uuid.UUID("5f0c3e0a-7a52-4f7e-9d3b-0c1f1b2a3c4d")
 OTHER = uuid.UUID("0e9d8c7b-6a59-4483-b2a1-f0e9d8c7b6a5")

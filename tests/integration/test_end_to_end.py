@@ -8,10 +8,8 @@ Realtime-protocol server (scripted agent turns) and the rehearsal chat models.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,12 +19,14 @@ from agents.schemas import CampaignPlan, StopRule, Target
 from app.attempt_runner import AttemptOutcome
 from app.node import Node, PartsWanted
 from app.rehearsal import node_settings
-from core.db import Database, utcnow
+from core.db import Database, utcnow  # noqa: TID251  (the node under test runs on real time)
 from core.db.models import CallOutcome, CampaignStatus, TaskStatus
 from core.rules import RetryPolicy
 from core.settings import Settings
 from media.realtime_server import RealtimeTestServer, Script
 from media.realtime_server.responses import SimOptions
+from tests.integration.scheduling import dispatching
+from tests.kit import until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
 
@@ -70,15 +70,13 @@ class Harness:
         async with self.db.scope(self.user_id) as s:
             return list(await s.calls.list_for_task(task_id))
 
-    async def wait(self, check: object, timeout_s: float, what: str) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if await check():  # type: ignore[operator]
-                return
-            if self.node.scheduler is not None:
-                await self.node.scheduler.dispatch_now()
-            await asyncio.sleep(0.5)
-        raise AssertionError(f"timed out waiting for {what}; outcomes so far: {self.outcomes}")
+    async def wait(self, check: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
+        await until(
+            dispatching(self.node, check),
+            timeout_s,
+            lambda: f"{what}; outcomes so far: {self.outcomes}",
+            step=0.5,
+        )
 
 
 @pytest.fixture

@@ -13,9 +13,7 @@ Realtime-protocol server and a scripted analyzer model.
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +40,7 @@ from core.settings import Settings
 from media.realtime_server import CallTool, RealtimeTestServer, Say, Script, ScriptedResponse
 from media.realtime_server.responses import SimOptions
 from tests.integration.test_end_to_end import QUICK, Harness, start_calling
+from tests.kit import until
 from ui.wiring import GraphResumer
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
@@ -136,16 +135,6 @@ async def loops(db: Database, pbx_settings: Settings) -> AsyncIterator[Loops]:
             await node.stop()
 
 
-async def until(what: str, check: Any, timeout_s: float = 120) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def test_question_review_late_answer_and_the_next_call(loops: Loops) -> None:
     h, analyzer = loops.h, loops.analyzer
     plan = CampaignPlan(
@@ -166,7 +155,7 @@ async def test_question_review_late_answer_and_the_next_call(loops: Loops) -> No
             items = await s.feedback.list_for_campaign(campaign_id, FeedbackKind.LIVE_QUESTION)
         return items[0] if items else None
 
-    asked = await until("the live question", question, 90)
+    asked = await until(question, 90, "the live question", step=0.3)
     assert asked.question == QUESTION and asked.status is FeedbackStatus.PENDING
 
     async def status() -> TaskStatus:
@@ -174,7 +163,7 @@ async def test_question_review_late_answer_and_the_next_call(loops: Loops) -> No
             return (await s.tasks.require(task_id)).status
 
     # The callee hangs up; the analyzer holds its reading: the task shows it.
-    await until("the task to be analysed", lambda: _is(status, TaskStatus.ANALYZING), 120)
+    await until(lambda: _is(status, TaskStatus.ANALYZING), 120, "the task to be analysed", step=0.3)
     async with h.db.scope(h.user_id) as s:
         closed = await s.feedback.require(asked.id)
     assert closed.status is FeedbackStatus.CLOSED
@@ -186,7 +175,7 @@ async def test_question_review_late_answer_and_the_next_call(loops: Loops) -> No
     assert "did not hear it" in late.message and "next call to Holding Dental" in late.message
 
     analyzer.go.set()
-    await until("the review", lambda: _is(status, TaskStatus.ON_HOLD), 60)
+    await until(lambda: _is(status, TaskStatus.ON_HOLD), 60, "the review", step=0.3)
     [review] = [i for i in await inbox(h.db, h.user_id) if i.kind is FeedbackKind.ANALYSIS_REVIEW]
     assert not review.can_accept  # the analyzer leaves the decision to the owner
     answered = await answer_item(
@@ -198,8 +187,8 @@ async def test_question_review_late_answer_and_the_next_call(loops: Loops) -> No
     async def second_call() -> bool:
         return len(await h.calls_of(task_id)) == 2
 
-    await until("the next call", second_call, 60)
-    await until("the second review", lambda: _is(status, TaskStatus.ON_HOLD), 180)
+    await until(second_call, 60, "the next call", step=0.3)
+    await until(lambda: _is(status, TaskStatus.ON_HOLD), 180, "the second review", step=0.3)
     sessions = [c.session for c in loops.sim.conversations]
     assert LATE not in str(sessions[0].get("instructions"))
     assert LATE in str(sessions[-1].get("instructions"))  # the next call's agent knows it

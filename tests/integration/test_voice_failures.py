@@ -8,8 +8,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -24,6 +23,8 @@ from core.db.models import CallOutcome, CampaignStatus, TaskStatus
 from core.rules import PAUSE_AFTER, RetryPolicy
 from core.settings import Settings
 from tests.helpers import free_port
+from tests.integration.scheduling import dispatching
+from tests.kit import until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
 
@@ -71,19 +72,6 @@ async def approve(node: Node, user_id: int, p: CampaignPlan) -> int:
     return campaign.id
 
 
-async def until(
-    node: Node, check: Callable[[], Awaitable[bool]], timeout_s: float, what: str
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        if node.scheduler is not None:
-            await node.scheduler.dispatch_now()
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.parametrize(
     ("update", "setting"),
     [
@@ -108,7 +96,9 @@ async def test_a_voice_that_cannot_start_is_never_dialled(
             async with db.scope(user_id) as s:
                 return bool((await s.campaigns.require(campaign_id)).status_reason)
 
-        await until(node, noted, 20, "the campaign to say why it does not dial")
+        await until(
+            dispatching(node, noted), 20, "the campaign to say why it does not dial", step=0.5
+        )
         for _ in range(3):  # more passes change nothing
             assert node.scheduler is not None
             await node.scheduler.dispatch_now()
@@ -159,7 +149,7 @@ async def test_a_voice_failing_mid_call_pauses_the_campaign_after_repeated_failu
                     c = await s.campaigns.require(campaign_id)
                     return c.status is CampaignStatus.PAUSED
 
-            await until(node, paused, 120, "the campaign to pause")
+            await until(dispatching(node, paused), 120, "the campaign to pause", step=0.5)
             await asyncio.sleep(3)  # a paused campaign dials nothing more
             assert node.scheduler is not None
             await node.scheduler.dispatch_now()

@@ -4,7 +4,6 @@ silent), barge-in truncates the agent, and `send_dtmf` takes the agent through a
 
 from __future__ import annotations
 
-import asyncio
 import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,11 +18,13 @@ from agents.schemas import CampaignPlan, Target
 from app.node import Node, PartsWanted
 from app.rehearsal import node_settings
 from core.db import Database
-from core.db.models import CallState
+from core.db.models import Call, CallState
 from core.settings import Settings
 from media.realtime_server import CallTool, RealtimeTestServer, Say, Script, ScriptedResponse
 from media.realtime_server.responses import SimOptions
-from tests.integration.conftest import PROJECT
+from tests.integration.scheduling import dispatching
+from tests.kit import until
+from tests.kit.devpbx import PROJECT
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
 
@@ -115,20 +116,15 @@ async def call(rig: Rig, name: str, phone: str) -> Any:
         (task,) = await s.tasks.list_for_campaign(
             orch.campaign_id or (await s.campaigns.list())[0].id
         )
-    for _ in range(240):
-        assert rig.node.scheduler is not None
-        await rig.node.scheduler.dispatch_now()
+
+    async def finished() -> Call | None:
         async with rig.db.scope(rig.user_id) as s:
             calls = await s.calls.list_for_task(task.id)
-            task = await s.tasks.require(task.id)
-        if (
-            calls
-            and calls[-1].state is CallState.ENDED
-            and task.status.value not in ("pending", "claimed")
-        ):
-            return calls[-1]
-        await asyncio.sleep(0.5)
-    raise AssertionError("the call did not finish")
+            status = (await s.tasks.require(task.id)).status
+        ended = calls and calls[-1].state is CallState.ENDED
+        return calls[-1] if ended and status.value not in ("pending", "claimed") else None
+
+    return await until(dispatching(rig.node, finished), 120, "the call to finish", step=0.5)
 
 
 def voiced_ms(path: Path) -> int:
@@ -162,10 +158,7 @@ async def test_the_human_hears_the_agent_and_barge_in_truncates(rig: Rig) -> Non
     ]
     assert heard, "the simulated callee announced no recording"
     recording = host_path(heard[0]["HeardFile"])
-    for _ in range(20):
-        if recording.exists():
-            break
-        await asyncio.sleep(0.25)
+    await until(recording.exists, 5, f"the callee's recording {recording}", step=0.25)
     assert voiced_ms(recording) > 1000, "the callee heard silence"
     # transcripts of both sides were stored
     roles = {t["role"] for t in result.transcript}

@@ -4,7 +4,6 @@ talks — the call is not a technical failure, and the task is not retried as on
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,6 +17,8 @@ from core.settings import Settings
 from media.realtime_server import RealtimeTestServer, Say, Script, ScriptedResponse
 from media.realtime_server.responses import SimOptions
 from media.speech_activity import VoiceActivity
+from tests.integration.scheduling import dispatching
+from tests.kit import until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
 
@@ -69,18 +70,18 @@ async def test_a_callee_who_talks_without_transcripts_is_no_technical_failure(
     async with db.scope(user_id) as s:
         (campaign,) = await s.campaigns.list()
         (task,) = await s.tasks.list_for_campaign(campaign.id)
-    for _ in range(240):
-        assert n.scheduler is not None
-        await n.scheduler.dispatch_now()
+
+    async def analysed() -> bool:
         async with db.scope(user_id) as s:
             calls = await s.calls.list_for_task(task.id)
-            task = await s.tasks.require(task.id)
+            status = (await s.tasks.require(task.id)).status
         ended = calls and calls[0].state is CallState.ENDED and calls[0].analysis
-        if ended and task.status not in BUSY_ANALYSING:
-            break
-        await asyncio.sleep(0.5)
-    else:
-        raise AssertionError("the call was not placed, ended and analysed in time")
+        return bool(ended) and status not in BUSY_ANALYSING
+
+    await until(
+        dispatching(n, analysed), 120, "the call to be placed, ended and analysed", step=0.5
+    )
+    assert n.scheduler is not None
     for _ in range(3):  # later passes dial nothing more
         await n.scheduler.dispatch_now()
     async with db.scope(user_id) as s:

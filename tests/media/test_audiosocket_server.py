@@ -22,6 +22,7 @@ from media.audiosocket_server import AudioSocketServer
 from media.audiosocket_session import SessionLimits
 from media.playout import PlayoutBuffer
 from media.session import Dtmf, EndReason, InboundAudio, PeerError, SessionControl, SessionEvent
+from tests.kit import until
 from tests.media.fake_asterisk import FakeAsterisk, numbered_frame
 
 KNOWN = uuid.UUID("11111111-2222-4333-8444-555555555555")
@@ -122,9 +123,7 @@ async def test_inbound_audio_and_dtmf_reach_the_handler_in_order(
     await asyncio.sleep(0.25)
     await peer.send(encode_dtmf("7"))
     handler = handlers[KNOWN]
-    async with asyncio.timeout(2):
-        while Dtmf("7") not in handler.events:
-            await asyncio.sleep(0.01)
+    await until(lambda: Dtmf("7") in handler.events, 2, "the DTMF digit 7 to arrive")
     assert handler.audio() == [numbered_frame(n) for n in range(10)]
     assert handler.events[-1] == Dtmf("7")
     assert handler.control is not None and handler.control.call_id == KNOWN

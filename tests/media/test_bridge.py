@@ -12,13 +12,20 @@ import asyncio
 import math
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
 
 from agents.call_agent import call_script
 from core.db import Database
-from core.db.models import CallOutcome, FeedbackKind, FeedbackStatus
+from core.db.models import (
+    CallOutcome,
+    CampaignStatus,
+    FeedbackKind,
+    FeedbackRequest,
+    FeedbackStatus,
+)
 from core.settings import Settings
 from media.audiosocket_codec import AudioFrame, HangupFrame
 from media.audiosocket_server import AudioSocketServer
@@ -26,6 +33,7 @@ from media.bridge_registry import BridgeRegistry
 from media.realtime_client import RealtimeClient
 from media.realtime_server import CallTool, RealtimeTestServer, Say, Script, ScriptedResponse
 from media.realtime_server.responses import SimOptions
+from tests.kit import make_call, make_campaign, make_task, make_user, until
 from tests.media.fake_asterisk import FakeAsterisk
 
 SILENCE = b"\x00" * 320
@@ -71,31 +79,22 @@ class Seeded:
 async def seed_call(
     db: Database, *, voicemail: str | None = None, amd: str | None = None
 ) -> Seeded:
-    async with db.users() as users:
-        uid = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
+    """An owner with one call of a campaign waiting for approval (its voicemail message and
+    the call's answering-machine verdict as given)."""
+    uid = await make_user(db, "owner", display_name="Alex Morgan")
     call_uuid = uuid.uuid4()
-    async with db.scope(uid) as s:
-        c = await s.campaigns.create(
-            idempotency_key="k",
-            name="Dentist",
-            objective="Book a cleaning next week",
-            voicemail_message=voicemail,
-        )
-        t = await s.tasks.add(
-            campaign_id=c.id,
-            target_name="Bright Smile Dental",
-            phone_e164="+12125550101",
-            instructions="Ask for a morning slot.",
-        )
-        call = await s.calls.create(
-            task_id=t.id,
-            attempt=1,
-            call_uuid=str(call_uuid),
-            dialed_number="+12125550101",
-            node_id="n",
-        )
-        if amd:
-            await s.calls.set_progress(call.id, amd_status=amd)
+    campaign = await make_campaign(
+        db, uid, voicemail_message=voicemail, status=CampaignStatus.PENDING_APPROVAL
+    )
+    task = await make_task(
+        db,
+        uid,
+        campaign_id=campaign.id,
+        target_name="Bright Smile Dental",
+        phone="+12125550101",
+        instructions="Ask for a morning slot.",
+    )
+    call = await make_call(db, uid, task_id=task.id, call_uuid=str(call_uuid), amd_status=amd)
     return Seeded(uid, call.id, call_uuid)
 
 
@@ -186,15 +185,12 @@ async def test_a_whole_conversation_with_a_live_question(rig: tuple[Database, Se
         assert callee.agent_audio_frames() > 10
         # the callee answers; the agent asks the owner
         callee.say_for(0.8)
-        question = None
-        for _ in range(100):
+
+        async def pending() -> Sequence[FeedbackRequest]:
             async with db.scope(seeded.user_id) as s:
-                pending = await s.feedback.list_pending(FeedbackKind.LIVE_QUESTION)
-            if pending:
-                question = pending[0]
-                break
-            await asyncio.sleep(0.1)
-        assert question is not None, "the live question never reached the database"
+                return await s.feedback.list_pending(FeedbackKind.LIVE_QUESTION)
+
+        [question] = await until(pending, 10, "the live question to reach the database", step=0.1)
         assert question.question == "Tuesday 9 or Thursday 10?"
         assert question.call_id == seeded.call_id
         answered_at = time.monotonic()

@@ -11,27 +11,30 @@ from structlog.testing import capture_logs
 
 from core.db import Database
 from media.transcript_writer import TranscriptWriter
-from tests.conftest import make_user
+from tests.kit import make_call, make_campaign, make_task, make_user
 
 
 async def seed_calls(db: Database, user_id: int, count: int) -> list[int]:
     """`count` call rows of one user; returns their ids."""
-    async with db.scope(user_id) as s:
-        campaign = await s.campaigns.create(idempotency_key="k", name="c", objective="o")
-        ids = []
-        for n in range(count):
-            task = await s.tasks.add(
-                campaign_id=campaign.id, target_name=f"T{n}", phone_e164=f"+1212555{n:04d}"
-            )
-            call = await s.calls.create(
-                task_id=task.id,
-                attempt=1,
-                call_uuid=f"00000000-0000-4000-8000-{user_id:06d}{n:06d}",
-                dialed_number=task.phone_e164,
-                node_id="n",
-            )
-            ids.append(call.id)
-        return ids
+    campaign = await make_campaign(db, user_id)
+    calls = [
+        await make_call(
+            db,
+            user_id,
+            task_id=(
+                await make_task(
+                    db,
+                    user_id,
+                    campaign_id=campaign.id,
+                    target_name=f"T{n}",
+                    phone=f"+1212555{n:04d}",
+                )
+            ).id,
+            call_uuid=f"00000000-0000-4000-8000-{user_id:06d}{n:06d}",
+        )
+        for n in range(count)
+    ]
+    return [c.id for c in calls]
 
 
 async def said(db: Database, user_id: int, call_id: int) -> list[tuple[str, str]]:

@@ -1,6 +1,5 @@
 """What the integration tests against the development PBX share.
 
-- `require_devpbx()`: skip loudly when the PBX is not up (fail in CI).
 - `AudioSocketSink`: a minimal AudioSocket server (reads the UUID frame, sends 320 bytes of
   silence every 20 ms until the call ends). It listens on a free port and each test call
   points the dialplan at it with the channel variable `OPENDEEP_AUDIOSOCKET`, which shadows
@@ -13,20 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
-import subprocess
 import uuid
-from collections.abc import Callable
-from pathlib import Path
-
-import pytest
-
-from core.settings import Settings, SettingsError, load_settings
-
-PROJECT = Path(__file__).resolve().parents[2]
-DEVPBX = PROJECT / "asterisk" / "devpbx"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 HUMAN = "+12125550101"
 BUSY = "+12125550102"
@@ -36,52 +23,6 @@ VOICEMAIL = "+12125550105"
 IVR = "+12125550106"
 QUICK_HANGUP = "+12125550107"
 UNALLOCATED = "+12125550199"
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail("CI must run the Asterisk tests: " + reason)
-    pytest.skip("NOT TESTED AGAINST ASTERISK — " + reason)
-
-
-def require_devpbx() -> Settings:
-    """Settings for the running development PBX, or skip (fail in CI) saying why."""
-    if not DEVPBX.exists():
-        _unavailable(f"{DEVPBX} is missing")
-    try:
-        status = subprocess.run(
-            [str(DEVPBX), "status"], capture_output=True, text=True, timeout=30, cwd=PROJECT
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        _unavailable(f"`asterisk/devpbx status` failed: {exc}")
-    if status.returncode != 0:
-        _unavailable(
-            "the development PBX is not running (start it with `sudo asterisk/devpbx up`): "
-            + (status.stdout + status.stderr).strip()
-        )
-    try:
-        settings = load_settings(
-            ami_action_timeout_s=5.0,
-            ami_ping_interval_s=2.0,
-            app_test_mode=False,
-            max_concurrent_calls=4,
-        )
-    except SettingsError as exc:
-        _unavailable(str(exc))
-    if not settings.ami_secret.get_secret_value():
-        _unavailable("no AMI secret (data/secrets/ami_secret is written by `asterisk/devpbx up`)")
-    with socket.socket() as sock:
-        sock.settimeout(2)
-        if sock.connect_ex((settings.ami_host, settings.ami_port)) != 0:
-            _unavailable(f"nothing listens on AMI {settings.ami_host}:{settings.ami_port}")
-    return settings
-
-
-def devpbx_cli(command: str) -> str:
-    result = subprocess.run(
-        [str(DEVPBX), "cli", command], capture_output=True, text=True, timeout=30, cwd=PROJECT
-    )
-    return result.stdout + result.stderr
 
 
 class AudioSocketSink:
@@ -176,9 +117,3 @@ class EventLog:
 
     def since(self, mark: int) -> list[dict[str, str]]:
         return self.events[mark:]
-
-
-async def until(check: Callable[[], object], timeout_s: float, step_s: float = 0.05) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not check():
-            await asyncio.sleep(step_s)

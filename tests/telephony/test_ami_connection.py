@@ -17,6 +17,7 @@ from telephony.errors import (
     AmiTimeout,
 )
 from tests.helpers import free_port
+from tests.kit import until
 from tests.telephony.conftest import FAKE_SECRET, LogLines, fake_settings
 from tests.telephony.fake_ami import FakeAmi, FakeSession, Fields
 
@@ -25,12 +26,6 @@ FAST = Backoff(initial_s=0.05, max_s=0.2, jitter=0.1)
 
 def connection(port: int, **settings: object) -> AmiConnection:
     return AmiConnection(fake_settings(port, **settings), backoff=FAST, boot_wait_s=0.5)
-
-
-async def until(check: object, timeout_s: float = 5.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not check():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
 
 
 def silent(session: FakeSession, action: Fields) -> None:

@@ -23,7 +23,8 @@ from telephony.backoff import Backoff
 from telephony.call_initiator import CallInitiator, PlacedCall
 from telephony.errors import DuplicateCall, InvalidNumber
 from telephony.originate import originate_action
-from tests.conftest import make_user
+from tests.kit import make_user, until
+from tests.kit.devpbx import DevPbx, devpbx_cli
 from tests.telephony.asterisk_rig import (
     BUSY,
     CONGESTION,
@@ -35,19 +36,24 @@ from tests.telephony.asterisk_rig import (
     VOICEMAIL,
     AudioSocketSink,
     EventLog,
-    devpbx_cli,
-    require_devpbx,
-    until,
 )
 from tests.telephony.conftest import LogLines
-from tests.telephony.helpers import call_row, make_task
+from tests.telephony.helpers import call_row, new_task
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
 
 
 @pytest.fixture(scope="session")
-def pbx_settings() -> Settings:
-    return require_devpbx()
+def pbx_settings(devpbx: DevPbx) -> Settings:
+    """The development PBX's settings, with the short timeouts these tests expect."""
+    return devpbx.settings.model_copy(
+        update={
+            "ami_action_timeout_s": 5.0,
+            "ami_ping_interval_s": 2.0,
+            "app_test_mode": False,
+            "max_concurrent_calls": 4,
+        }
+    )
 
 
 @dataclass
@@ -67,7 +73,7 @@ class Pbx:
     async def place(
         self, number: str, *, attempt: int = 1, ring_timeout_s: int = 20, task: int | None = None
     ) -> PlacedCall:
-        task_id = task or await make_task(self.db, self.user, number)
+        task_id = task or await new_task(self.db, self.user, number)
         return await self.calls.place_call(
             self.user, task_id, attempt, number, self.extra(), ring_timeout_s=ring_timeout_s
         )
@@ -197,7 +203,7 @@ async def test_callee_outcomes(
             states.append(state)
         return state is CallState.ENDED
 
-    await until(note, ring_timeout_s + 15, step_s=0.01)
+    await until(note, ring_timeout_s + 15, step=0.01)
     final = await call.wait_ended(5)
     assert (final.outcome, final.hangup_cause, final.hangup_cause_text) == (outcome, cause, text)
     if number == NO_ANSWER:
@@ -243,7 +249,7 @@ async def test_invalid_number_is_refused_before_any_ami_action(pbx: Pbx) -> None
         return await real_send(fields, **kw)  # type: ignore[arg-type]
 
     pbx.conn.send = spy  # type: ignore[method-assign]
-    task = await make_task(pbx.db, pbx.user, HUMAN)
+    task = await new_task(pbx.db, pbx.user, HUMAN)
     with pytest.raises(InvalidNumber, match="'555-0101'"):
         await pbx.calls.place_call(pbx.user, task, 1, "555-0101")
     await asyncio.sleep(0.5)
@@ -257,7 +263,7 @@ async def test_invalid_number_is_refused_before_any_ami_action(pbx: Pbx) -> None
 async def test_a_live_attempt_is_not_dialled_twice(pbx: Pbx) -> None:
     """Another node already placed this attempt (same ChannelId): ours is refused, and a
     second Originate with that ChannelId sent anyway is failed by Asterisk itself."""
-    task = await make_task(pbx.db, pbx.user, HUMAN)
+    task = await new_task(pbx.db, pbx.user, HUMAN)
     ids = await pbx.calls.ids_of(task, 1)
 
     def by_hand(action_id: str) -> dict[str, str | list[str]]:
@@ -298,7 +304,7 @@ async def test_the_limit_holds_when_three_times_oversubscribed(
 ) -> None:
     pbx = await open_pbx(pbx_settings, db, limit=2)
     try:
-        tasks = [await make_task(db, pbx.user, f"+1212555{1000 + n}") for n in range(6)]
+        tasks = [await new_task(db, pbx.user, f"+1212555{1000 + n}") for n in range(6)]
 
         async def one(task: int) -> PlacedCall:
             call = await pbx.calls.place_call(pbx.user, task, 1, QUICK_HANGUP, pbx.extra())
@@ -381,7 +387,7 @@ async def test_cut_ami_connection_mid_call(pbx_settings: Settings, db: Database)
     pbx = await open_pbx(pbx_settings, db, backoff=slow)
     try:
         staying = await pbx.place(HUMAN)
-        leaving = await pbx.place(HUMAN, task=await make_task(db, pbx.user, "+12125550119"))
+        leaving = await pbx.place(HUMAN, task=await new_task(db, pbx.user, "+12125550119"))
         await until(
             lambda: (
                 pbx.state(staying) is CallState.ANSWERED

@@ -25,10 +25,10 @@ from telephony.errors import (
     NoCallSlot,
     OriginateRefused,
 )
-from tests.conftest import make_user
+from tests.kit import make_user, until
 from tests.telephony.conftest import LogLines, fake_settings
 from tests.telephony.fake_ami import FakeAmi, FakeSession, Fields
-from tests.telephony.helpers import call_row, make_task, until
+from tests.telephony.helpers import call_row, new_task
 from tests.telephony.sim_pbx import BUSY, HUMAN, NO_ANSWER, QUICK_HANGUP, SimCall, SimPbx
 
 FAST = Backoff(initial_s=0.05, max_s=0.2, jitter=0.1)
@@ -73,7 +73,7 @@ async def rig(fake_ami: FakeAmi, db: Database) -> AsyncIterator[Rig]:
 
 
 async def test_answered_call_then_hung_up_by_us(rig: Rig) -> None:
-    task = await make_task(rig.db, rig.user)
+    task = await new_task(rig.db, rig.user)
     call = await rig.calls.place_call(rig.user, task, 1, "+1 212 555 0101", {"CAMPAIGN": "7"})
     originate = rig.ami.named("Originate")[0]
     assert originate["ChannelId"] == call.channel_id == call.call_uuid
@@ -116,7 +116,7 @@ async def test_answered_call_then_hung_up_by_us(rig: Rig) -> None:
 async def test_outcomes_reach_the_row(
     rig: Rig, number: str, outcome: CallOutcome, cause: int
 ) -> None:
-    task = await make_task(rig.db, rig.user, number)
+    task = await new_task(rig.db, rig.user, number)
     call = await rig.calls.place_call(rig.user, task, 1, number)
     final = await call.wait_ended(5)
     assert (final.outcome, final.hangup_cause) == (outcome, cause)
@@ -126,7 +126,7 @@ async def test_outcomes_reach_the_row(
 
 @pytest.mark.parametrize("number", ["", "12", "not a number", "+1 212 555 010"])
 async def test_an_invalid_number_is_refused_before_any_ami_action(rig: Rig, number: str) -> None:
-    task = await make_task(rig.db, rig.user)
+    task = await new_task(rig.db, rig.user)
     before = len(rig.ami.actions)
     with pytest.raises(InvalidNumber, match="cannot call"):
         await rig.calls.place_call(rig.user, task, 1, number)
@@ -136,14 +136,14 @@ async def test_an_invalid_number_is_refused_before_any_ami_action(rig: Rig, numb
 
 
 async def test_a_bad_variable_is_refused_before_any_ami_action(rig: Rig) -> None:
-    task = await make_task(rig.db, rig.user)
+    task = await new_task(rig.db, rig.user)
     with pytest.raises(InvalidCallVariable):
         await rig.calls.place_call(rig.user, task, 1, HUMAN, {"X": "a,b"})
     assert not rig.ami.named("Originate")
 
 
 async def test_the_same_attempt_twice_is_one_call(rig: Rig) -> None:
-    task = await make_task(rig.db, rig.user)
+    task = await new_task(rig.db, rig.user)
     call = await rig.calls.place_call(rig.user, task, 1, HUMAN)
     with pytest.raises(DuplicateCall, match="already being called"):
         await rig.calls.place_call(rig.user, task, 1, HUMAN)
@@ -158,7 +158,7 @@ async def test_the_same_attempt_twice_is_one_call(rig: Rig) -> None:
 
 async def test_asterisk_refusing_a_live_channel_id_is_a_duplicate(rig: Rig) -> None:
     """Another node (its own database) already has this attempt up on the same PBX."""
-    task = await make_task(rig.db, rig.user)
+    task = await new_task(rig.db, rig.user)
     ids = await rig.calls.ids_of(task, 1)
     rig.pbx.calls[ids.channel_id] = SimCall(
         HUMAN, ids.channel_id, ids.other_channel_id, "elsewhere/1", "Local/x@opendeep-outbound-1"
@@ -174,7 +174,7 @@ async def test_asterisk_refusing_a_live_channel_id_is_a_duplicate(rig: Rig) -> N
 
 async def test_losing_a_race_for_the_channel_id(rig: Rig) -> None:
     """Another node's Originate of this attempt got there between our look-up and ours."""
-    task = await make_task(rig.db, rig.user)
+    task = await new_task(rig.db, rig.user)
     ids = await rig.calls.ids_of(task, 1)
     theirs = SimCall(
         HUMAN, ids.channel_id, ids.other_channel_id, "elsewhere/1", "Local/x@opendeep-outbound-1"
@@ -195,7 +195,7 @@ async def test_losing_a_race_for_the_channel_id(rig: Rig) -> None:
 
 async def test_an_originate_refused_for_another_reason(rig: Rig) -> None:
     rig.ami.handlers["Originate"] = lambda s, a: s.error(a, "Originate failed")
-    task = await make_task(rig.db, rig.user)
+    task = await new_task(rig.db, rig.user)
     with pytest.raises(OriginateRefused, match="Asterisk refused the Originate: Originate failed"):
         await rig.calls.place_call(rig.user, task, 1, HUMAN)
     async with rig.db.scope(rig.user) as scope:
@@ -209,7 +209,7 @@ async def test_an_originate_refused_for_another_reason(rig: Rig) -> None:
 
 async def test_not_connected_refuses_before_anything(fake_ami: FakeAmi, db: Database) -> None:
     r = await build_rig(fake_ami, db, connect=False)
-    task = await make_task(db, r.user)
+    task = await new_task(db, r.user)
     with pytest.raises(AmiNotConnected):
         await r.calls.place_call(r.user, task, 1, HUMAN)
     async with db.scope(r.user) as scope:
@@ -220,7 +220,7 @@ async def test_not_connected_refuses_before_anything(fake_ami: FakeAmi, db: Data
 
 async def test_three_times_oversubscribed_the_limit_holds(rig: Rig) -> None:
     rig.pbx.talk_s = 0.2
-    tasks = [await make_task(rig.db, rig.user, f"+1212555{n:04d}") for n in range(6)]
+    tasks = [await new_task(rig.db, rig.user, f"+1212555{n:04d}") for n in range(6)]
 
     async def one(task: int) -> CallOutcome | None:
         call = await rig.calls.place_call(rig.user, task, 1, HUMAN)
@@ -236,9 +236,9 @@ async def test_three_times_oversubscribed_the_limit_holds(rig: Rig) -> None:
 async def test_refusing_when_all_slots_are_taken(fake_ami: FakeAmi, db: Database) -> None:
     r = await build_rig(fake_ami, db, slot_wait_s=0, max_concurrent_calls=1)
     try:
-        first = await r.calls.place_call(r.user, await make_task(db, r.user), 1, HUMAN)
+        first = await r.calls.place_call(r.user, await new_task(db, r.user), 1, HUMAN)
         with pytest.raises(NoCallSlot, match="all 1 call slots are in use"):
-            await r.calls.place_call(r.user, await make_task(db, r.user), 1, HUMAN)
+            await r.calls.place_call(r.user, await new_task(db, r.user), 1, HUMAN)
         assert len(fake_ami.named("Originate")) == 1
         await r.calls.hangup(first)
         await first.wait_ended(5)
@@ -259,11 +259,11 @@ async def test_test_mode_redirects_and_allows_one_call(fake_ami: FakeAmi, db: Da
     )
     try:
         assert r.calls.limit == 1
-        call = await r.calls.place_call(r.user, await make_task(db, r.user, BUSY), 1, BUSY)
+        call = await r.calls.place_call(r.user, await new_task(db, r.user, BUSY), 1, BUSY)
         assert (call.requested_number, call.dialed_number, call.redirected) == (BUSY, HUMAN, True)
         assert fake_ami.named("Originate")[0]["Channel"] == f"Local/{HUMAN}@opendeep-outbound"
         with pytest.raises(NoCallSlot):
-            await r.calls.place_call(r.user, await make_task(db, r.user), 1, HUMAN)
+            await r.calls.place_call(r.user, await new_task(db, r.user), 1, HUMAN)
         row = await call_row(db, r.user, call.call_id)
         assert row.dialed_number == HUMAN
         await r.calls.hangup(call)
@@ -275,7 +275,7 @@ async def test_test_mode_redirects_and_allows_one_call(fake_ami: FakeAmi, db: Da
 
 
 async def test_dtmf(rig: Rig) -> None:
-    task = await make_task(rig.db, rig.user)
+    task = await new_task(rig.db, rig.user)
     call = await rig.calls.place_call(rig.user, task, 1, HUMAN)
     with pytest.raises(InvalidDtmf):
         await rig.calls.send_dtmf(call, "12x")
@@ -297,7 +297,7 @@ async def test_dtmf(rig: Rig) -> None:
 
 async def test_hangup_before_the_channel_exists(rig: Rig) -> None:
     rig.pbx.step_s = 0.2
-    task = await make_task(rig.db, rig.user)
+    task = await new_task(rig.db, rig.user)
     slow = rig.ami.handlers["Originate"]
 
     def delayed(session: FakeSession, action: Fields) -> None:
@@ -315,9 +315,9 @@ async def test_hangup_before_the_channel_exists(rig: Rig) -> None:
 
 async def test_connection_cut_mid_call_reconciles_without_a_second_dial(rig: Rig) -> None:
     rig.pbx.talk_s = 30
-    staying = await rig.calls.place_call(rig.user, await make_task(rig.db, rig.user), 1, HUMAN)
+    staying = await rig.calls.place_call(rig.user, await new_task(rig.db, rig.user), 1, HUMAN)
     leaving = await rig.calls.place_call(
-        rig.user, await make_task(rig.db, rig.user, "+12125550109"), 1, HUMAN
+        rig.user, await new_task(rig.db, rig.user, "+12125550109"), 1, HUMAN
     )
     await until(
         lambda: all(
@@ -356,7 +356,7 @@ async def test_an_originate_whose_answer_was_lost(rig: Rig, created: bool) -> No
         session.abort()
 
     rig.ami.handlers["Originate"] = swallow
-    task = await make_task(rig.db, rig.user)
+    task = await new_task(rig.db, rig.user)
     call = await rig.calls.place_call(rig.user, task, 1, HUMAN)  # not an error: unknown yet
     await until(lambda: rig.conn.sessions == 2 and rig.conn.connected)
     if created:
@@ -392,7 +392,7 @@ def test_dtmf_steps_keys_gaps_and_pauses(digits: str, steps: list[str | float]) 
 
 async def test_dtmf_with_a_pause_plays_only_the_keys(rig: Rig) -> None:
     rig.pbx.talk_s = 10  # the callee stays on the line past the pause
-    task = await make_task(rig.db, rig.user)
+    task = await new_task(rig.db, rig.user)
     call = await rig.calls.place_call(rig.user, task, 1, HUMAN)
     await until(lambda: (s := rig.calls.snapshot(call)) is not None and s.answered_at is not None)
     for bad in ("ww", "1x", "w" * 33):
@@ -414,7 +414,7 @@ async def test_an_ami_error_before_the_originate_dials_nothing(
     rig.ami.handlers["CoreShowChannels"] = lambda session, action: session.error(
         action, "Permission denied"
     )
-    task = await make_task(rig.db, rig.user)
+    task = await new_task(rig.db, rig.user)
     with pytest.raises(ChannelCheckFailed, match="Permission denied"):
         await rig.calls.place_call(rig.user, task, 1, HUMAN)
     assert rig.ami.named("Originate") == []
@@ -431,7 +431,7 @@ async def test_a_refused_originate_whose_duplicate_check_fails_says_so(
 ) -> None:
     """The Originate is refused and the check for a twin call fails too: the call is refused
     (not a duplicate), the reason says the check could not be made, and it is logged."""
-    task = await make_task(rig.db, rig.user)
+    task = await new_task(rig.db, rig.user)
     listed = 0
 
     def channels(session: FakeSession, action: Fields) -> None:

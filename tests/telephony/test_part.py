@@ -9,9 +9,9 @@ from core.part import Part
 from telephony.channel_ids import attempt_ids, call_namespace
 from telephony.part import TelephonyPart
 from tests.helpers import free_port
+from tests.kit import until
 from tests.telephony.conftest import fake_settings
 from tests.telephony.fake_ami import FakeAmi
-from tests.telephony.helpers import until
 
 
 async def test_starts_while_asterisk_is_down(db: Database) -> None:

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import pytest
 
 from core.db import Database
-from tests.conftest import IN_CI
 from tests.helpers import free_port
+from tests.kit import not_tested
 from tests.ui.serve_process import add_user, start_ui
 
 CHROMIUM = os.environ.get("OPENDEEP_TEST_CHROMIUM") or "/usr/bin/chromium"  # tests/chromium.sh
@@ -115,10 +115,11 @@ def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
 def _need_chromium() -> None:
     if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
         return
-    reason = f"browser tests need Chromium at {CHROMIUM} (`tests/chromium.sh ensure`; `make test` runs it)"
-    if IN_CI:
-        pytest.fail("CI must run the browser tests: " + reason)
-    pytest.skip("NOT TESTED IN A BROWSER — " + reason)
+    not_tested(
+        "IN A BROWSER",
+        f"browser tests need Chromium at {CHROMIUM}",
+        "`tests/chromium.sh ensure` (`make test` runs it)",
+    )
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,9 @@ from playwright.sync_api import Page, expect
 
 from core.db import Database
 from core.db.models import REHEARSAL_VOICE, CallOutcome, CampaignStatus, TaskStatus
-from tests.conftest import IN_CI, _reset_postgres
-from tests.helpers import devpbx_up, free_port, wait_for_line
+from tests.conftest import _reset_postgres
+from tests.helpers import free_port, wait_for_line
+from tests.kit.devpbx import require_devpbx
 from tests.ui.browser import VIEWPORT, open_tab, pick
 from tests.ui.conftest import Account, ServedApp
 
@@ -44,22 +45,10 @@ class MadeRun:
     rehearsal_output: str
 
 
-def _need_root() -> None:
-    if os.geteuid() == 0:
-        return
-    reason = "the development PBX needs root (asterisk/devpbx builds a chroot)"
-    if IN_CI:
-        pytest.fail(reason)
-    pytest.skip("NOT TESTED AGAINST ASTERISK — " + reason)
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def made_run(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MadeRun]:
     """`make run` in the project, its data in a folder of the test's own."""
-    _need_root()
-    failed = devpbx_up()
-    if failed is not None:
-        pytest.fail(f"asterisk/devpbx up failed:\n{failed}")
+    require_devpbx()
     data = tmp_path / "data"
     if request.param == "sqlite":
         database_url = f"sqlite+aiosqlite:///{data / 'opendeep.db'}"

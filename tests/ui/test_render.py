@@ -98,3 +98,26 @@ def test_a_campaign_that_does_not_dial_shows_why_on_its_card_and_head() -> None:
     assert banner in campaign_head(CampaignDetail(summary, (), ()))
     calm = dataclasses.replace(summary, status_reason="")
     assert "od-banner" not in campaign_cards([calm])
+
+
+# --- the audit trail -------------------------------------------------------------------------
+
+
+def test_the_audit_table_escapes_and_reads_in_the_users_zone() -> None:
+    from core.domain import AuditAction
+    from core.services import AuditEntryView
+    from ui.render import audit_table
+
+    entry = AuditEntryView(
+        at=NOON_UTC_WINTER,
+        actor="alice",
+        action=AuditAction.DNC_ADDED,
+        action_label="put a number on the Do-Not-Call list",
+        subject="+12125550150",
+        detail=(("Reason", "<b>asked</b>"), ("Source", "manual")),
+    )
+    html = audit_table([entry], ZoneInfo("America/New_York"))
+    assert "2026-01-15 07:00 EST" in html and "+1 212-555-0150" in html
+    assert "&lt;b&gt;asked&lt;/b&gt;" in html and "<b>asked" not in html
+    assert "1 decision<" in html
+    assert "No decisions recorded yet" in audit_table([])

@@ -28,11 +28,12 @@ from core.db import Database
 from core.db.models import CampaignStatus, TaskStatus
 from core.phone import time_zones
 from tests.conftest import _reset_postgres
-from tests.helpers import PROJECT, devpbx_up, free_port, wait_for_line
+from tests.helpers import PROJECT, free_port, wait_for_line
+from tests.kit.devpbx import require_devpbx
 from tests.ui.browser import open_tab, signed_in, toast
 from tests.ui.conftest import Account, ServedApp
 from tests.ui.serve_process import add_user
-from tests.ui.test_journey import _DROP, _DROP_PREFIXES, _need_root
+from tests.ui.test_journey import _DROP, _DROP_PREFIXES
 
 pytestmark = [pytest.mark.browser, pytest.mark.asterisk, pytest.mark.slow]
 
@@ -45,10 +46,7 @@ NODE = [sys.executable, "-m", "tests.ui.review_node"]
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def review_node(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServedApp]:
     """`opendeep serve` with every part, its data in a folder of the test's own."""
-    _need_root()
-    failed = devpbx_up()
-    if failed is not None:
-        pytest.fail(f"asterisk/devpbx up failed:\n{failed}")
+    require_devpbx()
     data = tmp_path / "data"
     if request.param == "sqlite":
         database_url = f"sqlite+aiosqlite:///{data / 'opendeep.db'}"

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from tests.helpers import free_port
+from tests.kit import until
 from ui.stream_closer import StreamCloser
 
 GRACE_S = 2
@@ -54,8 +55,7 @@ async def serve(app: ASGIApp) -> tuple[_Server, asyncio.Task[None], int]:
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
+    await until(lambda: server.started, 10, "uvicorn to start", step=0.02)
     return server, task, port
 
 

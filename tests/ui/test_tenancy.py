@@ -20,7 +20,7 @@ from tests.ui.conftest import Account, ServedApp
 from tests.ui.test_campaigns_tab import write_wav
 
 pytestmark = pytest.mark.browser
-TABS = ("Chat", "Campaigns", "Live calls", "Approvals", "Do-Not-Call", "Settings")
+TABS = ("Chat", "Campaigns", "Live calls", "Approvals", "Do-Not-Call", "Settings", "Activity")
 
 
 def _seed_alice(app: ServedApp) -> tuple[Seeded, int, int]:
@@ -53,6 +53,7 @@ def test_the_second_user_sees_nothing_of_the_first(
         "Live calls": ("#live-calls", "No calls in progress"),
         "Approvals": ("#inbox", "Nothing waiting for you"),
         "Do-Not-Call": ("#dnc-table", "Your Do-Not-Call list is empty"),
+        "Activity": ("#activity-table", "No decisions recorded yet"),
     }
     for tab in TABS:
         open_tab(page, tab)

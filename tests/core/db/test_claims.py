@@ -5,24 +5,26 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from core.db import Database, utcnow
+from core.db import Database
 from core.db.models import CampaignStatus
 from core.db.system import Lease
+from tests.kit import T0, make_campaign, make_task
 
 
 async def _seed(db: Database, user_id: int, n: int, *, active: bool = True) -> int:
-    async with db.scope(user_id) as s:
-        c = await s.campaigns.create(idempotency_key=f"k{active}", name="c", objective="o")
-        if active:
-            await s.campaigns.set_status(c.id, CampaignStatus.ACTIVE)
-        for i in range(n):
-            await s.tasks.add(
-                campaign_id=c.id,
-                target_name=f"t{i}",
-                phone_e164=f"+1212555{i:04d}",
-                due_at=utcnow() - dt.timedelta(seconds=1),
-            )
-        return c.id
+    """A campaign (active, or waiting for approval) of `n` tasks due a second before T0."""
+    status = CampaignStatus.ACTIVE if active else CampaignStatus.PENDING_APPROVAL
+    c = await make_campaign(db, user_id, status=status)
+    for i in range(n):
+        await make_task(
+            db,
+            user_id,
+            campaign_id=c.id,
+            target_name=f"t{i}",
+            phone=f"+1212555{i:04d}",
+            due_at=T0 - dt.timedelta(seconds=1),
+        )
+    return c.id
 
 
 async def test_concurrent_claimers_never_share_a_task(
@@ -38,7 +40,7 @@ async def test_concurrent_claimers_never_share_a_task(
         while True:
             async with db.system() as system:
                 claims = await system.claim_due(
-                    node_id=node, now=utcnow(), lease=dt.timedelta(minutes=5), limit=7
+                    node_id=node, now=T0, lease=dt.timedelta(minutes=5), limit=7
                 )
             if not claims:
                 return got
@@ -50,23 +52,16 @@ async def test_concurrent_claimers_never_share_a_task(
     assert len(every) == len(set(every)) == 120
     async with db.system() as system:
         assert await system.next_due_at() is None
-        assert (
-            await system.claim_due(node_id="x", now=utcnow(), lease=dt.timedelta(1), limit=5) == []
-        )
+        assert await system.claim_due(node_id="x", now=T0, lease=dt.timedelta(1), limit=5) == []
 
 
 async def test_future_tasks_wait_and_leases_expire(
     db: Database, two_users: tuple[int, int]
 ) -> None:
     alice, _ = two_users
-    async with db.scope(alice) as s:
-        c = await s.campaigns.create(idempotency_key="k", name="c", objective="o")
-        await s.campaigns.set_status(c.id, CampaignStatus.ACTIVE)
-        later = utcnow() + dt.timedelta(hours=1)
-        t = await s.tasks.add(
-            campaign_id=c.id, target_name="t", phone_e164="+12125550101", due_at=later
-        )
-    now = utcnow()
+    later = T0 + dt.timedelta(hours=1)
+    t = await make_task(db, alice, due_at=later)
+    now = T0
     async with db.system() as system:
         assert (
             await system.claim_due(node_id="n", now=now, lease=dt.timedelta(seconds=30), limit=5)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.db import Database, NotFound, utcnow
+from core.db import Database, NotFound
 from core.db.models import (
     CallState,
     CampaignStatus,
@@ -17,18 +17,20 @@ from core.db.models import (
     TaskStatus,
 )
 from core.domain import TranscriptTurn
-from tests.conftest import make_user
+from tests.kit import T0, make_campaign, make_user
 
 
 async def _campaign(db: Database, user_id: int, key: str = "k1") -> int:
-    async with db.scope(user_id) as s:
-        c = await s.campaigns.create(
-            idempotency_key=key,
-            name="Dentists",
-            objective="Book a cleaning",
-            stop_rule=StopRule.FIRST_SUCCESS,
-        )
-        return c.id
+    """A campaign waiting for approval, made once per idempotency `key`."""
+    campaign = await make_campaign(
+        db,
+        user_id,
+        idempotency_key=key,
+        objective="Book a cleaning",
+        stop_rule=StopRule.FIRST_SUCCESS,
+        status=CampaignStatus.PENDING_APPROVAL,
+    )
+    return campaign.id
 
 
 async def test_campaign_creation_is_idempotent(db: Database, two_users: tuple[int, int]) -> None:
@@ -111,7 +113,7 @@ async def test_calls_and_transcript_turns(db: Database, two_users: tuple[int, in
         call_id = call.id
     for role, text in [("agent", "Hi, this is an AI assistant."), ("callee", "Hello!")]:
         async with db.scope(alice) as s:  # each turn its own commit
-            await s.calls.append_turns(call_id, [TranscriptTurn(role=role, text=text, at=utcnow())])
+            await s.calls.append_turns(call_id, [TranscriptTurn(role=role, text=text, at=T0)])
     async with db.scope(alice) as s:
         live = await s.calls.list_live()
         got = await s.calls.by_uuid("5d0c2b1e-0000-4000-8000-000000000001")

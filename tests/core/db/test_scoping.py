@@ -13,28 +13,36 @@ import re
 import pytest
 from sqlalchemy import event
 
-from core.db import Database, NotFound, UserScope, utcnow
-from core.db.models import CallState, FeedbackKind, FeedbackStatus, TaskStatus
-from core.db.scoped import CallRepo, CampaignRepo, DndRepo, FeedbackRepo, TaskRepo
-from core.domain import RecordedFact, TaskResult, TranscriptTurn, VoiceActivityRecord
+from core.db import Database, NotFound, UserScope
+from core.db.models import CallState, CampaignStatus, FeedbackKind, FeedbackStatus, TaskStatus
+from core.db.scoped import AuditRepo, CallRepo, CampaignRepo, DndRepo, FeedbackRepo, TaskRepo
+from core.domain import (
+    AuditAction,
+    AuditDetail,
+    RecordedFact,
+    TaskResult,
+    TranscriptTurn,
+    VoiceActivityRecord,
+)
+from tests.kit import T0, make_call, make_campaign, make_feedback, make_task
 
-USER_TABLES = ("campaigns", "tasks", "calls", "dnd_list", "feedback_requests")
+USER_TABLES = ("campaigns", "tasks", "calls", "dnd_list", "feedback_requests", "audit_events")
 
 
 async def _seed(db: Database, user_id: int) -> dict[str, int]:
+    """One row of each user-owned kind, for `user_id`."""
+    c = await make_campaign(db, user_id, status=CampaignStatus.PENDING_APPROVAL)
+    t = await make_task(db, user_id, campaign_id=c.id, phone="+12125550101")
+    call = await make_call(
+        db, user_id, task_id=t.id, call_uuid=f"00000000-0000-4000-8000-{user_id:012d}"
+    )
+    f = await make_feedback(
+        db, user_id, kind=FeedbackKind.CHECK_IN, question="q?", campaign_id=c.id
+    )
     async with db.scope(user_id) as s:
-        c = await s.campaigns.create(idempotency_key="k", name="c", objective="o")
-        t = await s.tasks.add(campaign_id=c.id, target_name="A", phone_e164="+12125550101")
-        call = await s.calls.create(
-            task_id=t.id,
-            attempt=1,
-            call_uuid=f"00000000-0000-4000-8000-{user_id:012d}",
-            dialed_number="+12125550101",
-            node_id="n",
-        )
-        f = await s.feedback.create(kind=FeedbackKind.CHECK_IN, question="q?", campaign_id=c.id)
         await s.dnd.add("+12125550108")
-        return {"campaign": c.id, "task": t.id, "call": call.id, "feedback": f.id}
+        ev = await s.audit.record(AuditAction.DNC_ADDED, "+12125550108", AuditDetail(text="x"))
+    return {"campaign": c.id, "task": t.id, "call": call.id, "feedback": f.id, "audit": ev.id}
 
 
 async def test_other_users_rows_are_invisible_and_untouchable(
@@ -60,7 +68,7 @@ async def test_other_users_rows_are_invisible_and_untouchable(
         assert await s.tasks.cancel_pending_siblings(a["campaign"], keep_task_id=None) == 0
         assert await s.tasks.in_progress_siblings(a["campaign"], task_id=0) == 0
         assert not await s.tasks.sibling_succeeded(a["campaign"], task_id=0)
-        assert not await s.tasks.extend_lease(a["task"], node_id="n", until=utcnow())
+        assert not await s.tasks.extend_lease(a["task"], node_id="n", until=T0)
         assert not await s.feedback.answer(a["feedback"], {"type": "accept"})
         assert not await s.feedback.close(a["feedback"], FeedbackStatus.CANCELLED)
         assert not await s.tasks.start_analysis(a["task"], node_id="n")
@@ -71,7 +79,10 @@ async def test_other_users_rows_are_invisible_and_untouchable(
         assert await s.feedback.late_answers(a["task"]) == []
         assert await s.feedback.list_for_campaign(a["campaign"], FeedbackKind.CHECK_IN) == []
         assert await s.feedback.list_unapplied([FeedbackKind.CHECK_IN]) == []
+        assert await s.audit.get(a["audit"]) is None
+        assert await s.audit.list() == []
         for call in (
+            s.audit.require(a["audit"]),
             s.campaigns.require(a["campaign"]),
             s.campaigns.progress(a["campaign"]),
             s.campaigns.set_summary(a["campaign"], "x"),
@@ -81,7 +92,7 @@ async def test_other_users_rows_are_invisible_and_untouchable(
             s.calls.create(
                 task_id=a["task"], attempt=2, call_uuid="x", dialed_number="+1", node_id="n"
             ),
-            s.calls.append_turns(a["call"], [TranscriptTurn(role="callee", text="sneaky")]),
+            s.calls.append_turns(a["call"], [TranscriptTurn(role="callee", text="sneaky", at=T0)]),
             s.calls.set_progress(a["call"], state=CallState.ENDED),
             s.calls.set_results(a["call"], facts=[]),
             s.calls.append_fact(a["call"], RecordedFact(name="sneaky", value="")),
@@ -103,6 +114,7 @@ async def test_other_users_rows_are_invisible_and_untouchable(
         assert call.transcript == []
         assert feedback.status is FeedbackStatus.PENDING
         assert len(await s.tasks.list_for_campaign(a["campaign"])) == 1
+        assert [ev.id for ev in await s.audit.list()] == [a["audit"]]
 
 
 @pytest.mark.parametrize("bad", [0, -1, None, "1", True, 1.0])
@@ -171,6 +183,7 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "lock",
             "mark_applied",
         },
+        AuditRepo: {"get", "require", "record", "list"},
     }
     for cls, names in exercised.items():
         public = {
@@ -206,7 +219,7 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
                 ids["task"], TaskStatus.ON_HOLD, last_outcome="busy", result=TaskResult()
             )
             await s.tasks.record_attempt(ids["task"], 1)
-            await s.tasks.extend_lease(ids["task"], node_id="n", until=utcnow())
+            await s.tasks.extend_lease(ids["task"], node_id="n", until=T0)
             await s.tasks.cancel_pending_siblings(ids["campaign"], keep_task_id=ids["task"])
             await s.tasks.in_progress_siblings(ids["campaign"], task_id=ids["task"])
             await s.tasks.sibling_succeeded(ids["campaign"], task_id=ids["task"])
@@ -215,7 +228,9 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.calls.list_for_task(ids["task"])
             await s.calls.list_live()
             await s.calls.last_outcomes(ids["campaign"], 3)
-            await s.calls.append_turns(ids["call"], [TranscriptTurn(role="callee", text="hi")])
+            await s.calls.append_turns(
+                ids["call"], [TranscriptTurn(role="callee", text="hi", at=T0)]
+            )
             await s.calls.set_progress(ids["call"], state=CallState.ANSWERED, hangup_cause=16)
             await s.calls.set_results(ids["call"], facts=[RecordedFact(name="x", value="")])
             await s.calls.append_fact(ids["call"], RecordedFact(name="y", value=""))
@@ -239,6 +254,9 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.feedback.answer(ids["feedback"], {"a": 1})
             await s.feedback.mark_applied(ids["feedback"], "applied")
             await s.feedback.close(ids["feedback"], FeedbackStatus.EXPIRED)
+            await s.audit.record(AuditAction.SETTINGS_CHANGED, "settings")
+            await s.audit.get(ids["audit"])
+            await s.audit.list(5)
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", capture)
 

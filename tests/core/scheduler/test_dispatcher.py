@@ -14,9 +14,9 @@ import pytest
 
 from core.db import Claim, Database
 from core.db.models import CallState, CampaignStatus, StopRule, TaskStatus
-from core.domain import TaskResult
 from core.scheduler import Dispatcher
 from core.settings import Settings
+from tests.kit import make_campaign, make_task, until
 
 NY = ZoneInfo("America/New_York")
 # The dispatcher's clock in these tests: a Tuesday noon in New York, inside the default calling
@@ -63,31 +63,26 @@ def settings(**kw: object) -> Settings:
 async def seed(
     db: Database, user_id: int, numbers: list[str], *, active: bool = True, max_attempts: int = 3
 ) -> list[int]:
-    async with db.scope(user_id) as s:
-        c = await s.campaigns.create(
-            idempotency_key="k", name="c", objective="o", max_attempts=max_attempts
+    """Tasks calling `numbers` in New York, due a second before `clock()`; returns their ids."""
+    status = CampaignStatus.ACTIVE if active else CampaignStatus.PENDING_APPROVAL
+    c = await make_campaign(db, user_id, status=status, max_attempts=max_attempts)
+    tasks = [
+        await make_task(
+            db,
+            user_id,
+            campaign_id=c.id,
+            target_name=n,
+            phone=n,
+            due_at=clock() - dt.timedelta(seconds=1),
+            max_attempts=max_attempts,
         )
-        if active:
-            await s.campaigns.set_status(c.id, CampaignStatus.ACTIVE)
-        ids = []
-        for n in numbers:
-            t = await s.tasks.add(
-                campaign_id=c.id,
-                target_name=n,
-                phone_e164=n,
-                time_zones=["America/New_York"],
-                due_at=clock() - dt.timedelta(seconds=1),
-                max_attempts=max_attempts,
-            )
-            ids.append(t.id)
-        return ids
+        for n in numbers
+    ]
+    return [t.id for t in tasks]
 
 
 async def drain(d: Dispatcher) -> None:
-    for _ in range(100):
-        if d.running == 0:
-            return
-        await asyncio.sleep(0.01)
+    await until(lambda: d.running == 0, 5, "the dispatcher's attempts to end")
 
 
 async def test_dials_due_tasks_within_the_window(db: Database, two_users: tuple[int, int]) -> None:
@@ -285,28 +280,27 @@ async def seed_first_success(db: Database, user_id: int, *, goal_achieved: bool)
     """A first-success campaign: one task completed (with the goal achieved or not) and one
     sibling due now; returns the sibling's id."""
     outcome = "achieved" if goal_achieved else "refused"
-    async with db.scope(user_id) as s:
-        c = await s.campaigns.create(
-            idempotency_key="fs", name="c", objective="o", stop_rule=StopRule.FIRST_SUCCESS
-        )
-        await s.campaigns.set_status(c.id, CampaignStatus.ACTIVE)
-        done = await s.tasks.add(
-            campaign_id=c.id, target_name="a", phone_e164="+12125550101", time_zones=[]
-        )
-        sibling = await s.tasks.add(
-            campaign_id=c.id,
-            target_name="b",
-            phone_e164="+12125550103",
-            time_zones=["America/New_York"],
-            due_at=clock() - dt.timedelta(seconds=1),
-        )
-        await s.tasks.set_status(
-            done.id,
-            TaskStatus.COMPLETED,
-            last_outcome=outcome,
-            result=TaskResult(outcome=outcome, reason="r", goal_achieved=goal_achieved),
-        )
-        return sibling.id
+    c = await make_campaign(db, user_id, stop_rule=StopRule.FIRST_SUCCESS)
+    await make_task(
+        db,
+        user_id,
+        campaign_id=c.id,
+        target_name="a",
+        phone="+12125550101",
+        time_zones=(),
+        status=TaskStatus.COMPLETED,
+        last_outcome=outcome,
+        result={"outcome": outcome, "reason": "r", "goal_achieved": goal_achieved},
+    )
+    sibling = await make_task(
+        db,
+        user_id,
+        campaign_id=c.id,
+        target_name="b",
+        phone="+12125550103",
+        due_at=clock() - dt.timedelta(seconds=1),
+    )
+    return sibling.id
 
 
 async def test_a_claim_in_a_first_success_campaign_that_has_succeeded_is_cancelled(

@@ -21,21 +21,9 @@ from core.db.models import CallState, TaskStatus
 from core.scheduler import Dispatcher
 from core.scheduler.lease import renew_every, why_lost
 from tests.core.scheduler.test_dispatcher import NOON, RecordingRunner, drain, seed, settings
+from tests.kit import FakeClock, until
 
 T0 = NOON.astimezone(dt.UTC)
-
-
-class Clock:
-    """The dispatchers' clock, moved on by the test."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, delta: dt.timedelta) -> None:
-        self.now += delta
 
 
 class CallingRunner(RecordingRunner):
@@ -65,12 +53,6 @@ class CallingRunner(RecordingRunner):
         self.ended.append(claim.attempt)  # the conversation ran to its end
         if self.fail:
             raise RuntimeError("the analysis broke")
-
-
-async def wait_for(condition: Any, timeout_s: float = 10.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.02)
 
 
 async def task_row(db: Database, user_id: int, task_id: int) -> Any:
@@ -138,7 +120,7 @@ async def test_the_keeper_outlives_a_failed_renewal(
 ) -> None:
     alice, _ = two_users
     (tid,) = await seed(db, alice, ["+12125550101"])
-    clock = Clock(NOON)
+    clock = FakeClock(NOON)
     lease = dt.timedelta(seconds=0.3)  # renewed every 0.1 s
     runner = CallingRunner(db)
     d = Dispatcher(db, settings(), runner, clock=clock, lease=lease)
@@ -146,9 +128,17 @@ async def test_the_keeper_outlives_a_failed_renewal(
     await runner.dialled.wait()
     with capture_logs() as logs:
         async with tasks_table_away(db):
-            await wait_for(lambda: any(e["event"].startswith("lease renewal failed") for e in logs))
+            await until(
+                lambda: any(e["event"].startswith("lease renewal failed") for e in logs),
+                10,
+                "a failed lease renewal logged",
+            )
         clock.advance(dt.timedelta(minutes=10))  # the lease ran out meanwhile
-        await wait_for(lambda: any("renewed after it had run out" in e["event"] for e in logs))
+        await until(
+            lambda: any("renewed after it had run out" in e["event"] for e in logs),
+            10,
+            "a late renewal logged",
+        )
     failed = next(e for e in logs if e["event"].startswith("lease renewal failed"))
     assert (failed["task_id"], failed["attempt"], failed["log_level"]) == (tid, 1, "error")
     task = await task_row(db, alice, tid)
@@ -166,7 +156,7 @@ async def test_a_lost_lease_leaves_the_task_to_its_new_holder(
     attempt, failing at its end, writes nothing over B's claim."""
     alice, _ = two_users
     (tid,) = await seed(db, alice, ["+12125550101"])
-    clock = Clock(NOON)
+    clock = FakeClock(NOON)
     lease = dt.timedelta(seconds=12)  # A renews every 4 s: B acts well before that
     a_runner = CallingRunner(db)
     a_runner.fail = True
@@ -183,7 +173,7 @@ async def test_a_lost_lease_leaves_the_task_to_its_new_holder(
         assert await b.reap() == 1
         clock.advance(dt.timedelta(minutes=5))  # past the technical-failure retry delay
         assert (await b.tick()).dialled == [tid]
-        await wait_for(lambda: a_claim.lease.lost)
+        await until(lambda: a_claim.lease.lost, 10, "node A to notice its lease is lost")
         assert a_runner.ended == []  # A's call still goes on
         a_runner.hang_up.set()
         await drain(a)
@@ -209,7 +199,7 @@ async def test_the_reaper_leaves_a_claim_of_an_attempt_still_running_here(
     attempt is running, so this node's reaper renews the lease instead of giving the task back."""
     alice, _ = two_users
     (tid,) = await seed(db, alice, ["+12125550101"])
-    clock = Clock(NOON)
+    clock = FakeClock(NOON)
     lease = dt.timedelta(minutes=5)
     runner = CallingRunner(db)
     d = Dispatcher(db, settings(), runner, clock=clock, lease=lease)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from core.db import Database, NotFound, utcnow
+from core.db import Database, NotFound
 from core.db.models import FeedbackKind, FeedbackStatus
 from core.services import (
     PlanDecision,
@@ -75,8 +75,11 @@ async def test_an_answer_after_the_question_expired_is_kept_for_the_next_call(
     alice, _ = two_users
     seeded = await seed_campaign(db, alice, "Dentists", live=True)
     question = await seed_question(db, alice, seeded, "Tuesday?", expires_in=5)
+    async with db.scope(alice) as s:
+        expires_at = (await s.feedback.require(question)).expires_at
+    assert expires_at is not None
     outcome = await answer_item(
-        db, alice, question, Reply("yes"), now=utcnow() + dt.timedelta(seconds=10)
+        db, alice, question, Reply("yes"), now=expires_at + dt.timedelta(seconds=5)
     )
     assert not outcome.handed_to_graph
     assert outcome.message.startswith("The call had ended before your answer")
