@@ -10,7 +10,6 @@ secret, and it is written with mode 600.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import re
 import secrets
@@ -90,6 +89,8 @@ def _values(
     _check("PBX_TRUNK", settings.pbx_trunk, _NAME)
     _check("AMI_HOST", settings.ami_host, _HOST)
     _check("AUDIOSOCKET_HOST", settings.audiosocket_host, _HOST)
+    if settings.audiosocket_advertised_host:
+        _check("AUDIOSOCKET_ADVERTISED_HOST", settings.audiosocket_advertised_host, _HOST)
     _check("sounds dir", sounds_dir, _DIR)
     _check("spool dir", spool_dir, _DIR)
     if not 1 <= sip_port <= 65535:
@@ -99,7 +100,7 @@ def _values(
         "ami_port": str(settings.ami_port),
         "ami_username": settings.ami_username,
         "ami_secret": secret,
-        "audiosocket_address": _host_port(settings.audiosocket_host, settings.audiosocket_port),
+        "audiosocket_address": settings.audiosocket_address,
         "trunk": settings.pbx_trunk,
         "sip_port": str(sip_port),
         "sounds_dir": sounds_dir.rstrip("/") or "/",
@@ -110,14 +111,6 @@ def _values(
 def _check(what: str, value: str, pattern: re.Pattern[str]) -> None:
     if not pattern.match(value):
         raise PbxConfigError(f"{what} {value!r} is not usable in the Asterisk configuration")
-
-
-def _host_port(host: str, port: int) -> str:
-    try:
-        is_v6 = ipaddress.ip_address(host).version == 6
-    except ValueError:
-        is_v6 = False
-    return f"[{host}]:{port}" if is_v6 else f"{host}:{port}"
 
 
 def _render(template: Path, values: Mapping[str, str]) -> str:
