@@ -284,7 +284,7 @@ class Settings(BaseSettings):
     def _check_audiosocket_address(self) -> Settings:
         if _is_unspecified(self.audiosocket_host) and not self.audiosocket_advertised_host:
             raise ValueError(
-                f"audiosocket_advertised_host must be set when audiosocket_host is "
+                f"AUDIOSOCKET_ADVERTISED_HOST must be set when AUDIOSOCKET_HOST is "
                 f"{self.audiosocket_host}: Asterisk needs an address to connect to"
             )
         return self
