@@ -162,29 +162,33 @@ class CallAttemptRunner:
             task = await s.tasks.require(claim.task_id)
             campaign = await s.campaigns.require(task.campaign_id)
             recording = campaign.recording
+        # The media server serves this call's AudioSocket only if it is expected before
+        # Asterisk can connect, i.e. before the Originate goes out.
+        call_uuid = (await self._calls.ids_of(claim.task_id, claim.attempt)).call_uuid
+        self._bridges.expect(call_uuid)
         try:
-            placed = await self._calls.place_call(
-                claim.user_id,
-                claim.task_id,
-                claim.attempt,
-                number,
-                # The call's audio comes back to this node's own AudioSocket server.
-                {
-                    "OPENDEEP_AUDIOSOCKET": f"{self._settings.audiosocket_host}:{self._settings.audiosocket_port}"
-                },
-                recording=recording,
-                ring_timeout_s=self._ring_timeout_s,
-            )
-        except TelephonyError as exc:
-            log.warning("call not placed", task_id=claim.task_id, error=str(exc))
-            await self._finish(claim, None, AttemptResult.TECHNICAL_FAILURE, None, str(exc))
-            return
-        self._placed.follow(placed)
-        try:
-            await self._follow(claim, placed, release)
+            try:
+                placed = await self._calls.place_call(
+                    claim.user_id,
+                    claim.task_id,
+                    claim.attempt,
+                    number,
+                    # The call's audio comes back to this node's own AudioSocket server.
+                    {"OPENDEEP_AUDIOSOCKET": self._settings.audiosocket_address},
+                    recording=recording,
+                    ring_timeout_s=self._ring_timeout_s,
+                )
+            except TelephonyError as exc:
+                log.warning("call not placed", task_id=claim.task_id, error=str(exc))
+                await self._finish(claim, None, AttemptResult.TECHNICAL_FAILURE, None, str(exc))
+                return
+            self._placed.follow(placed)
+            try:
+                await self._follow(claim, placed, release)
+            finally:
+                self._placed.forget(placed.call_uuid)
         finally:
-            self._placed.forget(placed.call_uuid)
-            self._bridges.forget(placed.call_uuid)
+            self._bridges.forget(call_uuid)
 
     async def _close_if_done(self, claim: Claim) -> None:
         """When this attempt ended the campaign's last open task, let the lifecycle manager

@@ -1,11 +1,12 @@
-"""The `opendeep` command: serve, db, user, doctor."""
+"""The `opendeep` command: serve, db, user, pbx, doctor."""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Literal
 
 import typer
 
@@ -20,8 +21,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+pbx_app = typer.Typer(help="Your own Asterisk.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(pbx_app, name="pbx")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -214,6 +217,129 @@ def user_bootstrap() -> None:
     settings = settings_or_exit()
     _upgrade(settings)
     _bootstrap_admin(settings)
+
+
+@pbx_app.command("install")
+def pbx_install(
+    dest: Annotated[
+        Path | None,
+        typer.Option(
+            help="folder to write into (default: /etc/asterisk when it is there and writable, "
+            "else ./pbx-install, to copy to the PBX)"
+        ),
+    ] = None,
+    freepbx: Annotated[
+        bool,
+        typer.Option("--freepbx", help="write FreePBX's *_custom.conf files (no #include to add)"),
+    ] = False,
+    opendeep_address: Annotated[
+        str, typer.Option(help="the address OpenDeep connects to AMI from (the only one permitted)")
+    ] = "127.0.0.1",
+    trunk: Annotated[
+        str | None,
+        typer.Option(help="also write a PJSIP trunk named PBX_TRUNK: registering or ip"),
+    ] = None,
+    sip_server: Annotated[
+        str | None, typer.Option(help="the provider's SIP server, HOST[:PORT]")
+    ] = None,
+    sip_protocol: Annotated[str, typer.Option(help="udp or tcp")] = "udp",
+    sip_transport: Annotated[
+        str | None,
+        typer.Option(
+            help="the PBX's PJSIP transport for that protocol (default transport-udp/-tcp; "
+            "FreePBX 0.0.0.0-udp/-tcp)"
+        ),
+    ] = None,
+    sip_username: Annotated[str, typer.Option(help="registering: the account's user")] = "",
+    sip_password_stdin: Annotated[
+        bool, typer.Option(help="registering: read the account's password from stdin")
+    ] = False,
+    sip_domain: Annotated[
+        str, typer.Option(help="registering: the SIP domain (default: the server's host)")
+    ] = "",
+    sip_match: Annotated[
+        str,
+        typer.Option(help="ip: the provider's addresses, comma-separated (default: the server)"),
+    ] = "",
+    inbound_context: Annotated[
+        str,
+        typer.Option(
+            help="where calls from the trunk go (default: opendeep-inbound rejects them; "
+            "FreePBX: from-pstn)"
+        ),
+    ] = "",
+    spool_dir: Annotated[
+        str, typer.Option(help="Asterisk's spool folder (recordings go to its recordings/)")
+    ] = "/var/spool/asterisk",
+) -> None:
+    """Install OpenDeep's dialplan, AMI user and (with --trunk) a SIP trunk into an existing
+    Asterisk, as files it includes; never overwrites a file OpenDeep did not write."""
+    from pydantic import SecretStr
+
+    from core.settings import SECRETS_DIR
+    from telephony.pbx_config import PbxConfigError, ensure_secret_file
+    from telephony.pbx_install import Trunk, default_dest, plan_install, write_install
+
+    settings = settings_or_exit()
+    spec: Trunk | None = None
+    if trunk is not None:
+        if trunk not in ("registering", "ip"):
+            raise fail(f"--trunk must be registering or ip, got {trunk!r}", 2)
+        if sip_protocol not in ("udp", "tcp"):
+            raise fail(f"--sip-protocol must be udp or tcp, got {sip_protocol!r}", 2)
+        if not sip_server:
+            raise fail("--trunk needs --sip-server HOST[:PORT] (your provider's)", 2)
+        password = ""
+        if trunk == "registering":
+            if not sip_username or not sip_password_stdin:
+                raise fail("a registering trunk needs --sip-username and --sip-password-stdin", 2)
+            password = sys.stdin.readline().rstrip("\r\n")
+        spec = Trunk(
+            kind="registering" if trunk == "registering" else "ip",
+            server=sip_server,
+            protocol=_udp_or_tcp(sip_protocol),
+            transport=sip_transport or "",
+            username=sip_username,
+            password=password,
+            domain=sip_domain,
+            match=sip_match,
+            inbound_context=inbound_context,
+        )
+    elif sip_server or sip_username or sip_password_stdin or sip_match:
+        raise fail("the --sip-* options describe a trunk: add --trunk registering or ip", 2)
+    generated = None
+    if not settings.ami_secret.get_secret_value():
+        generated = SECRETS_DIR / "ami_secret"
+        secret = SecretStr(ensure_secret_file(generated))
+        settings = settings.model_copy(update={"ami_secret": secret})
+    target = dest or default_dest()
+    try:
+        plan = plan_install(
+            settings,
+            layout="freepbx" if freepbx else "asterisk",
+            opendeep_address=opendeep_address,
+            trunk=spec,
+            spool_dir=spool_dir,
+        )
+        written = write_install(plan, target)
+    except PbxConfigError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"wrote into {target}:")
+    for path in written:
+        typer.echo(f"  {path.name}  (mode {path.stat().st_mode & 0o777:o})")
+    if generated is not None:
+        typer.echo(f"the AMI secret is new: OpenDeep reads it from {generated}")
+    if plan.include_lines:
+        typer.echo("add at the end of each of these files of your Asterisk, once:")
+        for pbx_file, line in plan.include_lines:
+            typer.echo(f"  {pbx_file}: {line}")
+    if target.resolve() != Path("/etc/asterisk").resolve():
+        typer.echo("copy the files into the PBX's /etc/asterisk (keep their modes)")
+    typer.echo(f"then reload: {plan.reload_command}")
+
+
+def _udp_or_tcp(value: str) -> Literal["udp", "tcp"]:
+    return "tcp" if value == "tcp" else "udp"
 
 
 @app.command()

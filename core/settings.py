@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -23,6 +24,15 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/opendeep.db"
+# A caller ID as AMI's Originate takes it: a number, or a quoted name and the number in <>.
+_CALLER_ID = re.compile(r'(?:"[^"\\,;\x00-\x1f]{1,40}" ?)?(?:<\+?[0-9]{2,20}>|\+?[0-9]{2,20})\Z')
+
+
+def _is_unspecified(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 class SettingsError(Exception):
@@ -94,8 +104,30 @@ class Settings(BaseSettings):
     )
 
     # --- AudioSocket (media) -------------------------------------------------------------
-    audiosocket_host: str = Field("127.0.0.1", description="AudioSocket server bind address.")
+    audiosocket_host: str = Field(
+        "127.0.0.1",
+        description="AudioSocket server bind address. Loopback by default; an address of this "
+        "machine (or 0.0.0.0) to take calls from a PBX on another machine, together with "
+        "AUDIOSOCKET_ALLOWED_PEERS.",
+    )
     audiosocket_port: int = Field(9092, ge=1, le=65535, description="AudioSocket server TCP port.")
+    audiosocket_advertised_host: str = Field(
+        "",
+        description="The address Asterisk connects to for this node's AudioSocket, sent with "
+        "every call (empty: AUDIOSOCKET_HOST). Needed when AUDIOSOCKET_HOST is 0.0.0.0 or ::.",
+    )
+    audiosocket_allowed_peers: str = Field(
+        "127.0.0.0/8,::1",
+        description="Addresses or networks (comma-separated) that may connect to the "
+        "AudioSocket server: your PBX. A connection from any other address is closed at once "
+        "and logged. Default: loopback only.",
+    )
+    caller_id: str = Field(
+        "",
+        description="Caller ID sent with every call (AMI Originate CallerID): a number such as "
+        '+12125550100, or "Name" <+12125550100>. Empty: the trunk\'s own. The trunk decides '
+        "whether it is passed on.",
+    )
 
     # --- model providers -----------------------------------------------------------------
     openai_api_key: SecretStr = Field(SecretStr(""), description="OpenAI API key. Never logged.")
@@ -200,9 +232,9 @@ class Settings(BaseSettings):
             raise ValueError("expected sqlite:///PATH or postgresql://USER:PASS@HOST/DB")
         return value
 
-    @field_validator("ui_trusted_proxies")
+    @field_validator("ui_trusted_proxies", "audiosocket_allowed_peers")
     @classmethod
-    def _check_proxies(cls, value: str) -> str:
+    def _check_networks(cls, value: str) -> str:
         entries = [part.strip() for part in value.split(",") if part.strip()]
         for entry in entries:
             try:
@@ -212,6 +244,17 @@ class Settings(BaseSettings):
                     f"{entry!r} is not an address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
                 ) from None
         return ",".join(entries)
+
+    @field_validator("caller_id")
+    @classmethod
+    def _check_caller_id(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _CALLER_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a caller ID: expected a number such as +12125550100, or "
+                '"Name" <+12125550100> (no commas, semicolons or quotes inside the name)'
+            )
+        return value
 
     @field_validator("app_test_mode_redirect_number")
     @classmethod
@@ -237,6 +280,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _check_audiosocket_address(self) -> Settings:
+        if _is_unspecified(self.audiosocket_host) and not self.audiosocket_advertised_host:
+            raise ValueError(
+                f"AUDIOSOCKET_ADVERTISED_HOST must be set when AUDIOSOCKET_HOST is "
+                f"{self.audiosocket_host}: Asterisk needs an address to connect to"
+            )
+        return self
+
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith("postgresql")
@@ -256,6 +308,28 @@ class Settings(BaseSettings):
             for entry in self.ui_trusted_proxies.split(",")
             if entry
         )
+
+    @property
+    def audiosocket_allowed_networks(
+        self,
+    ) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """`audiosocket_allowed_peers` as networks (a single address is a /32 or /128)."""
+        return tuple(
+            ipaddress.ip_network(entry, strict=False)
+            for entry in self.audiosocket_allowed_peers.split(",")
+            if entry
+        )
+
+    @property
+    def audiosocket_address(self) -> str:
+        """Where Asterisk reaches this node's AudioSocket server, as `AudioSocket()` takes it:
+        `host:port`, or `[v6]:port`."""
+        host = self.audiosocket_advertised_host or self.audiosocket_host
+        try:
+            is_v6 = ipaddress.ip_address(host).version == 6
+        except ValueError:
+            is_v6 = False
+        return f"[{host}]:{self.audiosocket_port}" if is_v6 else f"{host}:{self.audiosocket_port}"
 
     @property
     def has_openai(self) -> bool:

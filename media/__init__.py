@@ -16,8 +16,9 @@ from media.audio import (
     ulaw_to_slin,
 )
 from media.audiosocket_codec import AudioSocketParser, AudioSocketProtocolError
-from media.audiosocket_server import AudioSocketServer
+from media.audiosocket_server import LOOPBACK, AudioSocketServer, peer_allowed
 from media.audiosocket_session import Resolver, SessionLimits
+from media.expected_calls import ExpectedCalls
 from media.pacer import FrameClock, PaceSchedule
 from media.playout import Cleared, PlayoutBuffer
 from media.session import (
@@ -32,6 +33,7 @@ from media.session import (
 
 __all__ = [
     "FRAME_MS",
+    "LOOPBACK",
     "SAMPLE_RATE",
     "SLIN_FRAME_BYTES",
     "SLIN_SILENCE_FRAME",
@@ -42,6 +44,7 @@ __all__ = [
     "Cleared",
     "Dtmf",
     "EndReason",
+    "ExpectedCalls",
     "FrameClock",
     "InboundAudio",
     "PaceSchedule",
@@ -53,6 +56,7 @@ __all__ = [
     "SessionHandler",
     "SessionLimits",
     "dtmf_tones",
+    "peer_allowed",
     "slin_to_ulaw",
     "ulaw_to_slin",
 ]

@@ -1,6 +1,8 @@
 """The AudioSocket TCP server: accepts Asterisk's connections and runs one session per call.
 
-Each accepted socket gets `TCP_NODELAY` (20 ms frames must not wait for Nagle) and an
+Only peers in the allow-list (`allowed_peers`, loopback by default) get a session: any other
+connection is closed at once, before a byte is read or sent, and logged. Each accepted socket
+gets `TCP_NODELAY` (20 ms frames must not wait for Nagle) and an
 `AudioSocketSession`; the server owns every session task and cancels them on `stop()`. A bad
 peer ends only its own session. All sessions send their frames on the server's one
 `FrameClock`.
@@ -10,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
@@ -20,9 +24,29 @@ from media.pacer import FrameClock
 
 log = get_logger("opendeep.media.audiosocket")
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK: tuple[Network, ...] = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+)
+
+
+def peer_allowed(address: str, allowed: Sequence[Network]) -> bool:
+    """Whether a peer at `address` (as `getpeername()` gives it) is in one of the `allowed`
+    networks. An IPv4 peer reaching a dual-stack IPv6 socket (`::ffff:10.0.0.5`) counts as its
+    IPv4 address; anything that is not an IP address (a Unix socket's path) is not allowed."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone (`fe80::1%eth0`)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == net.version and ip in net for net in allowed)
+
 
 class AudioSocketServer:
-    """Listens on `host:port` (port 0: the OS picks; read `port` after `start()`)."""
+    """Listens on `host:port` (port 0: the OS picks; read `port` after `start()`) and serves
+    the peers in `allowed_peers` only."""
 
     name = "audiosocket"
 
@@ -32,6 +56,7 @@ class AudioSocketServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        allowed_peers: Sequence[Network] = LOOPBACK,
         limits: SessionLimits | None = None,
         max_sessions: int = 256,
         stop_timeout_s: float = 10.0,
@@ -39,6 +64,7 @@ class AudioSocketServer:
         self._resolve = resolve
         self._host = host
         self._port = port
+        self._allowed = tuple(allowed_peers)
         self._limits = limits or SessionLimits()
         self._max_sessions = max_sessions
         self._stop_timeout_s = stop_timeout_s
@@ -46,6 +72,7 @@ class AudioSocketServer:
         self._sessions: dict[asyncio.Task[None], AudioSocketSession] = {}
         self._clock = FrameClock()
         self.rejected = 0  # connections refused because `max_sessions` were running
+        self.refused_peers = 0  # connections closed because the peer is not allowed
 
     @property
     def host(self) -> str:
@@ -74,7 +101,12 @@ class AudioSocketServer:
         if self._server is not None:
             return
         self._server = await asyncio.start_server(self._on_connect, self._host, self._port)
-        log.info("audiosocket.listening", host=self._host, port=self.port)
+        log.info(
+            "audiosocket.listening",
+            host=self._host,
+            port=self.port,
+            allowed_peers=[str(net) for net in self._allowed],
+        )
 
     async def stop(self) -> None:
         """Stop accepting, end every session (reason `server_shutdown`), and wait for them."""
@@ -104,6 +136,14 @@ class AudioSocketServer:
         await self.stop()
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+        if not peer_allowed(address, self._allowed):
+            # Audio of a call is private: a stranger gets neither silence frames nor a look-up.
+            self.refused_peers += 1
+            log.warning("audiosocket.peer_refused", peer=address)
+            writer.close()
+            return
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -3,6 +3,7 @@
 The registry also owns what the bridges of one process share: the transcript writer and, unless
 a `realtime` factory is given, the factory whose clients share one `AsyncOpenAI`. What the
 calls' agent says comes from the `script` writer it is built with (the agents layer's).
+`expected` holds the UUIDs of the calls being placed: the media part's server serves those only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from media.bridge import RealtimeBridge, RealtimeFactory
 from media.call_script import ScriptWriter
 from media.call_store import CallStore
 from media.call_tools import CallActions
+from media.expected_calls import ExpectedCalls
 from media.realtime_client import RealtimeClientFactory
 from media.session import SessionHandler
 from media.transcript_writer import TranscriptWriter
@@ -49,6 +51,7 @@ class BridgeRegistry:
         self._machine_wait_s = machine_wait_s
         self._transcripts = TranscriptWriter(db)
         self._live: dict[str, RealtimeBridge] = {}
+        self.expected = ExpectedCalls()
 
     @property
     def clients(self) -> RealtimeClientFactory | None:
@@ -80,7 +83,13 @@ class BridgeRegistry:
         """The bridge of a call that is (or was, until it is collected) on this node."""
         return self._live.get(call_uuid)
 
+    def expect(self, call_uuid: str) -> None:
+        """Accept this call's AudioSocket connection (once) from now until `forget`: call it
+        before the call is placed."""
+        self.expected.expect(call_uuid)
+
     def forget(self, call_uuid: str) -> None:
+        self.expected.forget(call_uuid)
         self._live.pop(call_uuid, None)
 
     async def resolve(self, call_uuid: uuid.UUID) -> SessionHandler | None:
@@ -104,14 +113,18 @@ class BridgeRegistry:
 
 
 class MediaPart:
-    """The AudioSocket server as a service part."""
+    """The AudioSocket server as a service part: it serves the allowed PBX addresses only,
+    and of their connections only those for calls the registry expects."""
 
     name = "media"
 
     def __init__(self, settings: Settings, registry: BridgeRegistry) -> None:
         self.registry = registry
         self._server = AudioSocketServer(
-            self.registry.resolve, host=settings.audiosocket_host, port=settings.audiosocket_port
+            registry.expected.guard(registry.resolve),
+            host=settings.audiosocket_host,
+            port=settings.audiosocket_port,
+            allowed_peers=settings.audiosocket_allowed_networks,
         )
 
     def describe(self) -> str:

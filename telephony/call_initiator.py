@@ -234,6 +234,7 @@ class CallInitiator:
             ring_timeout_s=ring_timeout_s,
             action_id=action_id,
             variables=variables,
+            caller_id=self._settings.caller_id,
         )
         if ids.channel_id in self._calls:
             raise DuplicateCall(f"task {task_id} attempt {attempt} is already being called")

@@ -5,6 +5,8 @@ Context   opendeep-agent, Exten s, Priority 1   the ;1 half runs the agent once 
 ChannelId / OtherChannelId   the attempt's deterministic ids (see `channel_ids`)
 Variable  CALL_UUID, TASK_ID, USER_ID, RECORDING (1/0), RING_TIMEOUT (s), and extras
 Async     true: Asterisk answers "queued" at once, the result comes as OriginateResponse
+CallerID  the caller ID the callee sees (CALLER_ID), when one is set: Asterisk gives it to the
+          ;1 half, whose ;2 half presents it on the trunk
 """
 
 from __future__ import annotations
@@ -41,12 +43,14 @@ def originate_action(
     ring_timeout_s: int,
     action_id: str,
     variables: Mapping[str, str] | None = None,
+    caller_id: str = "",
 ) -> AmiAction:
     """The Originate action for one attempt. `number` must already be E.164; `action_id`
     comes from `call_tracker.originate_action_id`.
 
     Raises `InvalidCallVariable` for a variable that could not be passed intact (or would
-    override one of OpenDeep's own) and `ValueError` for a bad number or ring time-out.
+    override one of OpenDeep's own) and `ValueError` for a bad number or ring time-out or a
+    caller ID that could not travel in one header (the setting checks its form).
     """
     if not _E164.match(number):
         raise ValueError(f"the number to dial must be E.164 (+ and digits), got {number!r}")
@@ -64,7 +68,9 @@ def originate_action(
         if name.upper() in RESERVED_VARIABLES:
             raise InvalidCallVariable(f"variable {name!r} is set by OpenDeep itself")
         check_variable(name, value)
-    return {
+    if any(ord(c) < 32 or ord(c) == 127 for c in caller_id):
+        raise ValueError(f"caller ID {caller_id!r} has control characters")
+    action: AmiAction = {
         "Action": "Originate",
         "ActionID": action_id,
         "Channel": f"Local/{number}@{OUTBOUND_CONTEXT}",
@@ -77,6 +83,9 @@ def originate_action(
         "OtherChannelId": ids.other_channel_id,
         "Variable": [f"{k}={v}" for k, v in {**own, **extra}.items()],
     }
+    if caller_id:  # never an empty header: Asterisk would blank the channel's caller ID
+        action["CallerID"] = caller_id
+    return action
 
 
 def check_variable(name: str, value: str) -> None:

@@ -10,7 +10,6 @@ secret, and it is written with mode 600.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import re
 import secrets
@@ -65,10 +64,10 @@ def render_configs(
     if not templates:
         raise PbxConfigError(f"no *.conf.in templates in {templates_dir}")
     # Render everything before writing anything: no half-updated configuration.
-    rendered = {t.name.removesuffix(".in"): _render(t, values) for t in templates}
+    rendered = {t.name.removesuffix(".in"): render_template(t, values) for t in templates}
     out_dir.mkdir(parents=True, exist_ok=True)
     return [
-        _write_atomically(out_dir / name, text, 0o600 if name in SECRET_FILES else 0o644)
+        write_atomically(out_dir / name, text, 0o600 if name in SECRET_FILES else 0o644)
         for name, text in rendered.items()
     ]
 
@@ -86,12 +85,14 @@ def _values(
         raise PbxConfigError(
             "AMI_SECRET must not contain ';', control characters or surrounding spaces"
         )
-    _check("AMI_USERNAME", settings.ami_username, _NAME)
-    _check("PBX_TRUNK", settings.pbx_trunk, _NAME)
-    _check("AMI_HOST", settings.ami_host, _HOST)
-    _check("AUDIOSOCKET_HOST", settings.audiosocket_host, _HOST)
-    _check("sounds dir", sounds_dir, _DIR)
-    _check("spool dir", spool_dir, _DIR)
+    check_value("AMI_USERNAME", settings.ami_username, _NAME)
+    check_value("PBX_TRUNK", settings.pbx_trunk, _NAME)
+    check_value("AMI_HOST", settings.ami_host, _HOST)
+    check_value("AUDIOSOCKET_HOST", settings.audiosocket_host, _HOST)
+    if settings.audiosocket_advertised_host:
+        check_value("AUDIOSOCKET_ADVERTISED_HOST", settings.audiosocket_advertised_host, _HOST)
+    check_value("sounds dir", sounds_dir, _DIR)
+    check_value("spool dir", spool_dir, _DIR)
     if not 1 <= sip_port <= 65535:
         raise PbxConfigError(f"SIP port must be 1-65535, got {sip_port}")
     return {
@@ -99,7 +100,7 @@ def _values(
         "ami_port": str(settings.ami_port),
         "ami_username": settings.ami_username,
         "ami_secret": secret,
-        "audiosocket_address": _host_port(settings.audiosocket_host, settings.audiosocket_port),
+        "audiosocket_address": settings.audiosocket_address,
         "trunk": settings.pbx_trunk,
         "sip_port": str(sip_port),
         "sounds_dir": sounds_dir.rstrip("/") or "/",
@@ -107,20 +108,12 @@ def _values(
     }
 
 
-def _check(what: str, value: str, pattern: re.Pattern[str]) -> None:
+def check_value(what: str, value: str, pattern: re.Pattern[str]) -> None:
     if not pattern.match(value):
         raise PbxConfigError(f"{what} {value!r} is not usable in the Asterisk configuration")
 
 
-def _host_port(host: str, port: int) -> str:
-    try:
-        is_v6 = ipaddress.ip_address(host).version == 6
-    except ValueError:
-        is_v6 = False
-    return f"[{host}]:{port}" if is_v6 else f"{host}:{port}"
-
-
-def _render(template: Path, values: Mapping[str, str]) -> str:
+def render_template(template: Path, values: Mapping[str, str]) -> str:
     text = _Template(template.read_text(encoding="utf-8")).safe_substitute(values)
     unknown = sorted(set(_LEFTOVER.findall(text)))
     if unknown:
@@ -128,7 +121,7 @@ def _render(template: Path, values: Mapping[str, str]) -> str:
     return text
 
 
-def _write_atomically(path: Path, text: str, mode: int) -> Path:
+def write_atomically(path: Path, text: str, mode: int) -> Path:
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -147,7 +140,7 @@ def ensure_secret_file(path: Path) -> str:
             return secret
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(24)
-    _write_atomically(path, secret + "\n", 0o600)
+    write_atomically(path, secret + "\n", 0o600)
     return secret
 
 
@@ -220,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         exports = env_exports(
             settings, sounds_dir=args.sounds_dir, spool_dir=args.spool_dir, host_root=args.host_root
         )
-        _write_atomically(args.env_file, exports, 0o644)
+        write_atomically(args.env_file, exports, 0o644)
     print(f"pbx_config: wrote {len(written)} files to {args.out}", file=sys.stderr)
     return 0
 

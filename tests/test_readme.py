@@ -25,3 +25,20 @@ def test_the_two_commands_are_make_targets_and_ci_runs_the_test_one() -> None:
 def test_design_names_are_kept() -> None:
     for name in ("APP_TEST_MODE", "APP_TEST_MODE_REDIRECT_NUMBER", "MAX_CONCURRENT_CALLS"):
         assert f"`{name}`" in README
+
+
+def test_using_your_own_asterisk_is_explained() -> None:
+    section = README.split("## Use your own Asterisk", 1)[1].split("\n## ", 1)[0]
+    for needed in (
+        "opendeep pbx install",
+        "#include opendeep_extensions.conf",
+        'asterisk -rx "core reload"',
+        "fwconsole reload",
+        "--trunk registering",
+        "--trunk ip",
+        "`CALLER_ID`",
+        "AUDIOSOCKET_ALLOWED_PEERS",
+        "APP_TEST_MODE_REDIRECT_NUMBER",
+        "opendeep doctor",
+    ):
+        assert needed in section, needed

@@ -133,7 +133,7 @@ def test_a_bad_setting_is_one_line_and_exit_2(home: Path) -> None:
 
 def test_help_lists_every_command(home: Path) -> None:
     out = run(["--help"], home).stdout
-    for command in ("serve", "db", "user", "doctor"):
+    for command in ("serve", "db", "user", "pbx", "doctor"):
         assert command in out
 
 
@@ -199,3 +199,88 @@ def test_user_unlock_lifts_the_lock_on_a_name_and_an_address(home: Path) -> None
     nothing = run(["user", "unlock", "nobody"], home)
     assert nothing.returncode == 0
     assert nothing.stdout.strip() == "nobody: no failed sign-ins on record"
+
+
+def test_pbx_install_writes_the_files_prints_the_includes_and_never_the_secret(
+    home: Path,
+) -> None:
+    result = run(
+        [
+            "pbx",
+            "install",
+            "--dest",
+            "out",
+            "--opendeep-address",
+            "192.168.1.50",
+            "--trunk",
+            "registering",
+            "--sip-server",
+            "sip.example.net",
+            "--sip-username",
+            "1001",
+            "--sip-password-stdin",
+        ],
+        home,
+        stdin="planted-sip-password\n",
+        env={"AMI_SECRET": PLANTED, "PBX_TRUNK": "acme"},
+    )
+    assert result.returncode == 0, result.stderr
+    out = home / "out"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "opendeep_extensions.conf",
+        "opendeep_manager.conf",
+        "opendeep_pjsip.conf",
+    ]
+    assert "extensions.conf: #include opendeep_extensions.conf" in result.stdout
+    assert "manager.conf: #include opendeep_manager.conf" in result.stdout
+    assert "pjsip.conf: #include opendeep_pjsip.conf" in result.stdout
+    assert 'asterisk -rx "core reload"' in result.stdout
+    printed = result.stdout + result.stderr
+    assert PLANTED not in printed and "planted-sip-password" not in printed
+    assert PLANTED in (out / "opendeep_manager.conf").read_text()
+    assert (out / "opendeep_manager.conf").stat().st_mode & 0o777 == 0o600
+    assert "permit = 192.168.1.50/255.255.255.255" in (out / "opendeep_manager.conf").read_text()
+    assert "password = planted-sip-password" in (out / "opendeep_pjsip.conf").read_text()
+
+
+def test_pbx_install_for_freepbx_generates_a_secret_and_keeps_the_users_files(
+    home: Path,
+) -> None:
+    etc = home / "etc"
+    etc.mkdir()
+    (etc / "extensions_custom.conf").write_text("[from-internal-custom]\nexten => 1,1,NoOp()\n")
+    result = run(["pbx", "install", "--freepbx", "--dest", str(etc)], home)
+    assert result.returncode == 1
+    assert "not overwritten" in result.stderr and "extensions_custom.conf" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in etc.iterdir()) == ["extensions_custom.conf"]
+
+    (etc / "extensions_custom.conf").unlink()
+    result = run(["pbx", "install", "--freepbx", "--dest", str(etc)], home)
+    assert result.returncode == 0, result.stderr
+    assert "fwconsole reload" in result.stdout and "#include" not in result.stdout
+    secret = (home / "data" / "secrets" / "ami_secret").read_text().strip()
+    assert secret and secret in (etc / "manager_custom.conf").read_text()
+    assert secret not in result.stdout + result.stderr
+    assert sorted(p.name for p in etc.iterdir()) == [
+        "extensions_custom.conf",
+        "manager_custom.conf",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--trunk", "sip"], "--trunk must be registering or ip"),
+        (["--trunk", "ip"], "--sip-server"),
+        (["--trunk", "registering", "--sip-server", "h"], "--sip-username"),
+        (["--sip-server", "h"], "add --trunk"),
+        (["--opendeep-address", "10.0.0.0/8"], "one IP address"),
+    ],
+)
+def test_pbx_install_bad_input_is_one_clear_line(home: Path, args: list[str], says: str) -> None:
+    result = run(["pbx", "install", "--dest", "out", *args], home, env={"AMI_SECRET": PLANTED})
+    assert result.returncode in (1, 2)
+    assert says in result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr
+    assert not (home / "out").exists()

@@ -66,6 +66,9 @@ def test_secrets_never_print() -> None:
         ("AMI_PORT", "70000", "AMI_PORT"),
         ("CALLING_WINDOW_START", "25:00", "CALLING_WINDOW_START"),
         ("CALLING_WINDOW_START", "22:00", "CALLING_WINDOW_START"),
+        ("AUDIOSOCKET_ALLOWED_PEERS", "10.0.0.1,pbx.example", "AUDIOSOCKET_ALLOWED_PEERS"),
+        ("AUDIOSOCKET_HOST", "0.0.0.0", "AUDIOSOCKET_ADVERTISED_HOST"),  # noqa: S104
+        ("CALLER_ID", "+1212555,0100", "CALLER_ID"),
     ],
 )
 def test_bad_value_gives_one_line_naming_the_setting(
@@ -77,3 +80,57 @@ def test_bad_value_gives_one_line_naming_the_setting(
     message = str(info.value)
     assert "\n" not in message
     assert named in message.upper()
+
+
+def test_audiosocket_is_loopback_only_by_default() -> None:
+    s = Settings()
+    assert s.audiosocket_host == "127.0.0.1"
+    assert [str(n) for n in s.audiosocket_allowed_networks] == ["127.0.0.0/8", "::1/128"]
+    assert s.audiosocket_address == "127.0.0.1:9092"
+
+
+@pytest.mark.parametrize(
+    ("fields", "address"),
+    [
+        ({"audiosocket_host": "192.168.1.5"}, "192.168.1.5:9092"),
+        ({"audiosocket_host": "::1", "audiosocket_port": 9300}, "[::1]:9300"),
+        (
+            {"audiosocket_host": "0.0.0.0", "audiosocket_advertised_host": "10.0.0.7"},  # noqa: S104
+            "10.0.0.7:9092",
+        ),
+        ({"audiosocket_host": "::", "audiosocket_advertised_host": "fd00::7"}, "[fd00::7]:9092"),
+        ({"audiosocket_advertised_host": "node1.lan"}, "node1.lan:9092"),
+    ],
+)
+def test_the_address_asterisk_is_told_to_connect_to(
+    fields: dict[str, object], address: str
+) -> None:
+    assert Settings(**fields).audiosocket_address == address  # type: ignore[arg-type]
+
+
+def test_allowed_peers_are_trimmed_networks() -> None:
+    s = Settings(audiosocket_allowed_peers=" 192.168.1.20 , 10.0.0.0/8 ,")
+    assert s.audiosocket_allowed_peers == "192.168.1.20,10.0.0.0/8"
+    assert [str(n) for n in s.audiosocket_allowed_networks] == ["192.168.1.20/32", "10.0.0.0/8"]
+
+
+@pytest.mark.parametrize(
+    "value", ["", "+12125550100", "12125550100", '"Acme Dental" <+12125550100>', "<+12125550100>"]
+)
+def test_caller_ids_accepted(value: str) -> None:
+    assert Settings(caller_id=value).caller_id == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Acme",
+        "+1 212 555 0100",
+        '"Ac"me" <+12125550100>',
+        '"A;B" <+1212>',
+        "+1212\r\nAction: Hangup",
+    ],
+)
+def test_caller_ids_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="caller ID"):
+        Settings(caller_id=value)

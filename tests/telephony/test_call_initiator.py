@@ -452,3 +452,18 @@ async def test_a_refused_originate_whose_duplicate_check_fails_says_so(
     with pytest.raises(OriginateRefused, match="could not be checked"):
         await rig.calls.place_call(rig.user, task, 1, HUMAN)
     assert log_lines.matching("Originate refused; could not check for a live channel")
+
+
+async def test_the_caller_id_setting_goes_with_every_originate(
+    fake_ami: FakeAmi, db: Database
+) -> None:
+    r = await build_rig(fake_ami, db, caller_id='"Acme" <+12125550100>')
+    try:
+        call = await r.calls.place_call(r.user, await new_task(db, r.user), 1, HUMAN)
+        assert fake_ami.named("Originate")[0]["CallerID"] == '"Acme" <+12125550100>'
+        await r.calls.hangup(call)
+        await call.wait_ended(5)
+    finally:
+        await r.calls.stop()
+        await r.conn.stop()
+        await r.pbx.stop()

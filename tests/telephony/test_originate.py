@@ -95,3 +95,14 @@ def test_number_must_be_e164(number: str) -> None:
 def test_ring_timeout_bounds(ring: int) -> None:
     with pytest.raises(ValueError, match="ring time-out"):
         build(ring_timeout_s=ring)
+
+
+def test_caller_id_is_sent_only_when_set() -> None:
+    assert "CallerID" not in build()
+    action = build(caller_id='"Acme Dental" <+12125550100>')
+    assert action["CallerID"] == '"Acme Dental" <+12125550100>'
+
+
+def test_caller_id_cannot_end_the_header() -> None:
+    with pytest.raises(ValueError, match="caller ID"):
+        build(caller_id="+12125550100\r\nAction: Hangup")
