@@ -9,7 +9,10 @@ follows once the response is done and every output is in — unless `end_call` w
 
 A response already running, or one the server is about to create for a callee turn (server VAD
 creates it when the callee stops), sees outputs sent before it started: the ask waits for it to
-end, and is dropped if a response created after the outputs made it unnecessary.
+end, and is dropped if a response created after the outputs made it unnecessary. The server
+creates that response only if it answers turns (`create_response`) and no response is in
+progress as the turn ends: with `interrupt_response` off it creates none while the model is
+responding. A turn it leaves unanswered holds no ask back.
 
 Pure state, fed the events in order. A method returning True means "send `response.create`
 now" (and counts it as sent); the bridge reports its own asks with `asked()`.
@@ -76,6 +79,13 @@ class ToolTurns:
     def speech_started(self) -> None:
         """Server VAD heard the callee: the response for their turn will come from the server."""
         self._callee_turn = True
+
+    def speech_stopped(self, *, answered: bool) -> bool:
+        """Server VAD heard the callee stop; `answered`: the server answers turns now. With a
+        response in progress it creates none for this turn."""
+        if not answered or self._active is not None:
+            self._callee_turn = False
+        return self._settle()
 
     def create_refused(self) -> bool:
         """Our latest `response.create` was refused: a response was active after all (its

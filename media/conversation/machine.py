@@ -173,6 +173,7 @@ class Conversation:
         # server refuses a `response.create` while any response is still active.
         self._deferred_ask: str | None = None
         self._silenced: str | None = None  # a response we cancelled: none of its late audio
+        self._server_answers = False  # the session's turn detection has create_response on
 
     def handle(self, event: Input, now_ms: int) -> list[Command]:
         """What to do about `event`, which happened at monotonic `now_ms`."""
@@ -212,7 +213,13 @@ class Conversation:
                 self._callee_speaking = False
                 self._interruption.speech_stopped()
                 self._voice.speech_stopped(end_ms, self._wall())
-                return self._greet() if self._greeting_due else []
+                if self._greeting_due:
+                    return self._greet()
+                # A turn the server leaves unanswered (a response was in progress) no longer
+                # holds the tools' ask back.
+                if self._turns.speech_stopped(answered=self._server_answers):
+                    return self._realtime(CreateResponse())
+                return []
             case AgentTranscript(transcript=text):
                 return [WriteTurn(TurnRole.AGENT, text.strip())] if text.strip() else []
             case CallerTranscript(transcript=text):
@@ -262,6 +269,7 @@ class Conversation:
             case HistoryLoaded(transcript=history):
                 if self.phase is not Phase.RECONNECTING:
                     return []
+                self._server_answers = True  # the resumed session answers turns at once
                 return [Connect(self._script_().resumed_instructions(history))]
             case Dtmf(digit=digit):
                 self._log.info("callee pressed a key", digit=digit)
@@ -295,6 +303,7 @@ class Conversation:
         self._enter(Phase.CONNECTING)
         # A machine's turns are answered by the server as they end; a person's first one by
         # our greeting.
+        self._server_answers = self._machine
         return [Connect(self._script_().instructions, respond_to_turns=self._machine)]
 
     def _connected_now(self) -> list[Command]:
@@ -325,6 +334,7 @@ class Conversation:
         """The greeting, once the callee's first words ended (or the silence lasted): from
         then on the server answers their turns itself."""
         self._greeting_due = False
+        self._server_answers = True
         return [
             *self._cancel_timer(Timer.GREETING_WAIT),
             *self._ask(self._script_().greeting),

@@ -62,6 +62,40 @@ def test_a_response_the_server_creates_after_the_outputs_makes_the_ask_unnecessa
     assert t.response_done("r2") is False  # nothing more to ask
 
 
+def test_a_turn_that_ends_while_a_response_is_in_progress_holds_no_ask_back() -> None:
+    """With interrupt_response off the server creates no response for a turn that ends while
+    the model is responding: the ask after the outputs does not wait for one."""
+    t = ToolTurns()
+    t.response_created("r1")
+    t.speech_started()  # "mm-hm" over r1, which goes on
+    assert t.speech_stopped(answered=True) is False  # r1 still runs
+    t.function_call("r1", "c1")
+    assert t.response_done("r1") is False
+    assert t.output_sent("c1") is True
+
+
+def test_a_turn_that_ends_with_no_response_in_progress_waits_for_the_servers() -> None:
+    t = ToolTurns()
+    t.response_created("r1")
+    t.function_call("r1", "c1")
+    t.response_done("r1")
+    t.speech_started()
+    assert t.speech_stopped(answered=True) is False  # the server answers it
+    assert t.output_sent("c1") is False
+    t.response_created("r2")
+    assert t.response_done("r2") is False
+
+
+def test_a_turn_the_server_does_not_answer_holds_no_ask_back() -> None:
+    t = ToolTurns()
+    t.response_created("r1")
+    t.function_call("r1", "c1")
+    t.response_done("r1")
+    t.speech_started()
+    assert t.output_sent("c1") is False  # the callee is talking
+    assert t.speech_stopped(answered=False) is True  # create_response off: nobody else asks
+
+
 def test_end_call_among_the_tools_means_no_ask() -> None:
     t = ToolTurns()
     t.response_created("r1")
