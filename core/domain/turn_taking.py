@@ -5,9 +5,10 @@ The defaults are chosen for the telephone, not for a laptop microphone:
 - `server_vad`: end of turn by silence gives a predictable reply delay, and its knobs are the
   ones the local Realtime server simulates; `semantic_vad` (the model judges whether the callee
   has finished) waits out "uhm" better but replies later, so a campaign opts into it.
-- `silence_duration_ms` 600 (GA default 500): callees pause while they read out a date or a
-  number; 100 ms more keeps the agent from jumping into those pauses and stays under the
-  ~700 ms gap at which a caller starts to wonder whether anyone is there.
+- `silence_duration_ms` 500 (the GA default): a callee who pauses between two sentences gets
+  an answer to the first; longer silences make every reply later, and the ~700 ms gap at which
+  a caller starts to wonder whether anyone is there comes sooner. Numbers and dates read out
+  in pieces are handled by the agent reading them back, not by waiting longer.
 - `threshold` 0.5 and `prefix_padding_ms` 300 (the GA defaults): the network levels telephone
   audio, so the default sensitivity fits; a higher threshold would miss quiet callees.
 - `noise_reduction` near_field: a handset or a headset is a close-talking microphone, the case
@@ -53,7 +54,7 @@ class TurnTaking(BaseModel):
         300, ge=0, le=2000, description="server_vad only: audio kept before speech began."
     )
     silence_duration_ms: int = Field(
-        600, ge=100, le=5000, description="server_vad only: silence that ends the callee's turn."
+        500, ge=100, le=5000, description="server_vad only: silence that ends the callee's turn."
     )
     noise_reduction: NoiseReduction = Field(
         "near_field",

@@ -261,7 +261,7 @@ async def test_the_agent_greets_only_after_the_callees_hello(
         assert last_update["session"]["audio"]["input"]["turn_detection"]["create_response"]
         heard = conn.session["audio"]["input"]
         assert heard["noise_reduction"] == {"type": "near_field"}
-        assert heard["turn_detection"]["silence_duration_ms"] == 600
+        assert heard["turn_detection"]["silence_duration_ms"] == 500
         assert heard["turn_detection"]["interrupt_response"] is False
     finally:
         await callee.peer.close()

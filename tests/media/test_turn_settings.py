@@ -37,7 +37,7 @@ def test_a_plan_stored_without_turn_taking_loads_with_the_telephone_defaults() -
                 "type": "server_vad",
                 "threshold": 0.5,
                 "prefix_padding_ms": 300,
-                "silence_duration_ms": 600,
+                "silence_duration_ms": 500,
                 "create_response": True,
                 "interrupt_response": False,  # the conversation decides barge-in
             },
