@@ -122,17 +122,21 @@ class Ami:
 @dataclass
 class AudioSocketPeer:
     """A minimal AudioSocket server: records the first frame, counts audio frames and
-    sends 320-byte silence frames every 20 ms from the moment Asterisk connects."""
+    sends 320-byte frames every 20 ms from the moment Asterisk connects — `play` (s16le
+    8 kHz), then silence. With `keep`, the callee's audio is kept too (`heard`, in order)."""
 
+    play: bytes = b""
+    keep: bool = False
     first_frame: tuple[int, bytes] | None = None
     audio_frames: int = 0
+    heard: list[bytes] = field(default_factory=list)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sender = asyncio.create_task(self._send_silence(writer))
+        sender = asyncio.create_task(self._send(writer))
         try:
             while True:
                 header = await reader.readexactly(3)
@@ -142,6 +146,8 @@ class AudioSocketPeer:
                     self.connected.set()
                 elif header[0] == 0x10:
                     self.audio_frames += 1
+                    if self.keep:
+                        self.heard.append(payload)
                 elif header[0] == 0x00:
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -153,14 +159,15 @@ class AudioSocketPeer:
             writer.close()
             self.closed.set()
 
-    @staticmethod
-    async def _send_silence(writer: asyncio.StreamWriter) -> None:
-        frame = b"\x10\x01\x40" + bytes(320)
+    async def _send(self, writer: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
         next_at = loop.time()
+        sent = 0
         with contextlib.suppress(ConnectionError):
             while True:
-                writer.write(frame)
+                audio = self.play[sent : sent + 320]
+                sent += 320
+                writer.write(b"\x10\x01\x40" + audio + bytes(320 - len(audio)))
                 await writer.drain()
                 next_at += 0.02
                 await asyncio.sleep(max(0.0, next_at - loop.time()))
@@ -173,10 +180,10 @@ AudioSocketServer = Callable[
 
 @contextlib.asynccontextmanager
 async def serve_audiosocket_on(
-    host: str = "127.0.0.1", port: int = 0
+    host: str = "127.0.0.1", port: int = 0, peer: AudioSocketPeer | None = None
 ) -> AsyncIterator[tuple[AudioSocketPeer, str]]:
-    """Serve one AudioSocketPeer; yields it and its `host:port`."""
-    peer = AudioSocketPeer()
+    """Serve one AudioSocketPeer (`peer`, or a silent one); yields it and its `host:port`."""
+    peer = peer or AudioSocketPeer()
     server = await asyncio.start_server(peer.handle, host, port)
     bound = server.sockets[0].getsockname()
     try:

@@ -72,7 +72,7 @@ def test_rendering_uses_the_settings_and_leaves_asterisk_variables_alone(tmp_pat
 
 
 def test_ipv6_audiosocket_host_is_bracketed(tmp_path: Path) -> None:
-    rendered = _render(tmp_path, audiosocket_host="::1")
+    rendered = _render(tmp_path, audiosocket_host="::1", audiosocket_port=9092)
     assert "OPENDEEP_AUDIOSOCKET = [::1]:9092" in rendered["extensions.conf"]
 
 
