@@ -186,7 +186,10 @@ class RealtimeBridge:
         if isinstance(event, InboundAudio):
             self.stats.inbound_frames += 1
             duration_ms, level = measure(event.pcm, event.sample_rate)
-            self._offer(inputs.CalleeAudio(duration_ms, level, self._playout.last_level))
+            # Every frame the line played since the previous callee frame: the echo check
+            # follows the agent's voice frame by frame, however bunched the callee's arrive.
+            played = self._playout.take_levels()
+            self._offer(inputs.CalleeAudio(duration_ms, level, played))
             if self._inbound.full():
                 # Keep the newest audio: drop the oldest frame rather than block Asterisk.
                 with contextlib.suppress(asyncio.QueueEmpty):

@@ -18,6 +18,7 @@ from media.audio import SLIN_BYTES_PER_MS, SLIN_FRAME_BYTES, SLIN_SILENCE_FRAME,
 
 DEFAULT_MAX_FRAMES: Final = 3000  # 60 s of audio: a long answer streamed faster than real time
 _TRACKED_IDS: Final = 64  # per-item/response play counters kept (oldest forgotten first)
+PLAYED_LEVELS: Final = 50  # levels of frames handed out, kept until taken (1 s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,9 @@ class PlayoutBuffer:
         self._current: tuple[str | None, str | None] = (None, None)
         self._playing = False
         self._open = False  # an item is still streaming in (pushed, not yet flushed)
-        self.last_level = 0.0  # RMS of the frame handed out last (what an echo would follow)
+        # The RMS of each frame handed out since `take_levels` was last called (silence: 0):
+        # what an echo of the agent's voice would follow, frame by frame.
+        self._levels: deque[float] = deque(maxlen=PLAYED_LEVELS)
         self.stats = PlayoutStats()
 
     # --- producer side -------------------------------------------------------------------
@@ -159,10 +162,10 @@ class PlayoutBuffer:
                 self.stats.underruns += 1
             self._playing = False
             self.stats.silence_frames += 1
-            self.last_level = 0.0
+            self._levels.append(0.0)
             return self._silence
         queued = self._frames.popleft()
-        self.last_level = rms(np.frombuffer(queued.pcm, dtype="<i2"))
+        self._levels.append(rms(np.frombuffer(queued.pcm, dtype="<i2")))
         self._playing = True
         self.stats.audio_frames += 1
         self._current = (queued.item_id, queued.response_id)
@@ -171,6 +174,13 @@ class PlayoutBuffer:
         if queued.response_id is not None:
             _add(self._played_by_response, queued.response_id, queued.audio_bytes)
         return queued.pcm
+
+    def take_levels(self) -> tuple[float, ...]:
+        """The levels (RMS, full scale 1.0) of the frames handed out since the last call, in
+        order, the most recent `PLAYED_LEVELS` at most."""
+        levels = tuple(self._levels)
+        self._levels.clear()
+        return levels
 
     # --- state -----------------------------------------------------------------------------
 

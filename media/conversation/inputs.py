@@ -56,13 +56,14 @@ class RealtimeClosed:
 
 @dataclass(frozen=True, slots=True)
 class CalleeAudio:
-    """One frame of callee audio, measured: its length and RMS level (full scale 1.0), and the
-    level of the agent's frame the line was playing as it arrived (0: none) — what an echo of
-    the agent's voice would follow."""
+    """One frame of callee audio, measured: its length and RMS level (full scale 1.0), and what
+    an echo of the agent's voice would follow — the levels of the agent's frames the line
+    played since the previous callee frame, in order (0: silence), or one level: the frame it
+    was playing as this one arrived."""
 
     duration_ms: float
     level: float
-    played_level: float = 0.0
+    played: float | tuple[float, ...] = 0.0
 
 
 @dataclass(frozen=True, slots=True)

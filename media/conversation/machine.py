@@ -185,7 +185,7 @@ class Conversation:
                 return [Play(audio, item_id, response_id)]
             case AudioDone():
                 return [FlushPlayout()]
-            case CalleeAudio(duration_ms=duration_ms, level=level, played_level=played):
+            case CalleeAudio(duration_ms=duration_ms, level=level, played=played):
                 self._voice.audio(duration_ms, level)
                 echo = self._echo.frame(level, played)
                 due = self._interruption.audio(duration_ms, level, echo=echo)
