@@ -24,6 +24,9 @@ from pydantic import (
 )
 
 from core.domain import (
+    HOLD_LIMIT_S,
+    MAX_HOLD_LIMIT_S,
+    MIN_HOLD_LIMIT_S,
     OUTCOMES,
     CallAnalysis,
     Fact,
@@ -166,6 +169,13 @@ class CampaignPlan(BaseModel):
         default_factory=TurnTaking,
         description="How the voice agent takes turns; leave the defaults (made for phone "
         "calls) unless the owner asks otherwise.",
+    )
+    hold_limit_s: int = Field(
+        HOLD_LIMIT_S,
+        ge=MIN_HOLD_LIMIT_S,
+        le=MAX_HOLD_LIMIT_S,
+        description="How long, in seconds and in all, the agent waits on hold (hold music, a "
+        "queue, a call screener connecting) before it ends the call politely.",
     )
 
     @model_validator(mode="after")

@@ -281,8 +281,8 @@ class RealtimeBridge:
                 await self._send(function_call_output(call_id, output))
             case commands.StopListening():
                 self._listening = False
-            case commands.RespondToTurns():
-                await self._send(turn_detection_update(self._turn_detection(respond=True)))
+            case commands.RespondToTurns(on=on):
+                await self._send(turn_detection_update(self._turn_detection(respond=on)))
             case commands.Connect(instructions=instructions, respond_to_turns=respond):
                 return await self._connect(instructions, respond)
             case commands.CloseRealtime():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.domain import TurnTaking
+from core.domain import HOLD_LIMIT_S, TurnTaking
 from media.realtime_events import FunctionTool
 
 
@@ -30,6 +30,7 @@ class CallBrief:
     voicemail_message: str | None
     amd_status: str | None = None
     turn_taking: TurnTaking = field(default_factory=TurnTaking)  # the campaign's, or defaults
+    hold_limit_s: int = HOLD_LIMIT_S  # the campaign's: the longest wait on hold, in all
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,10 @@ class CallScript:
     tools: tuple[FunctionTool, ...]
     resume: str  # the first response's instructions after a dropped line
     history_intro: str  # heads the conversation so far in a resumed session's instructions
+    hold: str  # a response's instructions on hold, after each sound on the line
+    hold_limit: str  # the goodbye's instructions once the wait on hold reached its limit
     turn_taking: TurnTaking = field(default_factory=TurnTaking)  # turn detection, interruptions
+    hold_limit_s: int = HOLD_LIMIT_S  # how long the agent waits on hold, in all
 
     def resumed_instructions(self, history: str) -> str:
         """The session's instructions after a dropped line, with what was said so far."""

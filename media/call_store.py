@@ -11,6 +11,9 @@ from pydantic import ValidationError
 
 from core.db import Database, utcnow
 from core.domain import (
+    HOLD_LIMIT_S,
+    MAX_HOLD_LIMIT_S,
+    MIN_HOLD_LIMIT_S,
     CallOutcome,
     FeedbackAnswer,
     FeedbackKind,
@@ -74,6 +77,7 @@ class CallStore:
             voicemail_message=campaign.voicemail_message,
             amd_status=call.amd_status,
             turn_taking=self._turn_taking(campaign.plan),
+            hold_limit_s=self._hold_limit_s(campaign.plan),
         )
 
     def _turn_taking(self, plan: dict[str, Any] | None) -> TurnTaking:
@@ -91,6 +95,22 @@ class CallStore:
                 error=str(exc),
             )
             return TurnTaking()
+
+    def _hold_limit_s(self, plan: dict[str, Any] | None) -> int:
+        """The campaign's limit on waiting on hold; the default for a plan stored without one
+        (or with one out of range)."""
+        raw = (plan or {}).get("hold_limit_s")
+        if raw is None:
+            return HOLD_LIMIT_S
+        whole = isinstance(raw, int) and not isinstance(raw, bool)
+        if whole and MIN_HOLD_LIMIT_S <= raw <= MAX_HOLD_LIMIT_S:
+            return int(raw)
+        log.warning(
+            "campaign hold limit unreadable; using the default",
+            call_id=self.call_id,
+            hold_limit_s=repr(raw),
+        )
+        return HOLD_LIMIT_S
 
     async def amd_status(self) -> str | None:
         async with self._db.scope(self.user_id) as s:

@@ -70,6 +70,7 @@ class VoiceActivity:
     voiced_ms: int = 0  # of which at speech level
     transcribed: int = 0  # callee turns the input transcription returned
     failed_transcriptions: int = 0  # callee turns whose transcription failed
+    on_hold_ms: int = 0  # the callee kept the agent on hold this long (the conversation's count)
 
     @property
     def vad_turns(self) -> int:
@@ -95,6 +96,7 @@ class VoiceActivity:
             voiced_ms=self.voiced_ms,
             transcribed=self.transcribed,
             failed_transcriptions=self.failed_transcriptions,
+            on_hold_ms=self.on_hold_ms,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -111,6 +113,7 @@ class VoiceActivity:
             voiced_ms=record.voiced_ms,
             transcribed=record.transcribed,
             failed_transcriptions=record.failed_transcriptions,
+            on_hold_ms=record.on_hold_ms,
         )
 
 

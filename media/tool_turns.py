@@ -5,7 +5,9 @@ the owner). Each is answered with a `function_call_output`, and the model goes o
 asked with `response.create`. Asking after each output would start a response that has not
 seen the other outputs, and the next ask would be refused ("the conversation already has an
 active response"). So the outputs of one response are collected, and one `response.create`
-follows once the response is done and every output is in — unless `end_call` was among them.
+follows once the response is done and every output is in — unless `end_call` was among them
+(nothing is asked for ever after), or `wait_on_hold` (the agent waits in silence: the next ask
+comes from the hold, after a sound on the line).
 
 A response already running, or one the server is about to create for a callee turn (server VAD
 creates it when the callee stops), sees outputs sent before it started: the ask waits for it to
@@ -24,6 +26,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Asker = Literal["tools", "other"]
+Then = Literal["go_on", "wait", "end"]
+"""What follows a tool's output: `go_on` — ask the model to go on once every output of its
+response is in; `wait` — no ask for that response (the agent waits on hold); `end` — the call
+ends, the model is never asked again."""
+_WEIGHT: dict[Then, int] = {"go_on": 0, "wait": 1, "end": 2}
 
 
 @dataclass(slots=True)
@@ -32,7 +39,7 @@ class _Batch:
 
     pending: set[str] = field(default_factory=set)
     done: bool = False  # its response.done arrived: no more calls will join
-    continues: bool = True  # False: the agent ended the call, nothing more to say
+    then: Then = "go_on"  # the strongest of its outputs' (end over wait over go_on)
 
 
 class ToolTurns:
@@ -52,6 +59,11 @@ class ToolTurns:
     def active_response(self) -> str | None:
         """The response in progress, if any."""
         return self._active
+
+    @property
+    def asking(self) -> bool:
+        """A `response.create` of ours awaits its `response.created`."""
+        return self._asked is not None
 
     # --- server events ------------------------------------------------------------------
 
@@ -98,13 +110,13 @@ class ToolTurns:
 
     # --- what the bridge did ------------------------------------------------------------
 
-    def output_sent(self, call_id: str, *, continues: bool = True) -> bool:
-        """The tool's output went out; `continues=False` when the call ends with it (end_call)."""
+    def output_sent(self, call_id: str, *, then: Then = "go_on") -> bool:
+        """The tool's output went out; `then` says what follows it (see `Then`)."""
         response_id = self._batch_of.pop(call_id, None)
         batch = self._batches.get(response_id) if response_id is not None else None
         if batch is not None:
             batch.pending.discard(call_id)
-            batch.continues = batch.continues and continues
+            batch.then = max(batch.then, then, key=_WEIGHT.__getitem__)
         return self._settle()
 
     def asked(self) -> None:
@@ -118,8 +130,8 @@ class ToolTurns:
         for response_id, batch in list(self._batches.items()):
             if batch.done and not batch.pending:
                 del self._batches[response_id]
-                self._ending = self._ending or not batch.continues
-                self._owed = not self._ending
+                self._ending = self._ending or batch.then == "end"
+                self._owed = batch.then == "go_on" and not self._ending
         due = (
             self._owed
             and not self._ending

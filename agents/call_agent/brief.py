@@ -1,4 +1,5 @@
-"""What the voice agent is told for one call: instructions, greeting, voicemail message."""
+"""What the voice agent is told for one call: instructions, greeting, on hold, voicemail
+message."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ def render_instructions(brief: CallBrief) -> str:
 
 def render_greeting(brief: CallBrief) -> str:
     return render_prompt(AGENT, "greeting", PROMPT_VERSION, disclosure=brief.disclosure)
+
+
+def render_hold(brief: CallBrief) -> str:
+    return render_prompt(AGENT, "hold", PROMPT_VERSION, owner=brief.owner)
 
 
 def render_voicemail(brief: CallBrief) -> str | None:

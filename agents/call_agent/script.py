@@ -10,6 +10,7 @@ from agents.call_agent.brief import (
     AGENT,
     PROMPT_VERSION,
     render_greeting,
+    render_hold,
     render_instructions,
     render_voicemail,
 )
@@ -27,5 +28,8 @@ def call_script(brief: CallBrief) -> CallScript:
         tools=CALL_TOOLS,
         resume=render_prompt(AGENT, "resume", PROMPT_VERSION),
         history_intro=render_prompt(AGENT, "history", PROMPT_VERSION).strip(),
+        hold=render_hold(brief),
+        hold_limit=render_prompt(AGENT, "hold_limit", PROMPT_VERSION),
         turn_taking=brief.turn_taking,
+        hold_limit_s=brief.hold_limit_s,
     )

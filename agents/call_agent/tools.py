@@ -59,5 +59,16 @@ RECORD_FACT = FunctionTool(
     },
 )
 
-CALL_TOOLS = (END_CALL, SEND_DTMF, REQUEST_USER_FEEDBACK, RECORD_FACT)
+WAIT_ON_HOLD = FunctionTool(
+    name="wait_on_hold",
+    description=(
+        "Wait in silence. Call it when you are put on hold: asked to hold or to stay on the "
+        "line, hold music, a queue's recording, a call-screening service connecting you. Say "
+        "nothing after calling it; after each sound on the line you are asked whether a person "
+        "is speaking to you."
+    ),
+    parameters={"type": "object", "properties": {}},
+)
+
+CALL_TOOLS = (END_CALL, SEND_DTMF, REQUEST_USER_FEEDBACK, RECORD_FACT, WAIT_ON_HOLD)
 TOOL_NAMES = frozenset(t.name for t in CALL_TOOLS)

@@ -15,7 +15,7 @@ from core.domain.records import (
     dump_items,
     read_items,
 )
-from core.domain.turn_taking import TurnTaking
+from core.domain.turn_taking import HOLD_LIMIT_S, MAX_HOLD_LIMIT_S, MIN_HOLD_LIMIT_S, TurnTaking
 from core.domain.vocabulary import (
     DIALLING_ACTIONS,
     OPEN_TASK_STATUSES,
@@ -36,6 +36,9 @@ from core.domain.vocabulary import (
 
 __all__ = [
     "DIALLING_ACTIONS",
+    "HOLD_LIMIT_S",
+    "MAX_HOLD_LIMIT_S",
+    "MIN_HOLD_LIMIT_S",
     "OPEN_TASK_STATUSES",
     "OUTCOMES",
     "REHEARSAL_VOICE",

@@ -80,7 +80,7 @@ def _count(value: Any) -> int:
 
 class VoiceActivityRecord(Record):
     """`calls.voice_activity`: what the bridge saw of the callee's voice (`{}` before it was
-    measured)."""
+    measured), and how long the callee kept the agent on hold."""
 
     turns: list[SpeechTurnRecord] = Field(default_factory=list)
     turns_dropped: NonNegativeInt = 0  # VAD turns past the bridge's limit: counted, not kept
@@ -88,6 +88,7 @@ class VoiceActivityRecord(Record):
     voiced_ms: NonNegativeInt = 0
     transcribed: NonNegativeInt = 0
     failed_transcriptions: NonNegativeInt = 0
+    on_hold_ms: NonNegativeInt = 0  # hold music, a queue, a screener connecting: in all
 
     @classmethod
     def read(cls, raw: Any) -> VoiceActivityRecord:

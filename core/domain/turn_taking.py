@@ -18,17 +18,26 @@ The defaults are chosen for the telephone, not for a laptop microphone:
 - `interrupt_after_ms` 300: backchannels ("mm-hm", "yeah") and coughs are shorter than that,
   a callee who wants the turn talks longer; so the agent is cut off only after 300 ms of the
   callee's speech (0 cuts it off at the first sound, as before).
+
+How long the agent waits on hold (hold music, a queue, a screener connecting the call) is the
+campaign plan's `hold_limit_s`, next to these settings: `HOLD_LIMIT_S` by default, five
+minutes — a front desk's queue is usually shorter, and a line that holds longer costs a
+minute of the voice model's time per minute while nobody talks.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 TurnMode = Literal["server_vad", "semantic_vad"]
 Eagerness = Literal["low", "medium", "high", "auto"]
 NoiseReduction = Literal["near_field", "far_field", "off"]
+
+HOLD_LIMIT_S: Final = 300  # seconds on hold, in all, before the agent ends the call politely
+MIN_HOLD_LIMIT_S: Final = 30
+MAX_HOLD_LIMIT_S: Final = 3600
 
 
 class TurnTaking(BaseModel):

@@ -18,6 +18,7 @@ class Timer(StrEnum):
     AMD_POLL = "amd_poll"  # read the AMD verdict again (it may land after the socket connects)
     MACHINE_WAIT = "machine_wait"  # a machine that stays silent this long is a mailbox
     GREETING_WAIT = "greeting_wait"  # a person who says nothing this long is greeted anyway
+    HOLD_LIMIT = "hold_limit"  # the agent has waited on hold as long as the campaign allows
     DRAIN_RESPONSE = "drain_response"  # the last response gets this long to finish
     DRAIN_PLAYOUT = "drain_playout"  # and its audio this long to play out
 
@@ -42,7 +43,9 @@ class Connect:
 @dataclass(frozen=True, slots=True)
 class RespondToTurns:
     """`session.update` of turn detection with `create_response` on: from now on the server
-    answers each callee turn it detects."""
+    answers each callee turn it detects; with `on=False` it only reports them (on hold)."""
+
+    on: bool = True
 
 
 @dataclass(frozen=True, slots=True)

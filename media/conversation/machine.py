@@ -7,8 +7,9 @@ touches no socket or database, so every decision of a call is tested event by ev
 microseconds: the mailbox check, or the greeting once a person's first words ended, barge-in
 (clear the playout, cancel the response, truncate the item at what was played), mailbox vs. phone menu from the first words,
 tool calls and the one `response.create` after all their outputs (`media.tool_turns`), the
-evidence of the callee's voice (`media.speech_activity`), the resumed session after a lost
-connection, and the drain before hanging up. `media.bridge` carries the commands out.
+evidence of the callee's voice (`media.speech_activity`), waiting on hold
+(`media.conversation.hold`), the resumed session after a lost connection, and the drain before
+hanging up. `media.bridge` carries the commands out.
 
 The phases and the moves between them are in `media.conversation.phases`.
 """
@@ -16,10 +17,10 @@ The phases and the moves between them are in `media.conversation.phases`.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from core.domain import CallOutcome, EndedBy, TurnRole, TurnTaking
+from core.domain import HOLD_LIMIT_S, CallOutcome, EndedBy, TurnRole, TurnTaking
 from core.logging import get_logger
 from media.call_script import CallScript
 from media.conversation.answering import who_answered
@@ -50,6 +51,7 @@ from media.conversation.commands import (
     WatchPlayout,
     WriteTurn,
 )
+from media.conversation.hold import Hold
 from media.conversation.inputs import (
     AmdVerdict,
     BridgeFailed,
@@ -70,7 +72,7 @@ from media.conversation.inputs import (
 )
 from media.conversation.interruption import Interruption
 from media.conversation.phases import TRANSITIONS, IllegalTransition, Phase
-from media.conversation.tools import EndCall, Refused, read_tool_call
+from media.conversation.tools import EndCall, Refused, WaitOnHold, read_tool_call
 from media.echo import EchoCheck
 from media.playout import Cleared
 from media.realtime_events import (
@@ -89,7 +91,7 @@ from media.realtime_events import (
 )
 from media.session import Dtmf, PeerError
 from media.speech_activity import INAUDIBLE, CalleeVoice
-from media.tool_turns import ToolTurns
+from media.tool_turns import Then, ToolTurns
 
 log = get_logger("opendeep.media.conversation")
 
@@ -121,6 +123,7 @@ class ConversationResult:
     reason: str = ""
     voicemail: bool = False
     technical_failure: bool = False
+    on_hold_ms: int = 0  # how long the callee kept the agent on hold, in all
 
 
 @dataclass(slots=True)
@@ -164,6 +167,7 @@ class Conversation:
         self._barge_in = False  # a ClearPlayout for a barge-in awaits its PlayoutCleared
         self._interruption = Interruption(TurnTaking().interrupt_after_ms)
         self._echo = EchoCheck()  # the line's echo of the agent's voice is not the callee
+        self._hold = Hold(HOLD_LIMIT_S * 1000)
         self._resume_phase = Phase.TALKING
         self._drain: tuple[EndedBy, str] = (EndedBy.AGENT, "")
         self._drain_response: str | None = None  # the response the drain waits for
@@ -182,14 +186,18 @@ class Conversation:
             case AudioDelta(response_id=response_id, item_id=item_id, audio=audio):
                 if response_id == self._silenced:
                     return []  # a response we cancelled (a barge-in, the mailbox message)
-                return [Play(audio, item_id, response_id)]
+                play = Play(audio, item_id, response_id)
+                if self.phase is Phase.HOLD and response_id != self._hold.response_id:
+                    return [*self._off_hold(), play]  # the model answers a person: back
+                return [play]
             case AudioDone():
                 return [FlushPlayout()]
             case CalleeAudio(duration_ms=duration_ms, level=level, played=played):
                 self._voice.audio(duration_ms, level)
                 echo = self._echo.frame(level, played)
                 due = self._interruption.audio(duration_ms, level, echo=echo)
-                return self._barge_in_now() if due else []
+                # On hold the music, or a recording, is nobody's bid for the turn.
+                return self._barge_in_now() if due and self.phase is not Phase.HOLD else []
             case ResponseCreated(response_id=response_id):
                 self._turns.response_created(response_id)
                 if self._drain_awaits_ask:
@@ -204,7 +212,10 @@ class Conversation:
                 self._turns.speech_started()
                 # Their first words are under way: the greeting waits for them to end.
                 commands = self._cancel_timer(Timer.GREETING_WAIT)
-                if self._interruption.speech_started():
+                if self.phase is Phase.HOLD:
+                    self._hold.heard(now_ms)
+                    self._interruption.speech_started()  # its due is ignored on hold
+                elif self._interruption.speech_started():
                     commands += self._barge_in_now()
                 return commands
             case PlayoutCleared(cleared=cleared):
@@ -215,6 +226,11 @@ class Conversation:
                 self._voice.speech_stopped(end_ms, self._wall())
                 if self._greeting_due:
                     return self._greet()
+                if self.phase is Phase.HOLD:
+                    if self._turns.speech_stopped(answered=False):
+                        # The tools' ask is due: it is made as the check.
+                        return self._realtime(CreateResponse(self._script_().hold))
+                    return self._check_on_hold()
                 # A turn the server leaves unanswered (a response was in progress) no longer
                 # holds the tools' ask back.
                 if self._turns.speech_stopped(answered=self._server_answers):
@@ -254,6 +270,7 @@ class Conversation:
                     return []
                 self._script = script
                 self._interruption = Interruption(script.turn_taking.interrupt_after_ms)
+                self._hold = Hold(script.hold_limit_s * 1000)
                 self._amd_since = now_ms
                 return self._amd(amd_status)
             case AmdVerdict(status=status):
@@ -269,8 +286,10 @@ class Conversation:
             case HistoryLoaded(transcript=history):
                 if self.phase is not Phase.RECONNECTING:
                     return []
-                self._server_answers = True  # the resumed session answers turns at once
-                return [Connect(self._script_().resumed_instructions(history))]
+                # The resumed session answers turns at once — unless the agent is on hold.
+                self._server_answers = self._resume_phase is not Phase.HOLD
+                instructions = self._script_().resumed_instructions(history)
+                return [Connect(instructions, respond_to_turns=self._server_answers)]
             case Dtmf(digit=digit):
                 self._log.info("callee pressed a key", digit=digit)
                 return []
@@ -324,6 +343,12 @@ class Conversation:
             self._greeting_due = False  # the resumed session opens with its own words
             resumed = self._resume_phase
             self._enter(resumed)
+            if resumed is Phase.HOLD:
+                # Nobody to apologise to: the agent goes on waiting, against the same limit.
+                if Timer.HOLD_LIMIT in self._timers:
+                    return []
+                left_ms = self._hold.limit_ms - self._hold.total_ms(self._now)
+                return [self._set_timer(Timer.HOLD_LIMIT, max(0, left_ms))]
             commands: list[Command] = []
             if resumed is Phase.SCREENING:
                 commands.append(self._set_timer(Timer.MACHINE_WAIT, self._timing.machine_wait_ms))
@@ -351,6 +376,8 @@ class Conversation:
             # The cancellation is confirmed: now the message's own response can start.
             ask, self._deferred_ask = self._deferred_ask, None
             commands += self._ask(ask)
+        if self.phase is Phase.HOLD and self._hold.check_owed and not commands:
+            commands += self._check_on_hold()
         if (
             self.phase is Phase.DRAINING
             and not self._drain_playout
@@ -466,21 +493,81 @@ class Conversation:
             return self._answer(call.call_id, {"error": request.error})
         if isinstance(request, EndCall):
             goodbye = self._turns.active_response  # the response with the goodbye, if it runs
-            commands = self._answer(call.call_id, {"ok": True}, continues=False)
+            commands = self._answer(call.call_id, {"ok": True}, then="end")
             return [*commands, *self._begin_drain(EndedBy.AGENT, request.reason, response=goodbye)]
+        if isinstance(request, WaitOnHold):
+            return self._wait_on_hold(call)
         self._tools[call.call_id] = call.name
         return [StartTool(call.call_id, request)]
 
     def _answer(
-        self, call_id: str, output: dict[str, Any], *, continues: bool = True
+        self, call_id: str, output: dict[str, Any], *, then: Then = "go_on"
     ) -> list[Command]:
         """The tool's output; once the response's last output is in, the ask to go on (one
         `response.create` per response, however many tools it called)."""
         self._tools.pop(call_id, None)
         commands = self._realtime(SendToolOutput(call_id, output))
-        if self._turns.output_sent(call_id, continues=continues):
+        if self._turns.output_sent(call_id, then=then):
             commands += self._realtime(CreateResponse())
         return commands
+
+    # --- on hold -----------------------------------------------------------------------------
+
+    def _wait_on_hold(self, call: FunctionCall) -> list[Command]:
+        """The model says the callee put it on hold: it waits, silent, until a person speaks
+        (the server stops answering sounds; each is put to the model instead) or the campaign's
+        limit is reached."""
+        output = {"on_hold": True, "hold_limit_s": self._script_().hold_limit_s}
+        if self.phase is Phase.HOLD:
+            self._hold.renew(call.response_id)  # still music, or still nobody: go on waiting
+            return self._answer(call.call_id, output, then="wait")
+        if self.phase not in (Phase.SCREENING, Phase.TALKING):
+            return self._answer(call.call_id, {"error": "the call is ending"}, then="wait")
+        left_ms = self._hold.begin(self._now, call.response_id)
+        self._log.info("on hold", limit_left_ms=left_ms)
+        self._enter(Phase.HOLD)
+        self._server_answers = False
+        return [
+            *self._cancel_timer(Timer.MACHINE_WAIT),
+            *self._realtime(RespondToTurns(on=False)),
+            self._set_timer(Timer.HOLD_LIMIT, left_ms),
+            *self._answer(call.call_id, output, then="wait"),
+        ]
+
+    def _check_on_hold(self) -> list[Command]:
+        """A sound on the line ended: the model judges whether a person is speaking to the
+        agent (it answers them) or not (it calls `wait_on_hold` again and stays silent). One
+        ask at a time: a sound that ends while a response runs is judged after it."""
+        if self._turns.active_response is not None or self._turns.asking:
+            self._hold.check_owed = True
+            return []
+        self._hold.check_owed = False
+        return self._ask(self._script_().hold)
+
+    def _off_hold(self) -> list[Command]:
+        """The model answers a person: the hold is over, the server answers turns again."""
+        held_ms = self._hold.end(self._now, answered=True)
+        self._log.info("off hold", on_hold_ms=held_ms)
+        self._enter(Phase.TALKING)
+        self._server_answers = True
+        return [*self._cancel_timer(Timer.HOLD_LIMIT), *self._realtime(RespondToTurns())]
+
+    def _hold_limit_reached(self) -> list[Command]:
+        """On hold as long as the campaign allows: the agent says it will call back, and the
+        call ends once that has played."""
+        held_ms = self._hold.end(self._now, answered=False)
+        self._log.info("hold limit reached", on_hold_ms=held_ms)
+        script = self._script_()
+        commands: list[Command] = []
+        if self._turns.active_response is not None:
+            # A check still runs: it gives way to the goodbye, asked once it is cancelled.
+            self._silenced = self._turns.active_response
+            self._deferred_ask = script.hold_limit
+            commands += [*self._realtime(CancelResponse()), ClearPlayout()]
+        else:
+            commands += self._ask(script.hold_limit)
+        reason = f"on hold for {script.hold_limit_s} s, the campaign's limit"
+        return [*commands, *self._begin_drain(EndedBy.AGENT, reason, ask=True)]
 
     # --- a lost connection -------------------------------------------------------------------
 
@@ -489,7 +576,7 @@ class Conversation:
         if error is None:
             self._log.info("realtime session closed by the server")
             return []
-        if self.phase not in (Phase.SCREENING, Phase.TALKING, Phase.DRAINING):
+        if self.phase not in (Phase.SCREENING, Phase.TALKING, Phase.HOLD, Phase.DRAINING):
             return []
         self._log.warning("realtime connection lost", error=error)
         if self.phase is Phase.DRAINING:
@@ -519,14 +606,18 @@ class Conversation:
     ) -> list[Command]:
         """Let `response` (or the one our ask is about to create) finish and its audio play
         out, then hang up."""
-        if self.phase not in (Phase.SCREENING, Phase.TALKING):
+        if self.phase not in (Phase.SCREENING, Phase.TALKING, Phase.HOLD):
             return []  # already ending: the first reason stands
+        commands: list[Command] = []
+        if self.phase is Phase.HOLD:  # the model gives up waiting
+            self._hold.end(self._now, answered=False)
+            commands += self._cancel_timer(Timer.HOLD_LIMIT)
         self._enter(Phase.DRAINING)
         self._drain = (ended_by, reason)
         self._drain_response, self._drain_awaits_ask = response, ask
         if response is None and not ask:
-            return self._await_playout()
-        return [self._set_timer(Timer.DRAIN_RESPONSE, self._timing.drain_ms)]
+            return [*commands, *self._await_playout()]
+        return [*commands, self._set_timer(Timer.DRAIN_RESPONSE, self._timing.drain_ms)]
 
     def _await_playout(self) -> list[Command]:
         self._drain_playout = True
@@ -558,9 +649,11 @@ class Conversation:
             self.result.ended_by = EndedBy.CALLEE if reason == "hangup" else EndedBy.FAILURE
             self.result.reason = reason
         self._timers.clear()  # the driver stops its timers with the call
+        self.result.on_hold_ms = self._hold.total_ms(self._now)
         self._enter(Phase.ENDED)
         self._connected = False
-        return [CloseRealtime(), FlushTurns(), StoreVoiceActivity(self._voice.snapshot())]
+        activity = replace(self._voice.snapshot(), on_hold_ms=self.result.on_hold_ms)
+        return [CloseRealtime(), FlushTurns(), StoreVoiceActivity(activity)]
 
     # --- timers ------------------------------------------------------------------------------
 
@@ -575,6 +668,8 @@ class Conversation:
             if self.phase is Phase.TALKING and self._greeting_due and not self._callee_speaking:
                 return self._greet()
             return []
+        if fired.timer is Timer.HOLD_LIMIT:
+            return self._hold_limit_reached() if self.phase is Phase.HOLD else []
         if fired.timer is Timer.MACHINE_WAIT:
             # A machine that says nothing for a while is a mailbox waiting for its message;
             # one that speaks is judged by its first words.

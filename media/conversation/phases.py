@@ -12,6 +12,7 @@ class Phase(StrEnum):
     CONNECTING = "connecting"  # the Realtime session is being opened
     SCREENING = "screening"  # a machine answered: its first words tell a mailbox from a menu
     TALKING = "talking"  # the agent and the callee converse
+    HOLD = "hold"  # the callee put the agent on hold: it listens, silent, until a person speaks
     RECONNECTING = "reconnecting"  # the Realtime connection was lost; resuming it, once
     DRAINING = "draining"  # the last response (goodbye, mailbox message) finishes and plays
     HANGING_UP = "hanging_up"  # the hang-up is sent; the line closes
@@ -22,10 +23,24 @@ TRANSITIONS: Final[Mapping[Phase, frozenset[Phase]]] = {
     Phase.STARTING: frozenset({Phase.CONNECTING, Phase.HANGING_UP, Phase.ENDED}),
     Phase.CONNECTING: frozenset({Phase.TALKING, Phase.SCREENING, Phase.HANGING_UP, Phase.ENDED}),
     Phase.SCREENING: frozenset(
+        {
+            Phase.TALKING,
+            Phase.HOLD,
+            Phase.DRAINING,
+            Phase.RECONNECTING,
+            Phase.HANGING_UP,
+            Phase.ENDED,
+        }
+    ),
+    Phase.TALKING: frozenset(
+        {Phase.HOLD, Phase.DRAINING, Phase.RECONNECTING, Phase.HANGING_UP, Phase.ENDED}
+    ),
+    Phase.HOLD: frozenset(
         {Phase.TALKING, Phase.DRAINING, Phase.RECONNECTING, Phase.HANGING_UP, Phase.ENDED}
     ),
-    Phase.TALKING: frozenset({Phase.DRAINING, Phase.RECONNECTING, Phase.HANGING_UP, Phase.ENDED}),
-    Phase.RECONNECTING: frozenset({Phase.TALKING, Phase.SCREENING, Phase.HANGING_UP, Phase.ENDED}),
+    Phase.RECONNECTING: frozenset(
+        {Phase.TALKING, Phase.SCREENING, Phase.HOLD, Phase.HANGING_UP, Phase.ENDED}
+    ),
     Phase.DRAINING: frozenset({Phase.HANGING_UP, Phase.ENDED}),
     Phase.HANGING_UP: frozenset({Phase.ENDED}),
     Phase.ENDED: frozenset(),

@@ -25,13 +25,19 @@ class EndCall:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitOnHold:
+    """The callee put the agent on hold (hold music, a queue, a screener connecting): it waits
+    in silence until a person speaks to it."""
+
+
+@dataclass(frozen=True, slots=True)
 class Refused:
     """Answered at once with `{"error": error}`; nothing was done."""
 
     error: str
 
 
-def read_tool_call(call: FunctionCall) -> ToolRequest | EndCall | Refused:
+def read_tool_call(call: FunctionCall) -> ToolRequest | EndCall | WaitOnHold | Refused:
     """What the model asked for with `call`."""
     try:
         args = call.parsed_arguments()
@@ -39,6 +45,8 @@ def read_tool_call(call: FunctionCall) -> ToolRequest | EndCall | Refused:
         return Refused(f"{exc}. Nothing was done; call it again with valid arguments.")
     if call.name == "end_call":
         return EndCall(str(args.get("reason") or "the agent ended the call"))
+    if call.name == "wait_on_hold":
+        return WaitOnHold()
     if call.name == "send_dtmf":
         digits = str(args.get("digits", ""))
         if not DTMF_DIGITS.match(digits):

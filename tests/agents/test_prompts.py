@@ -6,7 +6,7 @@ from string import Template
 
 import pytest
 
-from agents.call_agent.brief import render_instructions
+from agents.call_agent.brief import render_hold, render_instructions
 from agents.prompts import AGENTS_DIR, PromptNotFound, load_prompt, render_prompt
 from media.call_script import CallBrief
 
@@ -46,23 +46,38 @@ def test_bad_prompt_paths(agent: str, name: str, version: str) -> None:
         load_prompt(agent, name, version)
 
 
+BRIEF = CallBrief(
+    user_id=1,
+    call_id=1,
+    task_id=1,
+    call_uuid="u",
+    owner="Alex Morgan",
+    target_name="Bright Smile Dental",
+    objective="Book a cleaning",
+    instructions="Ask for a morning slot.",
+    disclosure="Hi, this is an AI assistant calling on behalf of Alex Morgan.",
+    voicemail_message=None,
+)
+
+
 def test_the_call_agent_reads_numbers_spellings_and_dates_back_in_groups() -> None:
     """Misheard digits and letters are the commonest failure of a phone call: the agent is told
     to read them back in groups and have them confirmed."""
-    brief = CallBrief(
-        user_id=1,
-        call_id=1,
-        task_id=1,
-        call_uuid="u",
-        owner="Alex Morgan",
-        target_name="Bright Smile Dental",
-        objective="Book a cleaning",
-        instructions="Ask for a morning slot.",
-        disclosure="Hi, this is an AI assistant calling on behalf of Alex Morgan.",
-        voicemail_message=None,
-    )
-    text = " ".join(render_instructions(brief).split()).lower()
+    text = " ".join(render_instructions(BRIEF).split()).lower()
     assert "read back every phone number, e-mail address, date and time" in text
     assert "in groups" in text
     assert "spell e-mail addresses letter by letter" in text
     assert "ask the person to confirm" in text
+
+
+def test_the_call_agent_waits_on_hold_in_silence_and_answers_call_screeners() -> None:
+    text = " ".join(render_instructions(BRIEF).split()).lower()
+    assert "call `wait_on_hold` and say nothing until a person speaks to you" in text
+    assert "never talk over hold music" in text
+    assert "call-screening service" in text
+    assert (
+        "you are an ai assistant calling on behalf of alex morgan and why you are calling" in text
+    )
+    # Each sound on hold: a person is answered (who calls, for whom), anything else waited out.
+    hold = " ".join(render_hold(BRIEF).split()).lower()
+    assert "on behalf of alex morgan" in hold and "call `wait_on_hold` and say nothing" in hold

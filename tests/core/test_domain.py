@@ -151,6 +151,7 @@ ANALYSIS: dict[str, Any] = {
                 "voiced_ms": 1200,
                 "transcribed": 1,
                 "failed_transcriptions": 1,
+                "on_hold_ms": 21000,
             },
         ),
         (TaskResult, {"reason": "busy: retry in 0:10:00", "detail": "busy"}),
@@ -212,6 +213,7 @@ def test_list_columns_skip_items_that_do_not_fit() -> None:
         (None, VoiceActivityRecord()),
         ("junk", VoiceActivityRecord()),
         ({"voiced_ms": 1200}, VoiceActivityRecord(voiced_ms=1200)),
+        ({"on_hold_ms": 21000}, VoiceActivityRecord(on_hold_ms=21000)),
         ({"voiced_ms": -5, "audio_ms": "x", "transcribed": True}, VoiceActivityRecord()),
         ({"turns": [{"start_ms": 1}, "x"]}, VoiceActivityRecord()),  # a turn without its time
     ],

@@ -28,6 +28,9 @@ SCRIPT = CallScript(
     tools=(),
     resume="Apologise for the dropped line.",
     history_intro="The conversation so far:",
+    hold="On hold: answer a person, else call wait_on_hold.",
+    hold_limit="Say you will call back; goodbye.",
+    hold_limit_s=300,
 )
 # The agent's opening: the greeting, then the server answers the callee's turns itself.
 GREET = [CreateResponse(SCRIPT.greeting), RespondToTurns()]

@@ -9,10 +9,12 @@ import datetime as dt
 
 import pytest
 
+from agents.call_agent import call_script
 from core.db import Database, NotFound
 from core.domain import TranscriptTurn, TurnRole, VoiceActivityRecord, read_items
 from core.settings import Settings
 from media.call_store import CallStore
+from tests.kit import make_call, make_campaign, make_task, make_user
 from tests.media.test_bridge import seed_call
 
 
@@ -100,3 +102,26 @@ async def test_voice_activity_is_stored(db: Database) -> None:
         stored = (await s.calls.require(seeded.call_id)).voice_activity
     assert stored == activity.to_json()
     assert VoiceActivityRecord.read(stored) == activity
+
+
+@pytest.mark.parametrize(
+    ("plan", "limit"),
+    [
+        ({"hold_limit_s": 120}, 120),
+        (None, 300),  # a plan stored before the limit existed
+        ({"hold_limit_s": "ten minutes"}, 300),  # unreadable: the default
+        ({"hold_limit_s": 5}, 300),  # out of range
+    ],
+)
+async def test_the_brief_carries_the_campaigns_hold_limit(
+    db: Database, plan: dict[str, object] | None, limit: int
+) -> None:
+    uid = await make_user(db, "owner")
+    campaign = await make_campaign(db, uid, plan=plan)
+    task = await make_task(db, uid, campaign_id=campaign.id)
+    call = await make_call(db, uid, task_id=task.id)
+    brief = await CallStore(db, Settings(), uid, call.id).brief()
+    assert brief.hold_limit_s == limit
+    script = call_script(brief)
+    assert script.hold_limit_s == limit
+    assert "wait_on_hold" in {tool.name for tool in script.tools}

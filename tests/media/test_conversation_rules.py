@@ -8,7 +8,7 @@ import pytest
 from media.conversation import TRANSITIONS, Conversation, IllegalTransition, Phase
 from media.conversation.answering import who_answered
 from media.conversation.commands import AskOwner, PressKeys, RecordFact
-from media.conversation.tools import EndCall, Refused, read_tool_call
+from media.conversation.tools import EndCall, Refused, WaitOnHold, read_tool_call
 from media.realtime_events import FunctionCall
 from tests.media.conversation_kit import EPOCH
 
@@ -78,6 +78,8 @@ def call(name: str, arguments: str) -> FunctionCall:
         ),
         ("record_fact", '{"key": "doctor", "value": "Lee"}', RecordFact("doctor", "Lee", "")),
         ("record_fact", "", RecordFact("fact", "", "")),  # no arguments at all: an empty object
+        ("wait_on_hold", "{}", WaitOnHold()),
+        ("wait_on_hold", "", WaitOnHold()),
         ("transfer", "{}", Refused("unknown tool 'transfer'")),
     ],
 )

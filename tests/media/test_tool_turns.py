@@ -103,11 +103,28 @@ def test_end_call_among_the_tools_means_no_ask() -> None:
     t.function_call("r1", "end")
     t.response_done("r1")
     assert t.output_sent("fact") is False
-    assert t.output_sent("end", continues=False) is False
+    assert t.output_sent("end", then="end") is False
     t.response_created("r2")
     t.function_call("r2", "late")
     t.response_done("r2")
     assert t.output_sent("late") is False  # the call is ending
+
+
+def test_wait_on_hold_among_the_tools_means_no_ask_for_that_response_only() -> None:
+    t = ToolTurns()
+    t.response_created("r1")
+    t.function_call("r1", "fact")
+    t.function_call("r1", "hold")
+    t.response_done("r1")
+    assert t.output_sent("fact") is False
+    assert t.output_sent("hold", then="wait") is False  # the agent waits in silence
+    assert t.asking is False
+    t.asked()  # a hold check, after a sound on the line
+    assert t.asking is True
+    t.response_created("r2")
+    t.function_call("r2", "fact-2")  # a person came back: the agent records what they said
+    t.response_done("r2")
+    assert t.output_sent("fact-2") is True  # and goes on: waiting ended nothing
 
 
 def test_a_refused_ask_is_repeated_once_the_active_response_is_done() -> None:

@@ -1,5 +1,6 @@
 """A campaign's turn-taking settings: stored plans with or without them, and the session fields
-each setting becomes (which the local Realtime server accepts in their GA shape)."""
+each setting becomes (which the local Realtime server accepts in their GA shape); its limit on
+waiting on hold."""
 
 from __future__ import annotations
 
@@ -108,3 +109,14 @@ def test_settings_outside_their_range_are_refused_with_the_field_named() -> None
         TurnTaking.model_validate({"interrupt_after_ms": -1})
     with pytest.raises(ValueError, match="eagerness"):
         TurnTaking.model_validate({"eagerness": "eager"})
+
+
+def test_a_plan_stored_without_a_hold_limit_waits_on_hold_five_minutes_at_most() -> None:
+    assert CampaignPlan.model_validate(PLAN).hold_limit_s == 300
+    assert CampaignPlan.model_validate({**PLAN, "hold_limit_s": 900}).hold_limit_s == 900
+
+
+@pytest.mark.parametrize("limit", [0, 29, 3601])
+def test_a_hold_limit_outside_its_range_is_refused(limit: int) -> None:
+    with pytest.raises(ValueError, match="hold_limit_s"):
+        CampaignPlan.model_validate({**PLAN, "hold_limit_s": limit})
