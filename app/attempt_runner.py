@@ -214,6 +214,7 @@ class CallAttemptRunner:
         release()  # the line is free; the analysis does not need a call slot
         bridge = self._bridges.bridge(placed.call_uuid)
         failure: str | None = None
+        not_a_mailbox = False
         if bridge is not None:
             try:
                 await asyncio.wait_for(bridge.finished.wait(), BRIDGE_GRACE_S)
@@ -221,6 +222,7 @@ class CallAttemptRunner:
                 log.warning("bridge did not finish after hangup", call_uuid=placed.call_uuid)
             if bridge.result.technical_failure:
                 failure = bridge.result.reason or "the call bridge failed"
+            not_a_mailbox = bridge.result.not_a_mailbox
         async with self._db.scope(claim.user_id) as s:
             # A question the owner did not answer in time leaves the inbox with the call; an
             # answer still given is kept for the next attempt (`core.services.feedback`).
@@ -235,6 +237,10 @@ class CallAttemptRunner:
                 )
             else:
                 call = await s.calls.require(placed.call_id)
+                if call.outcome is CallOutcome.VOICEMAIL and not_a_mailbox:
+                    # AMD heard a machine, but a phone menu, a call screener or a queue that
+                    # the agent talked its way through: the call was answered, and is read.
+                    call = await s.calls.set_progress(placed.call_id, outcome=CallOutcome.ANSWERED)
         outcome = call.outcome or snap.outcome or CallOutcome.FAILED
         if outcome in _NO_CONVERSATION:
             detail = call.end_reason or str(outcome)

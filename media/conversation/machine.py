@@ -122,6 +122,9 @@ class ConversationResult:
     ended_by: EndedBy | None = None
     reason: str = ""
     voicemail: bool = False
+    # A machine answered (AMD said MACHINE) whose first words were a phone menu's, a call
+    # screener's or a queue's, and the call went on: it was answered, not a mailbox.
+    not_a_mailbox: bool = False
     technical_failure: bool = False
     on_hold_ms: int = 0  # how long the callee kept the agent on hold, in all
 
@@ -441,12 +444,15 @@ class Conversation:
         if self._caller_turns != 1 or self.phase not in (Phase.SCREENING, Phase.TALKING):
             return commands
         answered = who_answered(text)
-        if answered == "menu":
-            self._log.info("phone menu answered")
+        if answered in ("menu", "screener", "hold"):
+            # A phone menu (the agent presses keys), a call screener (it says who it is and
+            # waits), a queue (it waits): a machine, but no mailbox.
+            self._log.info("answered by a machine that is no mailbox", answerer=answered)
+            self.result.not_a_mailbox = self._machine
             if self.phase is Phase.SCREENING:
                 commands += self._cancel_timer(Timer.MACHINE_WAIT)
                 self._enter(Phase.TALKING)
-            return commands  # the agent listens and presses keys (send_dtmf)
+            return commands
         if answered == "mailbox" or self._machine:
             # A greeting like "please leave a message after the tone": a mailbox.
             if self._turns.active_response is not None:

@@ -17,11 +17,13 @@ from media.conversation.commands import (
     CreateResponse,
     HangUp,
     LoadHistory,
+    MarkOutcome,
     Play,
     RespondToTurns,
     SendToolOutput,
     StoreVoiceActivity,
     WatchPlayout,
+    WriteTurn,
 )
 from media.conversation.inputs import (
     CallEnded,
@@ -35,6 +37,7 @@ from media.conversation.inputs import (
 from media.playout import Cleared
 from media.realtime_events import (
     AudioDelta,
+    CallerTranscript,
     FunctionCall,
     ResponseCreated,
     ResponseDone,
@@ -46,6 +49,10 @@ from tests.media.conversation_kit import SCRIPT, Call, timer
 AUDIO = b"\xff" * 160
 NOTHING_PLAYING = PlayoutCleared(Cleared(0, 0, None, None, 0))
 ON_HOLD = {"on_hold": True, "hold_limit_s": 300}
+SCREENER = (
+    "The person you are calling uses a screening service, please say your name and why you "
+    "are calling."
+)
 
 
 def wait_on_hold(response_id: str, call_id: str) -> FunctionCall:
@@ -251,3 +258,46 @@ def test_a_call_without_a_hold_records_none() -> None:
     call.talking()
     [store] = [c for c in call(CallEnded("hangup")) if isinstance(c, StoreVoiceActivity)]
     assert store.activity.on_hold_ms == 0
+
+
+# --- machines that are no mailbox ------------------------------------------------------------
+
+
+def test_a_call_screener_is_answered_and_the_agent_waits_to_be_connected() -> None:
+    call = Call()
+    call.screening()  # AMD: MACHINE (the screener's long greeting)
+    call(SpeechStarted(0, "in-1"))
+    call.speak(5000)
+    call(SpeechStopped(call.now_ms, "in-1"), after_ms=500)  # the server answers it
+    call(ResponseCreated("r1"))
+    assert call(CallerTranscript("in-1", SCREENER)) == [
+        WriteTurn("callee", SCREENER),
+        CancelTimer(Timer.MACHINE_WAIT),
+    ]
+    assert call.phase is Phase.TALKING  # no mailbox: no message, no hang-up
+    # The agent says who it is, for whom and why, then waits to be connected.
+    assert call(AudioDelta("r1", "i1", AUDIO)) == [Play(AUDIO, "i1", "r1")]
+    assert call(wait_on_hold("r1", "c1"))[0] == RespondToTurns(on=False)
+    call(ResponseDone("r1", "completed"))
+    # "Please stay on the line." — the model keeps waiting, silent.
+    assert sound(call, 1200, "in-2") == [CreateResponse(SCRIPT.hold)]
+    call(ResponseCreated("r2"))
+    call(wait_on_hold("r2", "c2"))
+    call(ResponseDone("r2", "completed"))
+    # The person: the model answers, the hold is over.
+    assert sound(call, 3000, "in-3") == [CreateResponse(SCRIPT.hold)]
+    call(ResponseCreated("r3"))
+    assert call(AudioDelta("r3", "i3", AUDIO))[-1] == Play(AUDIO, "i3", "r3")
+    assert call.phase is Phase.TALKING
+    result = call.conversation.result
+    assert result.not_a_mailbox and not result.voicemail  # the call was answered
+
+
+def test_a_queues_recording_is_no_mailbox() -> None:
+    call = Call()
+    call.screening()
+    said = "Thank you for calling. Your call is important to us, please stay on the line."
+    commands = call(CallerTranscript("in-1", said))
+    assert MarkOutcome("voicemail") not in commands
+    assert call.phase is Phase.TALKING
+    assert call.conversation.result.not_a_mailbox

@@ -50,6 +50,16 @@ def test_a_move_the_table_does_not_allow_is_refused() -> None:
         ("Please listen carefully, as our menu options have changed.", "menu"),
         ("If you know your party's extension, dial the extension now.", "menu"),
         ("To leave a message press 1.", "mailbox"),  # a mailbox's own menu
+        (
+            "The person you are calling uses a screening service, please say your name and "
+            "why you are calling.",
+            "screener",
+        ),
+        ("Before I connect you, may I ask who's calling?", "screener"),
+        ("Your call is important to us. Please stay on the line.", "hold"),
+        ("Please hold for the next available representative.", "hold"),
+        ("One moment please, I'll put you on hold.", "hold"),
+        ("Please hold, or leave a message after the tone.", "mailbox"),
         ("Bright Smile Dental, Anna speaking.", "unknown"),
         ("Hello?", "unknown"),
         ("", "unknown"),
