@@ -4,27 +4,14 @@ silent), barge-in truncates the agent, and `send_dtmf` takes the agent through a
 
 from __future__ import annotations
 
-import wave
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 
-from agents.call_agent.rehearsal import script_selector
-from agents.schemas import CampaignPlan, Target
-from app.node import Node, PartsWanted
-from app.rehearsal import node_settings
 from core.db import Database
-from core.db.models import Call, CallState
 from core.settings import Settings
-from media.realtime_server import CallTool, RealtimeTestServer, Say, Script, ScriptedResponse
-from media.realtime_server.responses import SimOptions
-from tests.integration.scheduling import dispatching
-from tests.kit import until
-from tests.kit.devpbx import PROJECT
+from media.realtime_server import CallTool, Say, Script, ScriptedResponse
+from tests.integration.voice_rig import Rig, call, open_rig, recording, voiced_ms
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
 
@@ -73,72 +60,10 @@ SCRIPTS = {
 }
 
 
-@dataclass
-class Rig:
-    node: Node
-    db: Database
-    sim: RealtimeTestServer
-    user_id: int
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-
 @pytest.fixture
 async def rig(db: Database, pbx_settings: Settings) -> AsyncIterator[Rig]:
-    async with RealtimeTestServer(
-        Script(responses=[]),
-        options=SimOptions(realtime_factor=1.0),
-        select_script=script_selector(SCRIPTS),
-    ) as sim:
-        settings = node_settings(pbx_settings, sim.url).model_copy(update={"database_url": db.url})
-        node = Node(settings, db, PartsWanted(ui=False), ring_timeout_s=10, safety_interval_s=0.5)
-        async with db.users() as users:
-            user_id = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
-        rig = Rig(node, db, sim, user_id)
-        assert node.telephony is not None
-        node.telephony.ami.on_event(lambda e: rig.events.append(dict(e)))
-        async with node:
-            await node.telephony.ami.wait_connected(20)
-            yield rig
-
-
-async def call(rig: Rig, name: str, phone: str) -> Any:
-    plan = CampaignPlan(
-        name=name,
-        objective="Book an appointment.",
-        targets=[Target(name=name, phone=phone)],
-        max_attempts=1,
-    )
-    runner = rig.node.graphs.runner
-    orch = await runner.start_orchestration(rig.user_id, plan, plan_id=name)
-    assert orch.feedback_id is not None
-    await runner.answer_feedback(rig.user_id, orch.feedback_id, {"type": "accept"})
-    async with rig.db.scope(rig.user_id) as s:
-        (task,) = await s.tasks.list_for_campaign(
-            orch.campaign_id or (await s.campaigns.list())[0].id
-        )
-
-    async def finished() -> Call | None:
-        async with rig.db.scope(rig.user_id) as s:
-            calls = await s.calls.list_for_task(task.id)
-            status = (await s.tasks.require(task.id)).status
-        ended = calls and calls[-1].state is CallState.ENDED
-        return calls[-1] if ended and status.value not in ("pending", "claimed") else None
-
-    return await until(dispatching(rig.node, finished), 120, "the call to finish", step=0.5)
-
-
-def voiced_ms(path: Path) -> int:
-    with wave.open(str(path)) as w:
-        rate = w.getframerate()
-        samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float64)
-    frame = rate // 50
-    frames = samples[: len(samples) // frame * frame].reshape(-1, frame)
-    rms = np.sqrt((frames**2).mean(axis=1))
-    return int((rms > 300).sum() * 20)
-
-
-def host_path(asterisk_path: str) -> Path:
-    return PROJECT / ".devpbx" / "root" / asterisk_path.lstrip("/")
+    async with open_rig(db, pbx_settings, SCRIPTS) as rig:
+        yield rig
 
 
 async def test_the_human_hears_the_agent_and_barge_in_truncates(rig: Rig) -> None:
@@ -157,9 +82,7 @@ async def test_the_human_hears_the_agent_and_barge_in_truncates(rig: Rig) -> Non
         if e.get("UserEvent") == "SimCallee" and e.get("CallUUID") == result.call_uuid
     ]
     assert heard, "the simulated callee announced no recording"
-    recording = host_path(heard[0]["HeardFile"])
-    await until(recording.exists, 5, f"the callee's recording {recording}", step=0.25)
-    assert voiced_ms(recording) > 1000, "the callee heard silence"
+    assert voiced_ms(await recording(heard[0]["HeardFile"])) > 1000, "the callee heard silence"
     # transcripts of both sides were stored
     roles = {t["role"] for t in result.transcript}
     assert {"agent", "callee"} <= roles
