@@ -29,6 +29,7 @@ from core.db.models import CampaignStatus, TaskStatus
 from core.phone import time_zones
 from tests.conftest import _reset_postgres
 from tests.helpers import PROJECT, free_port, wait_for_line
+from tests.kit import make_campaign, make_task
 from tests.kit.devpbx import require_devpbx
 from tests.ui.browser import open_tab, signed_in, toast
 from tests.ui.conftest import Account, ServedApp
@@ -123,20 +124,21 @@ def test_a_review_answered_in_words_brings_the_next_call_at_that_time(
     suffix = "pg" if app.database_url.startswith("postgresql") else "sqlite"
 
     async def seed(db: Database) -> tuple[int, int]:
-        async with db.scope(alice.user_id) as s:
-            campaign = await s.campaigns.create(
-                idempotency_key="review-journey",
-                name="Cleaning",
-                objective="Book a dental cleaning next week, mornings.",
-                status=CampaignStatus.ACTIVE,
-            )
-            task = await s.tasks.add(
-                campaign_id=campaign.id,
-                target_name=TARGET,
-                phone_e164=NUMBER,
-                time_zones=time_zones(NUMBER),
-                instructions="Ask for a cleaning next week, in the morning.",
-            )
+        campaign = await make_campaign(
+            db,
+            alice.user_id,
+            name="Cleaning",
+            objective="Book a dental cleaning next week, mornings.",
+        )
+        task = await make_task(
+            db,
+            alice.user_id,
+            campaign_id=campaign.id,
+            target_name=TARGET,
+            phone=NUMBER,
+            time_zones=time_zones(NUMBER),
+            instructions="Ask for a cleaning next week, in the morning.",
+        )
         return campaign.id, task.id
 
     campaign_id, task_id = app.run(seed)  # due at once: the scheduler dials it
