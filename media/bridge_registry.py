@@ -9,6 +9,7 @@ calls' agent says comes from the `script` writer it is built with (the agents la
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 from core.db import Database
 from core.logging import get_logger
@@ -26,6 +27,9 @@ from media.voice_check import VoiceCheck
 
 log = get_logger("opendeep.media")
 
+# Finds the call an AudioSocket UUID belongs to (None: no call of ours has it).
+CallFinder = Callable[[Database, Settings, uuid.UUID], Awaitable[CallStore | None]]
+
 
 class BridgeRegistry:
     def __init__(
@@ -37,8 +41,10 @@ class BridgeRegistry:
         realtime: RealtimeFactory | None = None,
         actions: CallActions | None = None,
         machine_wait_s: float = 6.0,
+        find_call: CallFinder = CallStore.for_uuid,
     ) -> None:
         self._db = db
+        self._find_call = find_call
         self._settings = settings
         self._script = script
         # A factory passed in belongs to the caller; the one made here is closed by `aclose`.
@@ -93,7 +99,7 @@ class BridgeRegistry:
         self._live.pop(call_uuid, None)
 
     async def resolve(self, call_uuid: uuid.UUID) -> SessionHandler | None:
-        store = await CallStore.for_uuid(self._db, self._settings, call_uuid)
+        store = await self._find_call(self._db, self._settings, call_uuid)
         if store is None:
             log.warning("audiosocket for an unknown call", call_uuid=str(call_uuid))
             return None

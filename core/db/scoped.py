@@ -26,6 +26,7 @@ from core.domain import (
     CallState,
     CampaignStatus,
     FeedbackKind,
+    FeedbackPayload,
     FeedbackStatus,
     RecordedFact,
     StopRule,
@@ -693,7 +694,7 @@ class FeedbackRepo(_Scoped[FeedbackRequest]):
             .order_by(FeedbackRequest.answered_at, FeedbackRequest.id)
         )
         items = (await self._session.execute(stmt)).scalars().all()
-        return [i for i in items if "applied" not in (i.payload or {})]
+        return [i for i in items if FeedbackPayload.read(i.payload).applied is None]
 
     async def lock(self, ident: int) -> FeedbackRequest:
         """The item, locked until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite holds
