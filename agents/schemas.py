@@ -161,6 +161,11 @@ class CampaignPlan(BaseModel):
         None, description="Message to leave on voicemail; none: hang up on voicemail."
     )
     max_attempts: int = Field(3, ge=1, le=10, description="Attempts per target at most.")
+    caller_id: str | None = Field(
+        None,
+        description="The number the callees see (E.164), only when the owner asks for one of "
+        "their own; none: the owner's usual caller ID.",
+    )
 
     @model_validator(mode="after")
     def _unique_numbers(self) -> CampaignPlan:
