@@ -50,7 +50,7 @@ MODULES: dict[str, str] = {
     "chan_pjsip.so": "calls through the PJSIP trunk",
     "app_dial.so": "Dial()",
     "app_stack.so": "Dial's pre-dial handler",
-    "app_exec.so": "ExecIf()",
+    "app_exec.so": "ExecIf() and TryExec()",
     "res_pjsip_header_funcs.so": "the call's UUID in a SIP header",
     "func_logic.so": "IF()",
     "func_strings.so": "LEN()",
@@ -70,13 +70,9 @@ DECLINED_FIX = {
     "app_amd.so": "app_amd.so starts only with an amd.conf: create /etc/asterisk/amd.conf "
     "(Asterisk's sample, or a `[general]` line alone for its defaults)",
 }
-# What the doctor itself reads through Getvar.
-DOCTOR_MODULES = (
-    "func_module.so",
-    "func_pjsip_endpoint.so",
-    "func_pjsip_aor.so",
-    "func_pjsip_contact.so",
-)
+# What the doctor itself reads through Getvar: IFMODULE(), and the trunk's PJSIP state.
+PJSIP_FUNCTIONS = ("func_pjsip_endpoint.so", "func_pjsip_aor.so", "func_pjsip_contact.so")
+DOCTOR_MODULES = ("func_module.so", *PJSIP_FUNCTIONS)
 
 _PRIV = re.compile(r"\(Priv: ([^)]*)\)\s*\Z")
 _DIAL = re.compile(r"PJSIP/\$\{EXTEN\}@([A-Za-z0-9][A-Za-z0-9_.-]*)")
@@ -334,7 +330,7 @@ def registrations_of(trunk: str, details: Sequence[Mapping[str, str]]) -> dict[s
 
 def check_trunk(trunk: Trunk, loaded: Mapping[str, bool | None]) -> Check:
     name = "trunk"
-    functions = [m for m in DOCTOR_MODULES[1:] if loaded.get(m) is False]
+    functions = [m for m in PJSIP_FUNCTIONS if loaded.get(m) is False]
     if functions:
         return Check(
             name,
