@@ -169,14 +169,14 @@ async def _trunk(ami: AmiConnection, name: str, *, registrations: bool) -> Trunk
     aors = _split(await _getvar(ami, f"PJSIP_ENDPOINT({name},aors)"))
     contacts = []
     for aor in aors:
-        frequency = await _getvar(ami, f"PJSIP_AOR({aor},qualify_frequency)") or "0"
+        frequency = (await _getvar(ami, f"PJSIP_AOR({aor},qualify_frequency)") or "").strip()
         for contact in _split(await _getvar(ami, f"PJSIP_AOR({aor},contact)")):
             contacts.append(
                 Contact(
                     aor=aor,
                     uri=await _getvar(ami, f"PJSIP_CONTACT({contact},uri)") or contact,
                     status=await _getvar(ami, f"PJSIP_CONTACT({contact},status)") or "Unknown",
-                    qualify_frequency=int(float(frequency)) if _number(frequency) else 0,
+                    qualify_frequency=int(frequency) if frequency.isdigit() else 0,
                 )
             )
     found: dict[str, str] = {}
@@ -185,14 +185,6 @@ async def _trunk(ami: AmiConnection, name: str, *, registrations: bool) -> Trunk
             name, await ami.send_list({"Action": "PJSIPShowRegistrationsOutbound"})
         )
     return Trunk(name, tuple(aors), tuple(contacts), found)
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 # --- the test call -------------------------------------------------------------------------
