@@ -461,7 +461,7 @@ def check_audiosocket(probe: Probe, *, port: int, pbx_host: str) -> Check:
             name,
             "fail",
             "AudioSocket() is not running on the PBX (see modules)",
-            f"{load('res_audiosocket.so')} && {load('app_audiosocket.so')}",
+            load("app_audiosocket.so"),
         )
     host = probe.address.rsplit(":", 1)[0]
     firewall = f"nft add rule inet filter input ip saddr {pbx_host} tcp dport {port} accept"

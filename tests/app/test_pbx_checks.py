@@ -348,7 +348,7 @@ ADDRESS = "192.168.1.50:9092"
             Probe(ADDRESS, "u1", report=FINE_REPORT | {"AudioSocket": "NOAPP"}, ended=True),
             "fail",
             "AudioSocket() is not running",
-            'asterisk -rx "module load res_audiosocket.so"',
+            'asterisk -rx "module load app_audiosocket.so"',
         ),
         (Probe(ADDRESS, "u1", refused="Originate failed"), "fail", "refused the test call", ""),
         (

@@ -159,6 +159,8 @@ class ForeignPbx:
 def _in_use(port: int, *, udp: bool) -> bool:
     kind = socket.SOCK_DGRAM if udp else socket.SOCK_STREAM
     with socket.socket(socket.AF_INET, kind) as sock:
+        # As Asterisk binds: a port whose last connections wait in TIME_WAIT is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
