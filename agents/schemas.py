@@ -132,6 +132,11 @@ class CampaignPlan(BaseModel):
         description="How the voice agent takes turns; leave the defaults (made for phone "
         "calls) unless the owner asks otherwise.",
     )
+    caller_id: str | None = Field(
+        None,
+        description="The number the callees see (E.164), only when the owner asks for one of "
+        "their own; none: the owner's usual caller ID.",
+    )
 
     @model_validator(mode="after")
     def _unique_numbers(self) -> CampaignPlan:

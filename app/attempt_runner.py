@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Protocol
 from core.db import Claim, Database, UserScope, utcnow
 from core.domain import AttemptResult, CallOutcome, CampaignStatus, TaskResult, TaskStatus
 from core.logging import get_logger
-from core.rules import PAUSE_AFTER, RetryPolicy, technical_pause
+from core.rules import PAUSE_AFTER, RetryPolicy, caller_id_for_call, technical_pause
+from core.services.preferences import load_preferences
 from core.services.tasks import apply_next_step, ask_owner_about_call
 from core.settings import Settings
 
@@ -162,6 +163,13 @@ class CallAttemptRunner:
             task = await s.tasks.require(claim.task_id)
             campaign = await s.campaigns.require(task.campaign_id)
             recording = campaign.recording
+        owner = await load_preferences(self._db, self._settings, claim.user_id)
+        caller_id = caller_id_for_call(
+            campaign=campaign.caller_id,
+            owner=owner.caller_id,
+            node=self._settings.caller_id,
+            choices=self._settings.caller_id_numbers,
+        )
         # The media server serves this call's AudioSocket only if it is expected before
         # Asterisk can connect, i.e. before the Originate goes out.
         call_uuid = (await self._calls.ids_of(claim.task_id, claim.attempt)).call_uuid
@@ -177,6 +185,7 @@ class CallAttemptRunner:
                     {"OPENDEEP_AUDIOSOCKET": self._settings.audiosocket_address},
                     recording=recording,
                     ring_timeout_s=self._ring_timeout_s,
+                    caller_id=caller_id,
                 )
             except TelephonyError as exc:
                 log.warning("call not placed", task_id=claim.task_id, error=str(exc))

@@ -209,8 +209,10 @@ class CallInitiator:
         *,
         recording: bool = True,
         ring_timeout_s: int = 30,
+        caller_id: str | None = None,
     ) -> PlacedCall:
         """Place attempt `attempt` of task `task_id` to `number`; return once Asterisk queued it.
+        `caller_id`: what the callee sees (None: the node's CALLER_ID).
 
         Raises, with nothing dialled: `InvalidNumber`, `InvalidCallVariable`, `AmiNotConnected`,
         `NoCallSlot`, `DuplicateCall`, `OriginateRefused` (the row then reads
@@ -234,7 +236,7 @@ class CallInitiator:
             ring_timeout_s=ring_timeout_s,
             action_id=action_id,
             variables=variables,
-            caller_id=self._settings.caller_id,
+            caller_id=self._settings.caller_id if caller_id is None else caller_id,
         )
         if ids.channel_id in self._calls:
             raise DuplicateCall(f"task {task_id} attempt {attempt} is already being called")

@@ -119,6 +119,8 @@ class Campaign(Base):
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     recording: Mapped[bool] = mapped_column(Boolean, default=True)
     voicemail_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The number its calls show (E.164, one of CALLER_ID_CHOICES); None: the owner's or node's.
+    caller_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
     summary: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Why the campaign does not dial right now, in one line for the owner (None: nothing wrong).
     status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -106,6 +106,7 @@ class CampaignRepo(_Scoped[Campaign]):
         max_attempts: int = 3,
         recording: bool = True,
         voicemail_message: str | None = None,
+        caller_id: str | None = None,
         thread_id: str | None = None,
     ) -> Campaign:
         """Create a campaign, or return the one already made with this idempotency key."""
@@ -128,6 +129,7 @@ class CampaignRepo(_Scoped[Campaign]):
             max_attempts=max_attempts,
             recording=recording,
             voicemail_message=voicemail_message,
+            caller_id=caller_id or None,
             thread_id=thread_id,
         )
         self._session.add(campaign)

@@ -89,6 +89,7 @@ def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
         "LOG_FORMAT": "console",
         "APP_TEST_MODE": "true",
         "MAX_CONCURRENT_CALLS": "4",
+        "CALLER_ID_CHOICES": "+12125550100,+16465550123",
     }
     accounts = []
     for name, display in (
