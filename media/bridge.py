@@ -15,7 +15,8 @@ in and carries its commands out. The tasks of a call, all owned here and cancell
   transcripts keep flowing meanwhile), per running timer, and one watching the playout drain.
 
 Agent audio goes into the playout buffer, which the AudioSocket pacer empties one 20 ms frame at
-a time. Every wait on the network or the database is bounded.
+a time. Both sides of the line also go to the call's `CallLine` (the owner listening in), which
+never waits. Every wait on the network or the database is bounded.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from media.conversation import (
     commands,
     inputs,
 )
+from media.listen import CallLine
 from media.playout import PlayoutBuffer
 from media.realtime_client import RealtimeClient, RealtimeConfigError, RealtimeConnectionError
 from media.realtime_events import (
@@ -132,6 +134,7 @@ class RealtimeBridge:
         amd_wait_s: float = 1.0,
         machine_wait_s: float = 6.0,
         voice: str | None = None,
+        line: CallLine | None = None,
         note_poll_s: float = NOTE_POLL_S,
     ) -> None:
         self._store = store
@@ -154,6 +157,9 @@ class RealtimeBridge:
         self._inputs: asyncio.Queue[Input] = asyncio.Queue(INPUT_QUEUE)
         self._inbound: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue(inbound_queue_frames)
         self._playout = PlayoutBuffer()
+        self._line = line
+        if line is not None:
+            self._playout.tap = line.outbound
         self._note_poll_s = note_poll_s
         self._tools = CallTools(
             store,
@@ -192,6 +198,8 @@ class RealtimeBridge:
         if isinstance(event, InboundAudio):
             self.stats.inbound_frames += 1
             duration_ms, level = measure(event.pcm, event.sample_rate)
+            if self._line is not None:
+                self._line.inbound(event.pcm, event.sample_rate)
             self._offer(inputs.CalleeAudio(duration_ms, level, self._playout.last_level))
             if self._inbound.full():
                 # Keep the newest audio: drop the oldest frame rather than block Asterisk.
@@ -203,6 +211,8 @@ class RealtimeBridge:
             self._offer(event)
 
     async def on_end(self, reason: EndReason) -> None:
+        if self._line is not None:
+            self._line.end()
         tasks = [*self._tasks, *([self._main] if self._main else [])]
         for task in tasks:
             task.cancel()
