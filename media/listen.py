@@ -23,7 +23,10 @@ from typing import Final
 
 import numpy as np
 
+from core.logging import get_logger
 from media.audio import SAMPLE_RATE, resample, slin_to_ulaw
+
+log = get_logger("opendeep.media.listen")
 
 INBOUND_WAITING: Final = 5  # callee frames (100 ms) waiting to be mixed
 LISTENER_FRAMES: Final = 25  # 0.5 s of audio queued per listener, then its oldest goes
@@ -156,18 +159,33 @@ class CallLine:
         """A callee frame as it arrived (s16le at `sample_rate`)."""
         if not self._listeners:
             return
-        self._mix.inbound(
-            pcm if sample_rate == SAMPLE_RATE else resample(pcm, sample_rate, SAMPLE_RATE)
-        )
+        try:
+            if sample_rate != SAMPLE_RATE:
+                pcm = resample(pcm, sample_rate, SAMPLE_RATE)
+            self._mix.inbound(pcm)
+        except Exception:
+            self._failed()
 
     def outbound(self, pcm: bytes) -> None:
         """A frame the pacer handed Asterisk: mixed and sent to every listener."""
         if not self._listeners:
             return
-        ulaw = slin_to_ulaw(self._mix.mix(pcm))
-        at = self._clock() * 1000
-        for listener in self._listeners:
-            listener.put(ulaw, at)
+        try:
+            ulaw = slin_to_ulaw(self._mix.mix(pcm))
+            at = self._clock() * 1000
+            for listener in self._listeners:
+                listener.put(ulaw, at)
+        except Exception:
+            self._failed()
+
+    def _failed(self) -> None:
+        # This runs on the call's own paths (the pacer's tick, the callee's audio): whatever
+        # goes wrong here ends the listening, never the call.
+        log.exception("listening in failed; its listeners are let go", call_id=self.call_id)
+        for listener in list(self._listeners):
+            listener.close()
+        self._listeners.clear()
+        self._mix.reset()
 
     def listen(self) -> Listener | None:
         """A new listener; None once the call has ended or `max_listeners` are listening."""

@@ -141,3 +141,18 @@ async def test_the_playout_tap_sees_every_frame_handed_to_the_line() -> None:
     assert sent == [frame(900), frame(900), SLIN_SILENCE_FRAME]
     [(audio, _)], _ = decode_records(await asyncio.wait_for(anext(listener.records()), 1))
     assert audio == b"".join(slin_to_ulaw(f) for f in sent)
+
+
+async def test_a_failure_while_mixing_lets_the_listeners_go_and_never_reaches_the_call() -> None:
+    def broken_clock() -> float:
+        raise RuntimeError("clock gone")
+
+    line = CallLine(7, 42, clock=broken_clock)
+    listener = line.listen()
+    assert listener is not None
+    playout = PlayoutBuffer()
+    playout.tap = line.outbound
+    assert playout.next_frame() == SLIN_SILENCE_FRAME  # the pacer still gets its frame
+    assert listener.closed and line.listeners == 0
+    assert [r async for r in listener.records()] == []
+    assert line.listen() is not None  # a new listener may try again
