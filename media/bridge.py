@@ -9,11 +9,14 @@ in and carries its commands out. The tasks of a call, all owned here and cancell
 - `model-in`: the Realtime connection's server events into that queue;
 - `callee-in`: callee audio (8 kHz s16le from Asterisk) → G.711 μ-law →
   `input_audio_buffer.append`, through a bounded queue that keeps the newest frames;
+- `owner-notes`: polls the call's notes from its owner (the database is the truth: any node's
+  UI may write one) and hands each new one to the conversation;
 - one task per running tool (a question to the owner may take a minute: barge-in and
   transcripts keep flowing meanwhile), per running timer, and one watching the playout drain.
 
 Agent audio goes into the playout buffer, which the AudioSocket pacer empties one 20 ms frame at
-a time. Every wait on the network or the database is bounded.
+a time. Both sides of the line also go to the call's `CallLine` (the owner listening in), which
+never waits. Every wait on the network or the database is bounded.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from media.conversation import (
     commands,
     inputs,
 )
+from media.listen import CallLine
 from media.playout import PlayoutBuffer
 from media.realtime_client import RealtimeClient, RealtimeConfigError, RealtimeConnectionError
 from media.realtime_events import (
@@ -56,6 +60,7 @@ from media.realtime_events import (
     response_cancel,
     response_create,
     session_update,
+    system_message,
     turn_detection_update,
 )
 from media.session import EndReason, InboundAudio, SessionControl, SessionEvent
@@ -80,6 +85,7 @@ TURN_FLUSH_S = 5.0
 STORE_TIMEOUT_S = 10.0  # one read or write of the call's rows
 HANGUP_TIMEOUT_S = 5.0
 PLAYOUT_POLL_S = 0.02  # the pacer drains the buffer on its own clock: its frame rate is enough
+NOTE_POLL_S = 0.5  # how often the call looks for notes from its owner
 
 
 RealtimeFactory = Callable[[], RealtimeClient]
@@ -128,6 +134,8 @@ class RealtimeBridge:
         amd_wait_s: float = 1.0,
         machine_wait_s: float = 6.0,
         voice: str | None = None,
+        line: CallLine | None = None,
+        note_poll_s: float = NOTE_POLL_S,
     ) -> None:
         self._store = store
         self._settings = settings
@@ -149,6 +157,10 @@ class RealtimeBridge:
         self._inputs: asyncio.Queue[Input] = asyncio.Queue(INPUT_QUEUE)
         self._inbound: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue(inbound_queue_frames)
         self._playout = PlayoutBuffer()
+        self._line = line
+        if line is not None:
+            self._playout.tap = line.outbound
+        self._note_poll_s = note_poll_s
         self._tools = CallTools(
             store,
             self._playout,
@@ -186,6 +198,8 @@ class RealtimeBridge:
         if isinstance(event, InboundAudio):
             self.stats.inbound_frames += 1
             duration_ms, level = measure(event.pcm, event.sample_rate)
+            if self._line is not None:
+                self._line.inbound(event.pcm, event.sample_rate)
             self._offer(inputs.CalleeAudio(duration_ms, level, self._playout.last_level))
             if self._inbound.full():
                 # Keep the newest audio: drop the oldest frame rather than block Asterisk.
@@ -197,6 +211,8 @@ class RealtimeBridge:
             self._offer(event)
 
     async def on_end(self, reason: EndReason) -> None:
+        if self._line is not None:
+            self._line.end()
         tasks = [*self._tasks, *([self._main] if self._main else [])]
         for task in tasks:
             task.cancel()
@@ -232,6 +248,7 @@ class RealtimeBridge:
         except Exception:
             self._log.exception("bridge failed")
             await self._feed(inputs.BridgeFailed())
+        self._spawn(self._poll_notes(), "owner-notes")
         while True:
             event = await self._inputs.get()
             try:
@@ -276,6 +293,10 @@ class RealtimeBridge:
                 await self._send(item_truncate(item_id, audio_end_ms))
             case commands.SendToolOutput(call_id=call_id, output=output):
                 await self._send(function_call_output(call_id, output))
+            case commands.SendNote(text=text):
+                await self._send(system_message(text))
+            case commands.MarkNote(note_id=note_id, outcome=outcome):
+                await self._mark_note(note_id, outcome)
             case commands.StopListening():
                 self._listening = False
             case commands.RespondToTurns():
@@ -417,6 +438,31 @@ class RealtimeBridge:
         task = self._timers.pop(timer, None)
         if task is not None:
             task.cancel()
+
+    async def _poll_notes(self) -> None:
+        """Hand each note of the owner's to the conversation, once, in the order written."""
+        offered: set[int] = set()
+        failing = False
+        while True:
+            try:
+                notes = await self._stored(self._store.undelivered_notes())
+            except Exception as exc:
+                if not failing:  # once per outage, not every poll
+                    self._log.warning("could not read the owner's notes", error=repr(exc))
+                failing, notes = True, []
+            else:
+                failing = False
+            for note_id, text in notes:
+                if note_id not in offered:
+                    offered.add(note_id)
+                    await self._inputs.put(inputs.OwnerNote(note_id, text))
+            await asyncio.sleep(self._note_poll_s)
+
+    async def _mark_note(self, note_id: int, outcome: str) -> None:
+        try:
+            await self._stored(self._store.mark_note(note_id, outcome))
+        except Exception:
+            self._log.exception("could not record the owner's note", note_id=note_id)
 
     async def _watch_playout(self) -> None:
         while not self._playout.is_empty:  # noqa: ASYNC110

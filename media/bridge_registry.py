@@ -4,6 +4,7 @@ The registry also owns what the bridges of one process share: the transcript wri
 a `realtime` factory is given, the factory whose clients share one `AsyncOpenAI`. What the
 calls' agent says comes from the `script` writer it is built with (the agents layer's).
 `expected` holds the UUIDs of the calls being placed: the media part's server serves those only.
+`lines` holds the lines of the calls up on this node, for their owners to listen in on.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from media.call_script import ScriptWriter
 from media.call_store import CallStore
 from media.call_tools import CallActions
 from media.expected_calls import ExpectedCalls
+from media.listen import CallLines
 from media.realtime_client import RealtimeClientFactory
 from media.session import SessionHandler
 from media.transcript_writer import TranscriptWriter
@@ -42,6 +44,7 @@ class BridgeRegistry:
         actions: CallActions | None = None,
         machine_wait_s: float = 6.0,
         find_call: CallFinder = CallStore.for_uuid,
+        lines: CallLines | None = None,
     ) -> None:
         self._db = db
         self._find_call = find_call
@@ -58,6 +61,7 @@ class BridgeRegistry:
         self._transcripts = TranscriptWriter(db)
         self._live: dict[str, RealtimeBridge] = {}
         self.expected = ExpectedCalls()
+        self.lines = lines or CallLines()
 
     @property
     def clients(self) -> RealtimeClientFactory | None:
@@ -113,6 +117,7 @@ class BridgeRegistry:
             actions=self.actions,
             voice=self.voice,
             machine_wait_s=self._machine_wait_s,
+            line=self.lines.open(store.user_id, store.call_id),
         )
         self._live[str(call_uuid)] = bridge
         return bridge

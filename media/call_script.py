@@ -42,6 +42,7 @@ class CallScript:
     tools: tuple[FunctionTool, ...]
     resume: str  # the first response's instructions after a dropped line
     history_intro: str  # heads the conversation so far in a resumed session's instructions
+    note_intro: str  # heads an owner's note to the agent (the note follows on its own line)
     turn_taking: TurnTaking = field(default_factory=TurnTaking)  # turn detection, interruptions
 
     def resumed_instructions(self, history: str) -> str:

@@ -9,6 +9,7 @@ needs as `audio_end_ms`.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -76,6 +77,9 @@ class PlayoutBuffer:
         self._open = False  # an item is still streaming in (pushed, not yet flushed)
         self.last_level = 0.0  # RMS of the frame handed out last (what an echo would follow)
         self.stats = PlayoutStats()
+        # Sees every frame handed out, silence included (listening in on the call); it must
+        # not block: it runs on the pacer's clock.
+        self.tap: Callable[[bytes], None] | None = None
 
     # --- producer side -------------------------------------------------------------------
 
@@ -154,6 +158,12 @@ class PlayoutBuffer:
 
     def next_frame(self) -> bytes:
         """The next frame to send: queued audio, or silence when nothing is queued."""
+        frame = self._next()
+        if self.tap is not None:
+            self.tap(frame)
+        return frame
+
+    def _next(self) -> bytes:
         if not self._frames:
             if self._playing and self._open:
                 self.stats.underruns += 1

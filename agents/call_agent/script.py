@@ -11,6 +11,7 @@ from agents.call_agent.brief import (
     PROMPT_VERSION,
     render_greeting,
     render_instructions,
+    render_note_intro,
     render_voicemail,
 )
 from agents.call_agent.tools import CALL_TOOLS
@@ -27,5 +28,6 @@ def call_script(brief: CallBrief) -> CallScript:
         tools=CALL_TOOLS,
         resume=render_prompt(AGENT, "resume", PROMPT_VERSION),
         history_intro=render_prompt(AGENT, "history", PROMPT_VERSION).strip(),
+        note_intro=render_note_intro(brief),
         turn_taking=brief.turn_taking,
     )

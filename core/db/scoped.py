@@ -658,6 +658,47 @@ class FeedbackRepo(_Scoped[FeedbackRequest]):
         result = await self._session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def add_note(
+        self, call_id: int, text: str, *, at: dt.datetime | None = None
+    ) -> FeedbackRequest:
+        """A note from the owner to the agent of one of their calls. It is stored answered (the
+        note is the owner's words, `{"text": …}`), so it is never in the inbox; the call's
+        bridge reads it (`undelivered_notes`) and marks it applied once delivered."""
+        call = await CallRepo(self._session, self.user_id).require(call_id)
+        task = await TaskRepo(self._session, self.user_id).require(call.task_id)
+        at = at or utcnow()
+        item = FeedbackRequest(
+            user_id=self.user_id,
+            kind=FeedbackKind.OWNER_NOTE,
+            status=FeedbackStatus.ANSWERED,
+            question="",
+            payload={},
+            answer={"text": text},
+            campaign_id=task.campaign_id,
+            task_id=task.id,
+            call_id=call_id,
+            created_at=at,
+            answered_at=at,
+        )
+        self._session.add(item)
+        await self._session.flush()
+        return item
+
+    async def undelivered_notes(self, call_id: int) -> Sequence[FeedbackRequest]:
+        """The owner's notes to a call that no bridge has delivered yet (`mark_applied`),
+        oldest first."""
+        stmt = (
+            self._select()
+            .where(
+                FeedbackRequest.call_id == call_id,
+                FeedbackRequest.kind == FeedbackKind.OWNER_NOTE,
+                FeedbackRequest.status == FeedbackStatus.ANSWERED,
+            )
+            .order_by(FeedbackRequest.answered_at, FeedbackRequest.id)
+        )
+        items = (await self._session.execute(stmt)).scalars().all()
+        return [i for i in items if "applied" not in (i.payload or {})]
+
     async def list_for_campaign(
         self, campaign_id: int, kind: FeedbackKind
     ) -> Sequence[FeedbackRequest]:

@@ -69,8 +69,10 @@ from core.services.preferences import (
     save_preferences,
     validate_preferences,
 )
+from core.services.steering import MAX_NOTE_LEN, NoteSent, send_note
 
 __all__ = [
+    "MAX_NOTE_LEN",
     "ActionResult",
     "AgentModels",
     "Analysis",
@@ -96,6 +98,7 @@ __all__ = [
     "InvalidInput",
     "LiveCallView",
     "NotConfigured",
+    "NoteSent",
     "PlanDecision",
     "PlanReply",
     "PlanTarget",
@@ -130,5 +133,6 @@ __all__ = [
     "recording_of",
     "remove_number",
     "save_preferences",
+    "send_note",
     "validate_preferences",
 ]

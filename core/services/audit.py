@@ -29,6 +29,7 @@ ACTION_LABELS = {
     AuditAction.DNC_ADDED: "put a number on the Do-Not-Call list",
     AuditAction.DNC_REMOVED: "took a number off the Do-Not-Call list",
     AuditAction.SETTINGS_CHANGED: "changed the settings",
+    AuditAction.NOTE_SENT: "sent a note to a live call",
 }
 
 # An answer to a plan approval, in either form it is stored in (the Approvals tab's

@@ -27,9 +27,15 @@ from core.services.errors import ServiceError
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    speaker: str  # "AI", "Callee" or "You" (the owner's answers)
+    speaker: str  # "AI", "Callee", "You" (the owner's answers) or "Your note"
     text: str
     at: dt.datetime | None
+    role: TurnRole | None = None
+
+    @property
+    def note(self) -> bool:
+        """The owner's note to the agent: sent during the call, never said on it."""
+        return self.role is TurnRole.OWNER_NOTE
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +88,17 @@ class LiveCallView:
     target_name: str
 
 
-_SPEAKERS = {TurnRole.AGENT: "AI", TurnRole.CALLEE: "Callee", TurnRole.OWNER: "You"}
+_SPEAKERS = {
+    TurnRole.AGENT: "AI",
+    TurnRole.CALLEE: "Callee",
+    TurnRole.OWNER: "You",
+    TurnRole.OWNER_NOTE: "Your note",
+}
 
 
 def _turn(turn: TranscriptTurn) -> Turn | None:
     text = turn.text.strip()
-    return Turn(_SPEAKERS[turn.role], text, turn.at) if text else None
+    return Turn(_SPEAKERS[turn.role], text, turn.at, turn.role) if text else None
 
 
 def _fact(fact: RecordedFact | AnalysisFact) -> Fact | None:

@@ -31,6 +31,7 @@ KIND_LABELS = {
     FeedbackKind.LIVE_QUESTION: "Live call question",
     FeedbackKind.ANALYSIS_REVIEW: "Analysis review",
     FeedbackKind.CHECK_IN: "Check-in",
+    FeedbackKind.OWNER_NOTE: "Note to a live call",
 }
 # Shown as the plan or analysis card, or internal to the graphs (their markdown `description`
 # repeats what the cards show; `hitl` makes their writes idempotent).

@@ -7,8 +7,10 @@ touches no socket or database, so every decision of a call is tested event by ev
 microseconds: the mailbox check, or the greeting once a person's first words ended, barge-in
 (clear the playout, cancel the response, truncate the item at what was played), mailbox vs. phone menu from the first words,
 tool calls and the one `response.create` after all their outputs (`media.tool_turns`), the
-evidence of the callee's voice (`media.speech_activity`), the resumed session after a lost
-connection, and the drain before hanging up. `media.bridge` carries the commands out.
+evidence of the callee's voice (`media.speech_activity`), the owner's notes to the agent
+(delivered as they come while a session is up, held until one is, declined once the call is
+ending), the resumed session after a lost connection, and the drain before hanging up.
+`media.bridge` carries the commands out.
 
 The phases and the moves between them are in `media.conversation.phases`.
 """
@@ -35,11 +37,13 @@ from media.conversation.commands import (
     FlushTurns,
     HangUp,
     LoadHistory,
+    MarkNote,
     MarkOutcome,
     Play,
     ReadAmd,
     RealtimeCommand,
     RespondToTurns,
+    SendNote,
     SendToolOutput,
     SetTimer,
     StartTool,
@@ -61,6 +65,7 @@ from media.conversation.inputs import (
     HistoryLoaded,
     Input,
     OwnerAnswer,
+    OwnerNote,
     PlayoutCleared,
     PlayoutDrained,
     RealtimeClosed,
@@ -94,6 +99,8 @@ from media.tool_turns import ToolTurns
 log = get_logger("opendeep.media.conversation")
 
 CONNECTION_LOST = "the voice AI connection was lost"
+NOTE_DELIVERED = "delivered"
+NOTE_TOO_LATE = "not delivered: the call was ending"
 INTERNAL_ERROR = "internal error in the call bridge"
 
 
@@ -128,6 +135,7 @@ class ConversationCounts:
     barge_ins: int = 0
     reconnects: int = 0
     malformed_events: int = 0  # server messages that were not valid events, left out
+    notes: int = 0  # the owner's notes delivered to the model
 
 
 class Conversation:
@@ -174,6 +182,8 @@ class Conversation:
         self._deferred_ask: str | None = None
         self._silenced: str | None = None  # a response we cancelled: none of its late audio
         self._server_answers = False  # the session's turn detection has create_response on
+        self._held_notes: list[OwnerNote] = []  # notes waiting for a session to take them
+        self._notes_seen: set[int] = set()
 
     def handle(self, event: Input, now_ms: int) -> list[Command]:
         """What to do about `event`, which happened at monotonic `now_ms`."""
@@ -238,6 +248,8 @@ class Conversation:
                 said = answer if answer is not None else "(no answer)"
                 reply = answer if answer is not None else "no answer"
                 return [WriteTurn(TurnRole.OWNER, said), *self._answer(call_id, {"answer": reply})]
+            case OwnerNote():
+                return self._owner_note(event)
             case ToolFailed(call_id=call_id, error=error):
                 name = self._tools.get(call_id, "tool")
                 return self._answer(call_id, {"error": f"{name} failed: {error}"})
@@ -313,18 +325,24 @@ class Conversation:
                 # A machine answered: its first words tell a mailbox from a phone menu (which
                 # the agent navigates). No words at all: it is a mailbox.
                 self._enter(Phase.SCREENING)
-                return [self._set_timer(Timer.MACHINE_WAIT, self._timing.machine_wait_ms)]
+                return [
+                    *self._deliver_held_notes(),
+                    self._set_timer(Timer.MACHINE_WAIT, self._timing.machine_wait_ms),
+                ]
             self._enter(Phase.TALKING)
             self._greeting_due = True
+            # Notes sent while the phone rang are in the conversation before the greeting.
+            notes = self._deliver_held_notes()
             if self._hello_heard:
-                return self._greet()  # they said "Hello?" to AMD and are waiting for us
-            return [self._set_timer(Timer.GREETING_WAIT, self._timing.greeting_wait_ms)]
+                return [*notes, *self._greet()]  # they said "Hello?" to AMD and wait for us
+            return [*notes, self._set_timer(Timer.GREETING_WAIT, self._timing.greeting_wait_ms)]
         if self.phase is Phase.RECONNECTING:
             self._turns = ToolTurns()  # the old session's responses and tool calls are gone
             self._greeting_due = False  # the resumed session opens with its own words
             resumed = self._resume_phase
             self._enter(resumed)
-            commands: list[Command] = []
+            # Notes delivered before the loss are in the history; those that came since now.
+            commands: list[Command] = self._deliver_held_notes()
             if resumed is Phase.SCREENING:
                 commands.append(self._set_timer(Timer.MACHINE_WAIT, self._timing.machine_wait_ms))
             return [*commands, *self._ask(self._script_().resume)]
@@ -482,6 +500,35 @@ class Conversation:
             commands += self._realtime(CreateResponse())
         return commands
 
+    # --- the owner's notes ----------------------------------------------------------------------
+
+    def _owner_note(self, note: OwnerNote) -> list[Command]:
+        """A note from the owner: into the conversation now if a session is up (the model acts
+        on it in its next response, which is not asked for: the turn-taking goes on as it
+        would), held until one is; declined once the call is ending."""
+        if note.note_id in self._notes_seen:
+            return []
+        self._notes_seen.add(note.note_id)
+        if self.phase in (Phase.DRAINING, Phase.HANGING_UP, Phase.ENDED):
+            return [MarkNote(note.note_id, NOTE_TOO_LATE)]
+        if not self._connected or self.phase in (Phase.STARTING, Phase.CONNECTING):
+            self._held_notes.append(note)
+            return []
+        return self._deliver(note)
+
+    def _deliver(self, note: OwnerNote) -> list[Command]:
+        self.counts.notes += 1
+        self._log.info("owner's note delivered", note_id=note.note_id, chars=len(note.text))
+        return [
+            SendNote(f"{self._script_().note_intro}\n{note.text}"),
+            WriteTurn(TurnRole.OWNER_NOTE, note.text),
+            MarkNote(note.note_id, NOTE_DELIVERED),
+        ]
+
+    def _deliver_held_notes(self) -> list[Command]:
+        held, self._held_notes = self._held_notes, []
+        return [command for note in held for command in self._deliver(note)]
+
     # --- a lost connection -------------------------------------------------------------------
 
     def _realtime_closed(self, error: str | None) -> list[Command]:
@@ -560,7 +607,13 @@ class Conversation:
         self._timers.clear()  # the driver stops its timers with the call
         self._enter(Phase.ENDED)
         self._connected = False
-        return [CloseRealtime(), FlushTurns(), StoreVoiceActivity(self._voice.snapshot())]
+        held, self._held_notes = self._held_notes, []
+        return [
+            CloseRealtime(),
+            *(MarkNote(note.note_id, NOTE_TOO_LATE) for note in held),
+            FlushTurns(),
+            StoreVoiceActivity(self._voice.snapshot()),
+        ]
 
     # --- timers ------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Template
 from typing import Final, Literal
 
 from websockets.exceptions import ConnectionClosed
@@ -86,6 +87,13 @@ class ResponseStreamer:
         self._cursor = 0  # next scripted response
         self._active: _Response | None = None
         self._speech_cache: dict[tuple[str, str, Path | None], bytes] = {}
+        self._notes: list[str] = []  # system messages the next response acts on
+
+    def note(self, text: str) -> None:
+        """A `system` message was added: the next response starts with the script's
+        `note_reply` to it (when the script has one)."""
+        if self._script.note_reply is not None:
+            self._notes.append(text.strip().rsplit("\n", 1)[-1].strip())
 
     @property
     def active_id(self) -> str | None:
@@ -97,6 +105,13 @@ class ResponseStreamer:
         if self._cursor < len(self._script.responses):
             scripted = self._script.responses[self._cursor]
             self._cursor += 1
+        if self._notes and self._script.note_reply is not None:
+            reply = Template(self._script.note_reply)
+            said = [Say(text=reply.safe_substitute(note=note)) for note in self._notes if note]
+            self._notes.clear()
+            if said:
+                rest = list(scripted.outputs) if scripted else []
+                scripted = ScriptedResponse(outputs=[*said, *rest])
         response = _Response(ev.new_id("resp"))
         self._active = response
         response.task = asyncio.create_task(self._stream(response, scripted), name=response.id)

@@ -86,8 +86,11 @@ AT = dt.datetime(2025, 3, 4, 9, 30, 15, 123456, tzinfo=dt.UTC)
             ["done", "retry_at", "call_back_at", "ask_owner", "cancel_siblings", "cancel"],
         ),
         (EndedBy, ["agent", "callee", "voicemail", "failure"]),
-        (TurnRole, ["agent", "callee", "owner"]),
-        (FeedbackKind, ["plan_approval", "live_question", "analysis_review", "check_in"]),
+        (TurnRole, ["agent", "callee", "owner", "owner_note"]),
+        (
+            FeedbackKind,
+            ["plan_approval", "live_question", "analysis_review", "check_in", "owner_note"],
+        ),
         (FeedbackStatus, ["pending", "answered", "expired", "cancelled", "closed"]),
     ],
 )

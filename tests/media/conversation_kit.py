@@ -28,6 +28,7 @@ SCRIPT = CallScript(
     tools=(),
     resume="Apologise for the dropped line.",
     history_intro="The conversation so far:",
+    note_intro="A note from Alex Morgan:",
 )
 # The agent's opening: the greeting, then the server answers the callee's turns itself.
 GREET = [CreateResponse(SCRIPT.greeting), RespondToTurns()]
