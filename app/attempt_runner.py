@@ -219,7 +219,8 @@ class CallAttemptRunner:
                 await asyncio.wait_for(bridge.finished.wait(), BRIDGE_GRACE_S)
             except TimeoutError:
                 log.warning("bridge did not finish after hangup", call_uuid=placed.call_uuid)
-            if bridge.result.technical_failure:
+            # A stopping PBX also cuts the bridge's audio: the PBX's own word says why.
+            if bridge.result.technical_failure and not snap.pbx_stopped:
                 failure = bridge.result.reason or "the call bridge failed"
         async with self._db.scope(claim.user_id) as s:
             # A question the owner did not answer in time leaves the inbox with the call; an
@@ -238,7 +239,17 @@ class CallAttemptRunner:
         outcome = call.outcome or snap.outcome or CallOutcome.FAILED
         if outcome in _NO_CONVERSATION:
             detail = call.end_reason or str(outcome)
-            await self._finish(claim, placed.call_id, _NO_CONVERSATION[outcome], None, detail)
+            # A PBX that stops or restarts cuts all its calls at once: one event, not repeated
+            # failures of the campaign's calls, so it pauses nothing (nothing is dialled until
+            # the PBX is back, and then the cut calls are retried).
+            await self._finish(
+                claim,
+                placed.call_id,
+                _NO_CONVERSATION[outcome],
+                None,
+                detail,
+                may_pause=not snap.pbx_stopped,
+            )
             return
         if outcome is CallOutcome.CANCELLED:
             await self._finish(
@@ -331,6 +342,8 @@ class CallAttemptRunner:
         outcome: AttemptResult,
         callback_at: dt.datetime | None,
         detail: str,
+        *,
+        may_pause: bool = True,
     ) -> None:
         if self._lost(claim, call_id, outcome):
             return
@@ -357,7 +370,7 @@ class CallAttemptRunner:
                 last_outcome=outcome,
                 result=TaskResult(reason=nxt.reason, detail=detail),
             )
-            if outcome is AttemptResult.TECHNICAL_FAILURE:
+            if outcome is AttemptResult.TECHNICAL_FAILURE and may_pause:
                 await self._pause_if_failing(s, task.campaign_id, detail)
         self._report(claim, call_id, outcome, status, due, nxt.reason)
 

@@ -569,6 +569,7 @@ class CallInitiator:
                 recording_path=snap.recording_path,
                 answered_at=snap.answered_at,
                 ended_at=snap.ended_at,
+                end_reason=snap.end_reason,
             )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
