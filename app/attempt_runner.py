@@ -18,10 +18,12 @@ from core.db import Claim, Database, UserScope, utcnow
 from core.domain import AttemptResult, CallOutcome, CampaignStatus, TaskResult, TaskStatus
 from core.logging import get_logger
 from core.rules import PAUSE_AFTER, RetryPolicy, technical_pause
+from core.services.recordings import recording_problem
 from core.services.tasks import apply_next_step, ask_owner_about_call
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from core.db.models import Call
     from graphs.runner import Analysis
     from media.bridge_registry import BridgeRegistry
     from telephony.call_initiator import CallInitiator, PlacedCall
@@ -184,7 +186,7 @@ class CallAttemptRunner:
                 return
             self._placed.follow(placed)
             try:
-                await self._follow(claim, placed, release)
+                await self._follow(claim, placed, release, recording=recording)
             finally:
                 self._placed.forget(placed.call_uuid)
         finally:
@@ -204,7 +206,9 @@ class CallAttemptRunner:
 
     # --- the attempt ---------------------------------------------------------------------
 
-    async def _follow(self, claim: Claim, placed: PlacedCall, release: Callable[[], None]) -> None:
+    async def _follow(
+        self, claim: Claim, placed: PlacedCall, release: Callable[[], None], *, recording: bool
+    ) -> None:
         try:
             snap = await placed.wait_ended(MAX_CALL_S)
         except TimeoutError:
@@ -236,6 +240,8 @@ class CallAttemptRunner:
                 )
             else:
                 call = await s.calls.require(placed.call_id)
+        if recording and call.answered_at is not None:
+            await self._note_missing_recording(claim.user_id, call)
         outcome = call.outcome or snap.outcome or CallOutcome.FAILED
         if outcome in _NO_CONVERSATION:
             detail = call.end_reason or str(outcome)
@@ -260,6 +266,17 @@ class CallAttemptRunner:
             # The claim stays this node's while the analyzer reads the call (the UI shows it).
             await s.tasks.start_analysis(claim.task_id, node_id=self._settings.effective_node_id)
         await self._analyse(claim, placed.call_id)
+
+    async def _note_missing_recording(self, user_id: int, call: Call) -> None:
+        """An answered call that was to be recorded and has no recording to play: its row
+        says why, and the owner reads it where the recording would be. (The PBX goes on with
+        a call it cannot record and tells nobody but its own log.)"""
+        problem = await asyncio.to_thread(recording_problem, call, self._settings.recordings_dir)
+        if problem is None:
+            return
+        log.warning("call has no recording", call_id=call.id, why=problem)
+        async with self._db.scope(user_id) as s:
+            await s.calls.set_progress(call.id, recording_problem=problem)
 
     def _lost(self, claim: Claim, call_id: int | None, outcome: str) -> bool:
         """Whether the task is another's now (the lease was lost): the call's own record

@@ -69,6 +69,7 @@ from core.services.preferences import (
     save_preferences,
     validate_preferences,
 )
+from core.services.recordings import recording_problem
 
 __all__ = [
     "ActionResult",
@@ -128,6 +129,7 @@ __all__ = [
     "plan_view",
     "recording_file",
     "recording_of",
+    "recording_problem",
     "remove_number",
     "save_preferences",
     "validate_preferences",
