@@ -19,10 +19,12 @@ from core.domain import AttemptResult, CallOutcome, CampaignStatus, TaskResult, 
 from core.logging import get_logger
 from core.rules import PAUSE_AFTER, RetryPolicy, caller_id_for_call, technical_pause
 from core.services.preferences import load_preferences
+from core.services.recordings import recording_problem
 from core.services.tasks import apply_next_step, ask_owner_about_call
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from core.db.models import Call
     from graphs.runner import Analysis
     from media.bridge_registry import BridgeRegistry
     from telephony.call_initiator import CallInitiator, PlacedCall
@@ -193,7 +195,7 @@ class CallAttemptRunner:
                 return
             self._placed.follow(placed)
             try:
-                await self._follow(claim, placed, release)
+                await self._follow(claim, placed, release, recording=recording)
             finally:
                 self._placed.forget(placed.call_uuid)
         finally:
@@ -213,7 +215,9 @@ class CallAttemptRunner:
 
     # --- the attempt ---------------------------------------------------------------------
 
-    async def _follow(self, claim: Claim, placed: PlacedCall, release: Callable[[], None]) -> None:
+    async def _follow(
+        self, claim: Claim, placed: PlacedCall, release: Callable[[], None], *, recording: bool
+    ) -> None:
         try:
             snap = await placed.wait_ended(MAX_CALL_S)
         except TimeoutError:
@@ -228,7 +232,8 @@ class CallAttemptRunner:
                 await asyncio.wait_for(bridge.finished.wait(), BRIDGE_GRACE_S)
             except TimeoutError:
                 log.warning("bridge did not finish after hangup", call_uuid=placed.call_uuid)
-            if bridge.result.technical_failure:
+            # A stopping PBX also cuts the bridge's audio: the PBX's own word says why.
+            if bridge.result.technical_failure and not snap.pbx_stopped:
                 failure = bridge.result.reason or "the call bridge failed"
         async with self._db.scope(claim.user_id) as s:
             # A question the owner did not answer in time leaves the inbox with the call; an
@@ -244,10 +249,22 @@ class CallAttemptRunner:
                 )
             else:
                 call = await s.calls.require(placed.call_id)
+        if recording and call.answered_at is not None:
+            await self._note_missing_recording(claim.user_id, call)
         outcome = call.outcome or snap.outcome or CallOutcome.FAILED
         if outcome in _NO_CONVERSATION:
             detail = call.end_reason or str(outcome)
-            await self._finish(claim, placed.call_id, _NO_CONVERSATION[outcome], None, detail)
+            # A PBX that stops or restarts cuts all its calls at once: one event, not repeated
+            # failures of the campaign's calls, so it pauses nothing (nothing is dialled until
+            # the PBX is back, and then the cut calls are retried).
+            await self._finish(
+                claim,
+                placed.call_id,
+                _NO_CONVERSATION[outcome],
+                None,
+                detail,
+                may_pause=not snap.pbx_stopped,
+            )
             return
         if outcome is CallOutcome.CANCELLED:
             await self._finish(
@@ -258,6 +275,17 @@ class CallAttemptRunner:
             # The claim stays this node's while the analyzer reads the call (the UI shows it).
             await s.tasks.start_analysis(claim.task_id, node_id=self._settings.effective_node_id)
         await self._analyse(claim, placed.call_id)
+
+    async def _note_missing_recording(self, user_id: int, call: Call) -> None:
+        """An answered call that was to be recorded and has no recording to play: its row
+        says why, and the owner reads it where the recording would be. (The PBX goes on with
+        a call it cannot record and tells nobody but its own log.)"""
+        problem = await asyncio.to_thread(recording_problem, call, self._settings.recordings_dir)
+        if problem is None:
+            return
+        log.warning("call has no recording", call_id=call.id, why=problem)
+        async with self._db.scope(user_id) as s:
+            await s.calls.set_progress(call.id, recording_problem=problem)
 
     def _lost(self, claim: Claim, call_id: int | None, outcome: str) -> bool:
         """Whether the task is another's now (the lease was lost): the call's own record
@@ -340,6 +368,8 @@ class CallAttemptRunner:
         outcome: AttemptResult,
         callback_at: dt.datetime | None,
         detail: str,
+        *,
+        may_pause: bool = True,
     ) -> None:
         if self._lost(claim, call_id, outcome):
             return
@@ -366,7 +396,7 @@ class CallAttemptRunner:
                 last_outcome=outcome,
                 result=TaskResult(reason=nxt.reason, detail=detail),
             )
-            if outcome is AttemptResult.TECHNICAL_FAILURE:
+            if outcome is AttemptResult.TECHNICAL_FAILURE and may_pause:
                 await self._pause_if_failing(s, task.campaign_id, detail)
         self._report(claim, call_id, outcome, status, due, nxt.reason)
 

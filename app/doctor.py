@@ -15,7 +15,7 @@ async def check_database(settings: Settings) -> Check:
     from core.db import Database
     from core.db.migrate import current, head
 
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, connect_wait_s=0)  # say at once what is wrong
     try:
         await asyncio.wait_for(db.ping(), timeout=10)
     except Exception as exc:

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from core.db import Database, utcnow
+from core.db import Database, rerun_if_connection_lost, utcnow
 from core.logging import get_logger
 from core.settings import Settings
 from telephony.ami_connection import AmiConnection, AmiState
@@ -560,6 +560,11 @@ class CallInitiator:
                 ended.set_result(snap)
 
     async def _store(self, placed: PlacedCall, snap: CallSnapshot) -> None:
+        await rerun_if_connection_lost(
+            lambda: self._store_once(placed, snap), f"progress of call {placed.call_uuid}"
+        )
+
+    async def _store_once(self, placed: PlacedCall, snap: CallSnapshot) -> None:
         async with self._db.scope(placed.user_id) as scope:
             await scope.calls.set_progress(
                 placed.call_id,
@@ -571,6 +576,7 @@ class CallInitiator:
                 recording_path=snap.recording_path,
                 answered_at=snap.answered_at,
                 ended_at=snap.ended_at,
+                end_reason=snap.end_reason,
             )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

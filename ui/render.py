@@ -201,11 +201,15 @@ def _analysis(a: Analysis | None) -> str:
 def call_block(
     call: CallView, audio_url: AudioUrl | None, *, open_: bool = False, zone: dt.tzinfo = dt.UTC
 ) -> str:
-    audio = (
-        f'<audio controls preload="metadata" src="{e(audio_url(call.id))}"></audio>'
-        if call.has_recording and audio_url is not None
-        else ""
-    )
+    if call.has_recording and audio_url is not None:
+        audio = f'<audio controls preload="metadata" src="{e(audio_url(call.id))}"></audio>'
+    elif call.recording_problem:
+        audio = (
+            f'<p class="od-recording-missing"><strong>No recording:</strong> '
+            f"{e(call.recording_problem)}</p>"
+        )
+    else:
+        audio = ""
     hangup = f" · {e(call.hangup)}" if call.hangup else ""
     voice = f" · {voice_badge(call)}" if call.rehearsal else ""
     summary = (

@@ -30,6 +30,7 @@ CSS = """
 .od-banner { background: #fde8e8; color: #a11c1c; border: 1px solid #f3b4b4; border-radius: 8px;
   padding: 6px 10px; margin: 6px 0; font-weight: 600; }
 .od-end-reason { color: #a11c1c; margin: 4px 0; }
+.od-recording-missing { color: #8a5a00; margin: 4px 0; }
 .od-badge-urgent, .od-badge-live_question { background: #fde8e8; color: #a11c1c; border-color: #f3b4b4; }
 .od-cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 12px; }
 .od-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 12px 14px;

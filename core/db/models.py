@@ -176,6 +176,8 @@ class Call(Base):
     hangup_cause_text: Mapped[str | None] = mapped_column(String(128), nullable=True)
     amd_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
     recording_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Why an answered call that was to be recorded has no recording (the owner reads it there).
+    recording_problem: Mapped[str | None] = mapped_column(String(300), nullable=True)
     transcript: Mapped[list[Any]] = mapped_column(default=list)
     facts: Mapped[list[Any]] = mapped_column(default=list)
     analysis: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -408,6 +408,7 @@ class CallRepo(_Scoped[Call]):
         ended_at: dt.datetime | None = None,
         end_reason: str | None = None,
         voice: str | None = None,
+        recording_problem: str | None = None,
     ) -> Call:
         """Record what telephony (or the bridge) learnt about the call; fields left None are
         unchanged."""
@@ -417,6 +418,7 @@ class CallRepo(_Scoped[Call]):
                 "state": state,
                 "outcome": outcome,
                 "end_reason": end_reason[:300] if end_reason else None,
+                "recording_problem": recording_problem[:300] if recording_problem else None,
                 "voice": voice,
                 "hangup_cause": hangup_cause,
                 "hangup_cause_text": hangup_cause_text,

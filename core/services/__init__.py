@@ -69,6 +69,7 @@ from core.services.preferences import (
     save_preferences,
     validate_preferences,
 )
+from core.services.recordings import recording_problem
 from core.services.steering import MAX_NOTE_LEN, NoteSent, send_note
 
 __all__ = [
@@ -131,6 +132,7 @@ __all__ = [
     "plan_view",
     "recording_file",
     "recording_of",
+    "recording_problem",
     "remove_number",
     "save_preferences",
     "send_note",

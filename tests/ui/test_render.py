@@ -66,6 +66,20 @@ def test_a_technical_failure_is_shown_as_one_with_its_reason() -> None:
     assert "Why it ended:</strong> the voice could not start: OPENAI_API_KEY is empty" in html
 
 
+def test_a_call_without_its_recording_says_why_where_the_player_would_be() -> None:
+    why = "the PBX could not write x.wav: the recordings folder /rec is full (0 KiB free)"
+    html = call_block(_call(recording_problem=why), lambda call_id: f"/recordings/{call_id}")
+    assert "<audio" not in html
+    assert f'<p class="od-recording-missing"><strong>No recording:</strong> {why}</p>' in html
+    # A recording there to play is played, whatever was noted before.
+    played = call_block(
+        _call(has_recording=True, recording_problem=why), lambda call_id: f"/recordings/{call_id}"
+    )
+    assert '<audio controls preload="metadata" src="/recordings/7">' in played
+    assert "No recording" not in played
+    assert "No recording" not in call_block(_call(), None)
+
+
 def test_a_rehearsal_call_says_so_on_its_card_and_in_live_calls() -> None:
     assert "rehearsal voice" in call_block(_call(), None)
     assert "rehearsal voice" not in call_block(_call(voice="gpt-realtime-2.1"), None)
