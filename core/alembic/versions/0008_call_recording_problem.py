@@ -2,7 +2,7 @@
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-12-22
+Create Date: 2026-12-07
 
 `calls.recording_problem`: why an answered call that was to be recorded has no recording to
 play — the PBX's recordings folder full, not writable, not a folder, not visible from this
