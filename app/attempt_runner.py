@@ -31,6 +31,10 @@ log = get_logger("opendeep.attempts")
 # How long a conversation may last before the runner stops waiting for it (the call goes on).
 MAX_CALL_S = 30 * 60.0
 BRIDGE_GRACE_S = 20.0
+# A call's session is prewarmed while it rings; unused for the ring timeout plus this long (the
+# dialplan's answering-machine detection, at most 3 s in the shipped amd.conf, its steps before
+# AudioSocket, the bridge's first reads), it is closed.
+PREWARM_GRACE_S = 10.0
 # Why a live question still open at hang-up is closed (the owner reads it on the item).
 CALL_ENDED = "the call ended before an answer"
 
@@ -183,6 +187,8 @@ class CallAttemptRunner:
                 await self._finish(claim, None, AttemptResult.TECHNICAL_FAILURE, None, str(exc))
                 return
             self._placed.follow(placed)
+            # The Originate is out: the call's voice session opens while the phone rings.
+            self._bridges.prewarm(call_uuid, self._ring_timeout_s + PREWARM_GRACE_S)
             try:
                 await self._follow(claim, placed, release)
             finally:
