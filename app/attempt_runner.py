@@ -81,6 +81,11 @@ class PlacedCalls:
     async def send_dtmf(self, call_uuid: str, digits: str) -> None:
         await self._calls.send_dtmf(self._followed(call_uuid), digits)
 
+    def amd_status(self, call_uuid: str) -> str | None:
+        placed = self._placed.get(call_uuid)
+        snap = self._calls.snapshot(placed) if placed is not None else None
+        return snap.amd_status if snap is not None else None
+
     def _followed(self, call_uuid: str) -> PlacedCall:
         placed = self._placed.get(call_uuid)
         if placed is None:

@@ -253,7 +253,7 @@ class RealtimeBridge:
         self._script = self._write_script(brief)
         if self._voice:
             await self._stored(self._store.set_voice(self._voice))
-        return inputs.CallStarted(self._script, brief.amd_status)
+        return inputs.CallStarted(self._script, brief.amd_status or self._heard_amd())
 
     async def _feed(self, event: Input) -> None:
         """Hand `event` to the conversation and carry out its commands in order; a command's
@@ -303,7 +303,8 @@ class RealtimeBridge:
                 await self._flush_turns()  # the turns said so far, all stored, for the history
                 return inputs.HistoryLoaded(await self._stored(self._store.transcript_text()))
             case commands.ReadAmd():
-                return inputs.AmdVerdict(await self._stored(self._store.amd_status()))
+                heard = self._heard_amd()
+                return inputs.AmdVerdict(heard or await self._stored(self._store.amd_status()))
             case commands.MarkOutcome(outcome=outcome, reason=reason):
                 await self._mark(outcome, reason)
             case commands.StoreVoiceActivity(activity=activity):
@@ -448,6 +449,14 @@ class RealtimeBridge:
         await self._inputs.put(inputs.PlayoutDrained())
 
     # --- the line and the database -----------------------------------------------------------
+
+    def _heard_amd(self) -> str | None:
+        """The AMD verdict telephony heard over AMI: the dialplan announces it just before it
+        connects the AudioSocket, so it is usually known here while the database write of it
+        is still on its way (which would cost the greeting a poll)."""
+        if self._actions is None or self._brief is None:
+            return None
+        return self._actions.amd_status(self._brief.call_uuid)
 
     async def _hang_up(self) -> None:
         if self._actions is not None and self._brief is not None:

@@ -1,6 +1,7 @@
 """The attempt runner prewarms each call's voice session once its Originate is out, and no
-session is left open after calls that were not answered (a scripted PBX behind a fake AMI, the
-local Realtime server, a real database)."""
+session is left open after calls that were not answered; the calls it follows tell their bridge
+the AMD verdict heard over AMI (a scripted PBX behind a fake AMI, the local Realtime server, a
+real database)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from telephony.call_initiator import CallInitiator
 from tests.kit import T0, make_task, make_user, until
 from tests.telephony.conftest import FAKE_SECRET, fake_settings
 from tests.telephony.fake_ami import FakeAmi
-from tests.telephony.sim_pbx import BUSY, NO_ANSWER, SimPbx
+from tests.telephony.sim_pbx import BUSY, HUMAN, NO_ANSWER, SimPbx
 
 
 class Analyzer:
@@ -45,6 +46,8 @@ class Rig:
     sim: RealtimeTestServer
     registry: BridgeRegistry
     runner: CallAttemptRunner
+    calls: CallInitiator
+    placed: PlacedCalls
     user_id: int
 
     async def attempt(self, number: str) -> None:
@@ -77,7 +80,7 @@ async def rig(db: Database) -> AsyncIterator[Rig]:
         await conn.start()
         await conn.wait_connected(5)
         try:
-            yield Rig(db, sim, registry, runner, await make_user(db, "owner"))
+            yield Rig(db, sim, registry, runner, calls, placed, await make_user(db, "owner"))
         finally:
             await registry.aclose()
             await calls.stop()
@@ -101,3 +104,15 @@ async def test_a_ringing_call_has_its_session_open_and_unanswered_calls_close_th
     assert counts.started == 2 and counts.used == 0
     assert counts.closed_unused + counts.abandoned == 2
     assert counts.open_now == counts.opening_now == 0
+
+
+async def test_a_followed_call_tells_the_amd_verdict_heard_over_ami(rig: Rig) -> None:
+    task = await make_task(rig.db, rig.user_id, phone=HUMAN)
+    call = await rig.calls.place_call(rig.user_id, task.id, 1, HUMAN)
+    assert rig.placed.amd_status(call.call_uuid) is None  # not followed yet
+    rig.placed.follow(call)
+    # The scripted PBX answers and its dialplan announces HUMAN over AMI.
+    await until(lambda: rig.placed.amd_status(call.call_uuid) == "HUMAN", 5, "the AMD verdict")
+    rig.placed.forget(call.call_uuid)
+    assert rig.placed.amd_status(call.call_uuid) is None
+    await rig.calls.hangup(call)
