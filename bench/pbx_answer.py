@@ -4,9 +4,10 @@ PBX, with and without prewarming, in one run.
 Calls go to the simulated receptionist (+1 212 555-0101, `asterisk/templates/extensions.conf.in`):
 she answers, says "Hello?" and pauses; the dialplan's AMD hears that end (HUMAN) and hands the
 call to AudioSocket. The calls are placed the way the attempt runner places them — the UUID
-expected, `CallInitiator.place_call` (AMI Originate), the session prewarmed once the Originate
-is out (every other call), the call hung up over AMI a second after the agent's first audio,
-`forget` at its end — one at a time, through OpenDeep's own telephony and media parts, with a
+expected, `CallInitiator.place_call` (AMI Originate), the call followed (`PlacedCalls`: its
+bridge hears the AMD verdict through it), the session prewarmed once the Originate is out
+(every other call), the call hung up over AMI a second after the agent's first audio, `forget`
+at its end — one at a time, through OpenDeep's own telephony and media parts, with a
 local Realtime server whose session set-up and first-audio times are set (`--connect-ms`,
 `--model-ms`). A few calls to the busy line and to the line that never answers check that their
 prewarmed sessions are closed.
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.call_agent import call_script
+from app.attempt_runner import PlacedCalls
 from app.rehearsal import free_port
 from bench import figures
 from bench.level import git_commit
@@ -85,6 +87,7 @@ class PbxCall:
     first_audio_at: float | None = None  # first agent audio frame written to Asterisk
     model_ms: float | None = None
     prewarmed: bool = False
+    barge_ins: int = 0  # the callee talked over the agent (her next line comes 1.2 s after hello)
     outcome: str | None = None
 
     def ms(self, start: float | None, end: float | None) -> float | None:
@@ -98,6 +101,7 @@ class PbxCall:
             "prewarmed": self.prewarmed,
             "call_uuid": self.call_uuid,
             "outcome": self.outcome,
+            "barge_ins": self.barge_ins,
             "amd_status": self.amd_status,
             "answer_to_first_audio_ms": self.ms(self.answered_at, self.first_audio_at),
             "answer_to_amd_ms": self.ms(self.answered_at, self.amd_at),
@@ -110,6 +114,7 @@ class PbxCall:
 @dataclass
 class Rig:
     telephony: TelephonyPart
+    placed: PlacedCalls
     registry: BridgeRegistry
     server: AudioSocketServer
     sim: RealtimeTestServer
@@ -179,6 +184,7 @@ async def place(rig: Rig, call: PbxCall, index: int) -> None:
         recording=False,
         ring_timeout_s=ring_s,
     )
+    rig.placed.follow(placed)
     try:
         if call.prewarm:
             rig.registry.prewarm(call.call_uuid, ring_s + PREWARM_GRACE_S)
@@ -188,7 +194,12 @@ async def place(rig: Rig, call: PbxCall, index: int) -> None:
             await calls.hangup(placed)
         snap = await placed.wait_ended(CALL_TIMEOUT_S + ring_s)
         call.outcome = str(snap.outcome)
+        bridge = rig.registry.bridge(call.call_uuid)
+        if bridge is not None:
+            await asyncio.wait_for(bridge.finished.wait(), CALL_TIMEOUT_S)
+            call.barge_ins = bridge.stats.barge_ins
     finally:
+        rig.placed.forget(call.call_uuid)
         rig.registry.forget(call.call_uuid)
     if not unanswered:
         answered = rig.first(call.call_uuid, "Newstate", ChannelState="6")
@@ -227,8 +238,10 @@ def plan(answered: int) -> list[PbxCall]:
     return calls
 
 
-async def run(answered: int, connect_ms: int, model_ms: int) -> dict[str, Any]:
-    configure_logging(level="WARNING", fmt="console")
+async def run(
+    answered: int, connect_ms: int, model_ms: int, log_level: str = "WARNING"
+) -> dict[str, Any]:
+    configure_logging(level=log_level, fmt="console")
     # An opening abandoned when its call ended unanswered is a client leaving mid-handshake:
     # the local server's library logs it as an error, which says nothing here.
     logging.getLogger("websockets.server").setLevel(logging.CRITICAL)
@@ -255,13 +268,18 @@ async def run(answered: int, connect_ms: int, model_ms: int) -> dict[str, Any]:
     async with RealtimeTestServer(GREETING, options=options) as sim:
         clients = RealtimeClientFactory(base_url=sim.url, model="gpt-realtime")
         telephony = TelephonyPart(settings, db)
-        registry = BridgeRegistry(db, settings, script=call_script, realtime=clients)
+        placed = PlacedCalls(telephony.calls)  # what the bridges hang up and hear AMD through
+        registry = BridgeRegistry(
+            db, settings, script=call_script, realtime=clients, actions=placed
+        )
         server = AudioSocketServer(
             registry.expected.guard(registry.resolve),
             host=settings.audiosocket_host,
             port=settings.audiosocket_port,
         )
-        rig = Rig(telephony, registry, server, sim, user_id, db, settings.audiosocket_address)
+        rig = Rig(
+            telephony, placed, registry, server, sim, user_id, db, settings.audiosocket_address
+        )
         telephony.ami.on_event(rig.on_event)
         await server.start()
         await telephony.start()
@@ -324,6 +342,7 @@ def report(
                 "met": bool(share.get("n")) and share["p99"] <= GOAL_OVER_MODEL_MS,
             },
             "amd_human": sum(1 for r in rows if r["amd_status"] == "HUMAN"),
+            "talked_over": sum(1 for r in rows if r["barge_ins"]),
             "talked_on_the_prewarmed_session": sum(
                 1 for c in measured if c.prewarm is prewarmed and c.prewarmed
             ),
@@ -374,6 +393,10 @@ def format_table(result: dict[str, Any]) -> str:
         f"{result['figures']['connect_at_answer']['calls']} connected at answer; local server "
         f"session set-up {result['settings']['connect_ms']} ms, model first audio "
         f"{result['settings']['model_ms']} ms",
+        "calls where the receptionist talked over the agent's opening (she says her next line "
+        "1.2 s after her Hello?): "
+        f"{result['figures']['prewarmed']['talked_over']} prewarmed, "
+        f"{result['figures']['connect_at_answer']['talked_over']} connected at answer",
         "prewarmed sessions: "
         + ", ".join(f"{k} {v}" for k, v in counts.items())
         + f"; open at the Realtime server at the end: {result['open_sessions_at_server_end']}",
@@ -387,8 +410,9 @@ def main() -> None:
     parser.add_argument("--connect-ms", type=int, default=400, help="Realtime session set-up")
     parser.add_argument("--model-ms", type=int, default=250, help="the model's first audio")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--log-level", default="WARNING", help="of OpenDeep's logs (stderr)")
     args = parser.parse_args()
-    result = asyncio.run(run(args.calls, args.connect_ms, args.model_ms))
+    result = asyncio.run(run(args.calls, args.connect_ms, args.model_ms, args.log_level))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(format_table(result))
