@@ -145,6 +145,10 @@ class Prewarmer:
         pending = [*self._closing, *self._openers.values()]
         if pending:
             await asyncio.wait(pending, timeout=CLOSE_WAIT_S)
+        still = sum(1 for task in pending if not task.done())
+        if still:
+            log.warning("prewarm.close_timeout", still_closing=still, timeout_s=CLOSE_WAIT_S)
+        log.info("prewarm.stopped", **self.counts.to_json())
 
     # --- carrying out the machine's commands -------------------------------------------------
 
