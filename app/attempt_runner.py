@@ -34,6 +34,10 @@ log = get_logger("opendeep.attempts")
 # How long a conversation may last before the runner stops waiting for it (the call goes on).
 MAX_CALL_S = 30 * 60.0
 BRIDGE_GRACE_S = 20.0
+# A call's session is prewarmed while it rings; unused for the ring timeout plus this long (the
+# dialplan's answering-machine detection, at most 3 s in the shipped amd.conf, its steps before
+# AudioSocket, the bridge's first reads), it is closed.
+PREWARM_GRACE_S = 10.0
 # Why a live question still open at hang-up is closed (the owner reads it on the item).
 CALL_ENDED = "the call ended before an answer"
 
@@ -79,6 +83,11 @@ class PlacedCalls:
 
     async def send_dtmf(self, call_uuid: str, digits: str) -> None:
         await self._calls.send_dtmf(self._followed(call_uuid), digits)
+
+    def amd_status(self, call_uuid: str) -> str | None:
+        placed = self._placed.get(call_uuid)
+        snap = self._calls.snapshot(placed) if placed is not None else None
+        return snap.amd_status if snap is not None else None
 
     def _followed(self, call_uuid: str) -> PlacedCall:
         placed = self._placed.get(call_uuid)
@@ -194,6 +203,8 @@ class CallAttemptRunner:
                 await self._finish(claim, None, AttemptResult.TECHNICAL_FAILURE, None, str(exc))
                 return
             self._placed.follow(placed)
+            # The Originate is out: the call's voice session opens while the phone rings.
+            self._bridges.prewarm(call_uuid, self._ring_timeout_s + PREWARM_GRACE_S)
             try:
                 await self._follow(claim, placed, release, recording=recording)
             finally:

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from app.attempt_runner import AttemptOutcome, CallAttemptRunner, PlacedCalls
     from core.scheduler import AttemptRunner, Dispatcher, SchedulerPart
     from graphs.service_part import GraphsPart
-    from media.bridge import RealtimeFactory
     from media.bridge_registry import MediaPart
+    from media.realtime_session import RealtimeFactory
     from media.rehearsal_voice import RehearsalVoicePart
     from telephony.part import TelephonyPart
 

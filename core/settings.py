@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         "callee transcripts). gpt-4o-mini-transcribe is to be shut down on 2027-02-26.",
     )
     realtime_voice: str = Field("marin", description="Realtime voice.")
+    realtime_prewarm: bool = Field(
+        True,
+        description="Open and configure each call's Realtime session while its phone rings, so "
+        "the agent can speak as soon as the callee has said hello; a session the call does not "
+        "use (busy, no answer, a hang-up while ringing) is closed. Off: connect at answer.",
+    )
     google_api_key: SecretStr = Field(
         SecretStr(""), description="Google API key (Places, Gemini). Never logged."
     )

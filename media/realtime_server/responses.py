@@ -45,7 +45,11 @@ class SimOptions:
 
     chunk_ms: int = 100  # audio per `response.output_audio.delta`
     realtime_factor: float = 1.0  # 1: at real-time pace; 2: twice as fast; 0: as fast as possible
-    response_latency_ms: int = 0  # pause between `response.created` and the first output
+    # The model's own first-audio time: pause between `response.created` and the first output.
+    response_latency_ms: int = 0
+    # The network and set-up time of opening a session (TCP, TLS, the WebSocket upgrade, the
+    # session's creation): the opening handshake is answered this much later.
+    connect_latency_ms: int = 0
     record_limit: int = 100_000  # events kept per direction in the connection record
     transcription: TranscriptionMode = "on"
 
