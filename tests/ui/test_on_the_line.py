@@ -25,13 +25,12 @@ from playwright.sync_api import Page, expect
 
 from core.db import Database
 from core.domain import FeedbackKind, TranscriptTurn, TurnRole, read_items
-from tests.helpers import free_port, wait_for_line
+from tests.helpers import PROJECT, free_port, wait_for_line
 from tests.kit import make_campaign, make_task
 from tests.kit.devpbx import require_devpbx
 from tests.ui.browser import VIEWPORT, open_tab
-from tests.ui.conftest import Account, ServedApp
+from tests.ui.conftest import _DROP, _DROP_PREFIXES, Account, ServedApp
 from tests.ui.serve_process import add_user
-from tests.ui.test_journey import _DROP, _DROP_PREFIXES, PROJECT
 from tests.ui.test_tenancy import _call
 
 pytestmark = [pytest.mark.browser, pytest.mark.asterisk, pytest.mark.slow]
