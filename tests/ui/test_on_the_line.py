@@ -25,11 +25,11 @@ from playwright.sync_api import Page, expect
 
 from core.db import Database
 from core.domain import FeedbackKind, TranscriptTurn, TurnRole, read_items
-from tests.helpers import PROJECT, free_port, wait_for_line
+from tests.helpers import PROJECT, wait_for_line
 from tests.kit import make_campaign, make_task
 from tests.kit.devpbx import require_devpbx
 from tests.ui.browser import VIEWPORT, open_tab
-from tests.ui.conftest import _DROP, _DROP_PREFIXES, Account, ServedApp
+from tests.ui.conftest import Account, ServedApp, WholeNode
 from tests.ui.serve_process import add_user
 from tests.ui.test_tenancy import _call
 
@@ -51,27 +51,10 @@ def made_run(tmp_path: Path) -> Iterator[Run]:
     """`make run` with its data in a folder of the test's own (already rehearsed: straight to
     `opendeep serve`)."""
     require_devpbx()
-    data = tmp_path / "data"
+    node = WholeNode.prepare(tmp_path)  # the journeys' settings: own data, any hour, no keys
+    data, database_url, port, env = node.data_dir, node.database_url, node.port, node.env
     data.mkdir()
     (data / ".rehearsed").touch()
-    database_url = f"sqlite+aiosqlite:///{data / 'opendeep.db'}"
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in _DROP and not k.startswith(_DROP_PREFIXES) and not k.endswith("_MODEL")
-    }
-    env.update(
-        {
-            "DATA_DIR": str(data),
-            "DATABASE_URL": database_url,
-            "UI_PORT": str(port),
-            "AUDIOSOCKET_PORT": str(free_port()),
-            "LOG_FORMAT": "console",
-            "CALLING_WINDOW_START": "00:00",  # any hour: the wall clock decides nothing
-            "CALLING_WINDOW_END": "23:59:59",
-        }
-    )
     proc = subprocess.Popen(
         ["make", "--no-print-directory", "run"],
         cwd=PROJECT,
