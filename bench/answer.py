@@ -37,11 +37,8 @@ import logging
 import os
 import platform
 import random
-import shutil
-import sys
 import tempfile
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,8 +46,8 @@ from typing import Any, Literal
 
 from agents.call_agent import call_script
 from bench import figures
-from bench.ipc import Child, ChildError
-from bench.level import BenchError, LogTally, git_commit
+from bench.ipc import Child
+from bench.level import BenchError, LogTally, git_commit, run_to_figures
 from bench.loop_lag import LoopLag
 from bench.procfs import cpu_seconds, loadavg
 from core.db import Database
@@ -440,36 +437,19 @@ def main() -> None:
     args = parser.parse_args()
     plan = make_plan(args.calls, args.echo_calls, args.echo_seconds, args.seed)
     work = Path(tempfile.mkdtemp(prefix="opendeep-answer-bench-"))
-    code = 1
-    loop = asyncio.new_event_loop()  # see bench.level: no waiting for stragglers at the end
-    try:
-        result = loop.run_until_complete(
-            run(
-                plan,
-                every_s=args.every_s,
-                connect_ms=args.connect_ms,
-                model_ms=args.model_ms,
-                work=work,
-                log_level=args.log_level,
-            )
-        )
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-        code = 0
-    except (BenchError, ChildError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-    except Exception:
-        traceback.print_exc()
-    finally:
-        if args.keep:
-            print(f"raw data kept in {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    run_to_figures(
+        lambda: run(
+            plan,
+            every_s=args.every_s,
+            connect_ms=args.connect_ms,
+            model_ms=args.model_ms,
+            work=work,
+            log_level=args.log_level,
+        ),
+        args.out,
+        work,
+        keep=args.keep,
+    )
 
 
 if __name__ == "__main__":
