@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -31,7 +30,7 @@ from tests.kit.devpbx import require_devpbx
 from tests.ui.browser import VIEWPORT, open_tab
 from tests.ui.conftest import Account, ServedApp, WholeNode
 from tests.ui.serve_process import add_user
-from tests.ui.test_tenancy import _call
+from tests.ui.test_tenancy import _call, _client
 
 pytestmark = [pytest.mark.browser, pytest.mark.asterisk, pytest.mark.slow]
 
@@ -106,13 +105,6 @@ def _signed_in(browser: Any, run: Run, account: Account) -> Page:
     return page
 
 
-def _client(run: Run, account: Account) -> httpx.Client:
-    client = httpx.Client(base_url=run.app.base_url, timeout=30)
-    form = {"username": account.username, "password": account.password}
-    assert client.post("/login", data=form).status_code == 200
-    return client
-
-
 def _wait_for_records(page: Page, records: int) -> None:
     try:
         page.wait_for_function(f"() => window.odListen.records >= {records}", timeout=20_000)
@@ -148,7 +140,7 @@ def test_the_owner_listens_in_and_steers_a_call_nobody_else_can(
     _wait_for_records(page, 50)
 
     # While it is up, Bob can neither listen nor steer: refused, not a byte of audio.
-    bob = _client(run, run.bob)
+    bob = _client(run.app, run.bob)
     with bob.stream("GET", f"/live/{call_id}/listen") as refused:
         refused.read()
         assert (refused.status_code, refused.content) == (404, b'{"detail":"no such call"}')
