@@ -1,16 +1,17 @@
 """Typed outputs shared by the agents: the campaign plan and the analysis of one call.
 
-`CampaignPlan` is what the UI assistant produces and the orchestrator validates; `CallAnalysis`
-(defined with the other stored shapes in `core.domain`, named here for the agents) is what the
-post-call analyzer stores on the call. Both are pydantic models so a model's
-structured output, an owner's edit in the Approvals tab and a plan typed in Studio all pass the
-same checks. Phone numbers are validated with `core.phone` and errors name the number.
+`CampaignPlan` is what the UI assistant produces and the orchestrator validates; its calling
+limits (`Constraints`) are defined in `core.domain` beside `StoredPlan`, the plan as a campaign
+keeps it, because the scheduler reads them too. `CallAnalysis` (defined with the other stored
+shapes in `core.domain`, named here for the agents) is what the post-call analyzer stores on
+the call. Both are pydantic models so a model's structured output, an owner's edit in the
+Approvals tab and a plan typed in Studio all pass the same checks. Phone numbers are validated
+with `core.phone` and errors name the number.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -18,7 +19,6 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
-    computed_field,
     field_validator,
     model_validator,
 )
@@ -28,13 +28,16 @@ from core.domain import (
     MAX_HOLD_LIMIT_S,
     MIN_HOLD_LIMIT_S,
     OUTCOMES,
+    WEEKDAYS,
     CallAnalysis,
+    Constraints,
     Fact,
     NextAction,
     NextStep,
     Outcome,
     StopRule,
     TurnTaking,
+    Weekday,
 )
 from core.phone import InvalidPhoneNumber, normalize, time_zones
 
@@ -53,9 +56,6 @@ __all__ = [
     "parse_plan",
     "validation_problems",
 ]
-
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _check_zone(zone: str) -> str:
@@ -103,41 +103,6 @@ class Target(BaseModel):
         return self
 
 
-class Constraints(BaseModel):
-    """When and how the calls may be made (callee-local times)."""
-
-    days: list[Weekday] = Field(
-        default_factory=list, description="Days on which to call; empty: any day."
-    )
-    earliest: dt.time | None = Field(None, description="Earliest callee-local time to call.")
-    latest: dt.time | None = Field(None, description="Latest callee-local time to call.")
-    max_call_minutes: int = Field(5, ge=1, le=60, description="Longest a single call may last.")
-    notes: list[str] = Field(
-        default_factory=list,
-        description="Other limits the calling agent must respect (e.g. 'mornings only').",
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _days_from_weekdays(cls, data: Any) -> Any:
-        # Stored plans also carry `weekdays` (0 = Monday), the form the pre-dial gate reads.
-        if isinstance(data, dict) and not data.get("days") and data.get("weekdays"):
-            data = {**data, "days": [WEEKDAYS[int(d)] for d in data["weekdays"]]}
-        return data
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def weekdays(self) -> list[int]:
-        """The days as numbers, Monday = 0 (what the scheduler's pre-dial gate reads)."""
-        return sorted({WEEKDAYS.index(d) for d in self.days})
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Constraints:
-        if self.earliest and self.latest and self.earliest >= self.latest:
-            raise ValueError(f"earliest ({self.earliest}) must be before latest ({self.latest})")
-        return self
-
-
 class CampaignPlan(BaseModel):
     """What the owner wants done by phone: whom to call, why, and within which limits."""
 
@@ -176,6 +141,11 @@ class CampaignPlan(BaseModel):
         le=MAX_HOLD_LIMIT_S,
         description="How long, in seconds and in all, the agent waits on hold (hold music, a "
         "queue, a call screener connecting) before it ends the call politely.",
+    )
+    caller_id: str | None = Field(
+        None,
+        description="The number the callees see (E.164), only when the owner asks for one of "
+        "their own; none: the owner's usual caller ID.",
     )
 
     @model_validator(mode="after")

@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING, Protocol
 from core.db import Claim, Database, UserScope, utcnow
 from core.domain import AttemptResult, CallOutcome, CampaignStatus, TaskResult, TaskStatus
 from core.logging import get_logger
-from core.rules import PAUSE_AFTER, RetryPolicy, technical_pause
+from core.rules import PAUSE_AFTER, RetryPolicy, caller_id_for_call, technical_pause
+from core.services.preferences import load_preferences
+from core.services.recordings import recording_problem
 from core.services.tasks import apply_next_step, ask_owner_about_call
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from core.db.models import Call
     from graphs.runner import Analysis
     from media.bridge_registry import BridgeRegistry
     from telephony.call_initiator import CallInitiator, PlacedCall
@@ -31,6 +34,10 @@ log = get_logger("opendeep.attempts")
 # How long a conversation may last before the runner stops waiting for it (the call goes on).
 MAX_CALL_S = 30 * 60.0
 BRIDGE_GRACE_S = 20.0
+# A call's session is prewarmed while it rings; unused for the ring timeout plus this long (the
+# dialplan's answering-machine detection, at most 3 s in the shipped amd.conf, its steps before
+# AudioSocket, the bridge's first reads), it is closed.
+PREWARM_GRACE_S = 10.0
 # Why a live question still open at hang-up is closed (the owner reads it on the item).
 CALL_ENDED = "the call ended before an answer"
 
@@ -76,6 +83,11 @@ class PlacedCalls:
 
     async def send_dtmf(self, call_uuid: str, digits: str) -> None:
         await self._calls.send_dtmf(self._followed(call_uuid), digits)
+
+    def amd_status(self, call_uuid: str) -> str | None:
+        placed = self._placed.get(call_uuid)
+        snap = self._calls.snapshot(placed) if placed is not None else None
+        return snap.amd_status if snap is not None else None
 
     def _followed(self, call_uuid: str) -> PlacedCall:
         placed = self._placed.get(call_uuid)
@@ -162,6 +174,13 @@ class CallAttemptRunner:
             task = await s.tasks.require(claim.task_id)
             campaign = await s.campaigns.require(task.campaign_id)
             recording = campaign.recording
+        owner = await load_preferences(self._db, self._settings, claim.user_id)
+        caller_id = caller_id_for_call(
+            campaign=campaign.caller_id,
+            owner=owner.caller_id,
+            node=self._settings.caller_id,
+            choices=self._settings.caller_id_numbers,
+        )
         # The media server serves this call's AudioSocket only if it is expected before
         # Asterisk can connect, i.e. before the Originate goes out.
         call_uuid = (await self._calls.ids_of(claim.task_id, claim.attempt)).call_uuid
@@ -177,14 +196,17 @@ class CallAttemptRunner:
                     {"OPENDEEP_AUDIOSOCKET": self._settings.audiosocket_address},
                     recording=recording,
                     ring_timeout_s=self._ring_timeout_s,
+                    caller_id=caller_id,
                 )
             except TelephonyError as exc:
                 log.warning("call not placed", task_id=claim.task_id, error=str(exc))
                 await self._finish(claim, None, AttemptResult.TECHNICAL_FAILURE, None, str(exc))
                 return
             self._placed.follow(placed)
+            # The Originate is out: the call's voice session opens while the phone rings.
+            self._bridges.prewarm(call_uuid, self._ring_timeout_s + PREWARM_GRACE_S)
             try:
-                await self._follow(claim, placed, release)
+                await self._follow(claim, placed, release, recording=recording)
             finally:
                 self._placed.forget(placed.call_uuid)
         finally:
@@ -204,7 +226,9 @@ class CallAttemptRunner:
 
     # --- the attempt ---------------------------------------------------------------------
 
-    async def _follow(self, claim: Claim, placed: PlacedCall, release: Callable[[], None]) -> None:
+    async def _follow(
+        self, claim: Claim, placed: PlacedCall, release: Callable[[], None], *, recording: bool
+    ) -> None:
         try:
             snap = await placed.wait_ended(MAX_CALL_S)
         except TimeoutError:
@@ -220,7 +244,8 @@ class CallAttemptRunner:
                 await asyncio.wait_for(bridge.finished.wait(), BRIDGE_GRACE_S)
             except TimeoutError:
                 log.warning("bridge did not finish after hangup", call_uuid=placed.call_uuid)
-            if bridge.result.technical_failure:
+            # A stopping PBX also cuts the bridge's audio: the PBX's own word says why.
+            if bridge.result.technical_failure and not snap.pbx_stopped:
                 failure = bridge.result.reason or "the call bridge failed"
             not_a_mailbox = bridge.result.not_a_mailbox
         async with self._db.scope(claim.user_id) as s:
@@ -241,10 +266,22 @@ class CallAttemptRunner:
                     # AMD heard a machine, but a phone menu, a call screener or a queue that
                     # the agent talked its way through: the call was answered, and is read.
                     call = await s.calls.set_progress(placed.call_id, outcome=CallOutcome.ANSWERED)
+        if recording and call.answered_at is not None:
+            await self._note_missing_recording(claim.user_id, call)
         outcome = call.outcome or snap.outcome or CallOutcome.FAILED
         if outcome in _NO_CONVERSATION:
             detail = call.end_reason or str(outcome)
-            await self._finish(claim, placed.call_id, _NO_CONVERSATION[outcome], None, detail)
+            # A PBX that stops or restarts cuts all its calls at once: one event, not repeated
+            # failures of the campaign's calls, so it pauses nothing (nothing is dialled until
+            # the PBX is back, and then the cut calls are retried).
+            await self._finish(
+                claim,
+                placed.call_id,
+                _NO_CONVERSATION[outcome],
+                None,
+                detail,
+                may_pause=not snap.pbx_stopped,
+            )
             return
         if outcome is CallOutcome.CANCELLED:
             await self._finish(
@@ -255,6 +292,17 @@ class CallAttemptRunner:
             # The claim stays this node's while the analyzer reads the call (the UI shows it).
             await s.tasks.start_analysis(claim.task_id, node_id=self._settings.effective_node_id)
         await self._analyse(claim, placed.call_id)
+
+    async def _note_missing_recording(self, user_id: int, call: Call) -> None:
+        """An answered call that was to be recorded and has no recording to play: its row
+        says why, and the owner reads it where the recording would be. (The PBX goes on with
+        a call it cannot record and tells nobody but its own log.)"""
+        problem = await asyncio.to_thread(recording_problem, call, self._settings.recordings_dir)
+        if problem is None:
+            return
+        log.warning("call has no recording", call_id=call.id, why=problem)
+        async with self._db.scope(user_id) as s:
+            await s.calls.set_progress(call.id, recording_problem=problem)
 
     def _lost(self, claim: Claim, call_id: int | None, outcome: str) -> bool:
         """Whether the task is another's now (the lease was lost): the call's own record
@@ -337,6 +385,8 @@ class CallAttemptRunner:
         outcome: AttemptResult,
         callback_at: dt.datetime | None,
         detail: str,
+        *,
+        may_pause: bool = True,
     ) -> None:
         if self._lost(claim, call_id, outcome):
             return
@@ -363,7 +413,7 @@ class CallAttemptRunner:
                 last_outcome=outcome,
                 result=TaskResult(reason=nxt.reason, detail=detail),
             )
-            if outcome is AttemptResult.TECHNICAL_FAILURE:
+            if outcome is AttemptResult.TECHNICAL_FAILURE and may_pause:
                 await self._pause_if_failing(s, task.campaign_id, detail)
         self._report(claim, call_id, outcome, status, due, nxt.reason)
 

@@ -346,8 +346,13 @@ def _udp_or_tcp(value: str) -> Literal["udp", "tcp"]:
 def doctor() -> None:
     """Check the database, the PBX, the ports and the keys; say what is missing and how to fix it."""
     from app.doctor import render, run_checks
+    from core.logging import configure_logging
+    from core.settings import secret_values
 
     settings = settings_or_exit()
+    if "log_level" not in settings.model_fields_set:
+        # The checks are the output; the AMI session's own log lines would only repeat them.
+        configure_logging(level="ERROR", fmt=settings.log_format, secrets=secret_values(settings))
     checks = asyncio.run(run_checks(settings))
     typer.echo(render(checks))
     if any(c.level == "fail" for c in checks):

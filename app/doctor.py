@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from dataclasses import dataclass
-from typing import Literal
 
+from app.checks import Check, render
 from core.settings import Settings
 
-Level = Literal["ok", "warn", "fail"]
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    level: Level
-    detail: str
-    fix: str = ""
+__all__ = ["Check", "render", "run_checks"]
 
 
 async def check_database(settings: Settings) -> Check:
     from core.db import Database
     from core.db.migrate import current, head
 
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, connect_wait_s=0)  # say at once what is wrong
     try:
         await asyncio.wait_for(db.ping(), timeout=10)
     except Exception as exc:
@@ -77,8 +68,11 @@ async def check_ami(settings: Settings) -> Check:
             "asterisk (AMI)",
             "fail",
             f"nothing answers at {where} ({type(exc).__name__})",
-            "start the development PBX with `sudo asterisk/devpbx up`, or set AMI_HOST/AMI_PORT "
-            "to your Asterisk",
+            "your Asterisk's manager.conf needs `enabled = yes` and a `bindaddr`/`port` this "
+            "machine reaches (AMI_HOST/AMI_PORT), through its firewall"
+            if settings.pbx_external
+            else "start the development PBX with `sudo asterisk/devpbx up`, or set "
+            "AMI_HOST/AMI_PORT to your Asterisk",
         )
     if not banner.startswith("Asterisk Call Manager"):
         return Check(
@@ -176,17 +170,13 @@ async def check_voice(settings: Settings) -> Check:
 
 
 async def run_checks(settings: Settings) -> list[Check]:
-    database, ami, voice = await asyncio.gather(
-        check_database(settings), check_ami(settings), check_voice(settings)
-    )
-    return [database, ami, voice, check_port(settings), *check_keys(settings)]
+    from app.pbx_probe import check_pbx
 
-
-def render(checks: list[Check]) -> str:
-    marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
-    lines = []
-    for check in checks:
-        lines.append(f"[{marks[check.level]}] {check.name}: {check.detail}")
-        if check.fix and check.level != "ok":
-            lines.append(f"       fix: {check.fix}")
-    return "\n".join(lines)
+    # The PBX's own checks bind the AudioSocket port for a moment: the port's check comes first.
+    port = check_port(settings)
+    # AMI's banner first, alone: the other checks import much, which holds the event loop up
+    # for seconds on a busy machine, past the banner's time-out.
+    ami = await check_ami(settings)
+    database, voice = await asyncio.gather(check_database(settings), check_voice(settings))
+    pbx = await check_pbx(settings) if ami.level == "ok" else []
+    return [database, ami, *pbx, voice, port, *check_keys(settings)]

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from app.attempt_runner import AttemptOutcome, CallAttemptRunner, PlacedCalls
     from core.scheduler import AttemptRunner, Dispatcher, SchedulerPart
     from graphs.service_part import GraphsPart
-    from media.bridge import RealtimeFactory
     from media.bridge_registry import MediaPart
+    from media.realtime_session import RealtimeFactory
     from media.rehearsal_voice import RehearsalVoicePart
     from telephony.part import TelephonyPart
 
@@ -158,7 +158,11 @@ class Node:
             from ui.wiring import graph_services
 
             assistant, resumer = graph_services(self.graphs, settings)
-            self.parts.append(UiPart(settings, db, assistant=assistant, resumer=resumer))
+            # The calls this node carries, for their owners to listen in on from the UI.
+            lines = self.media.registry.lines if self.media is not None else None
+            self.parts.append(
+                UiPart(settings, db, assistant=assistant, resumer=resumer, lines=lines)
+            )
 
     @property
     def running(self) -> list[Part]:

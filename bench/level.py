@@ -30,9 +30,10 @@ import tracemalloc
 import uuid
 from array import array
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -55,7 +56,9 @@ from media.pacer import LATENESS_HIST_BINS
 from media.realtime_client import RealtimeClientFactory
 
 SETTLE_S = 2.0
-WARMUP_S = 3.0
+# The warm-up call's first audio comes after the AMD wait (1 s: the seed has no verdict), the
+# greeting wait (1.5 s: no "Hello?" heard) and the first use of the SDK and the prompts.
+WARMUP_S = 6.0
 
 # Goals (reported, never asserted).
 GOALS = {
@@ -456,17 +459,29 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the work folder (raw data)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="opendeep-media-bench-"))
+    run_to_figures(
+        lambda: run(args.calls, args.seconds, args.ramp_per_s, not args.no_tracemalloc, work),
+        args.out,
+        work,
+        keep=args.keep,
+    )
+
+
+def run_to_figures(
+    make: Callable[[], Coroutine[Any, Any, dict[str, Any]]], out: Path, work: Path, *, keep: bool
+) -> NoReturn:
+    """A benchmark process's whole life: run `make()`, write its figures to `out` as JSON, say
+    why on stderr when it failed, remove `work` unless `keep`, and exit (0: figures written).
+
+    Not asyncio.run: its clean-up waits for every task, and after an overloaded run the
+    SQLite driver can leave close tasks that never finish. The figures are what this process
+    is for; once they are written it exits without waiting for stragglers."""
     code = 1
-    # Not asyncio.run: its clean-up waits for every task, and after an overloaded run the
-    # SQLite driver can leave close tasks that never finish. The figures are what this process
-    # is for; once they are written it exits without waiting for stragglers.
     loop = asyncio.new_event_loop()
     try:
-        result = loop.run_until_complete(
-            run(args.calls, args.seconds, args.ramp_per_s, not args.no_tracemalloc, work)
-        )
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        result = loop.run_until_complete(make())
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
         code = 0
     except (BenchError, ChildError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -475,7 +490,7 @@ def main() -> None:
     except Exception:
         traceback.print_exc()
     finally:
-        if args.keep:
+        if keep:
             print(f"raw data kept in {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)

@@ -1,10 +1,13 @@
-"""`python -m bench.media_bench [--calls 50,100,200] [--seconds N] [--short]`: the media-path
-benchmark.
+"""`python -m bench.media_bench [--calls 50,100,200] [--seconds N] [--scenario levels|answer|all]
+[--short]`: the media-path benchmark.
 
 Each concurrency level runs in a fresh process (`bench.level`), which holds only OpenDeep's
 media path and measures it against a local Realtime server and simulated Asterisk peers running
 in two processes of their own. Figures go to `bench/results/media-<calls>.json` and a table to
-stdout. Goals are reported, never asserted: the exit code is non-zero only when a run crashed.
+stdout. The answer scenario (`bench.answer`, also a fresh process) measures answer → first
+agent audio with and without prewarming, and false barge-ins on echoing lines: figures in
+`bench/results/media-answer.json`. Goals are reported, never asserted: the exit code is
+non-zero only when a run crashed.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import argparse
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SHORT_CALLS, SHORT_SECONDS = 20, 10.0
+SHORT_ANSWER_CALLS, SHORT_ECHO_CALLS, SHORT_ECHO_SECONDS = 12, 2, 20.0
 
 # (key in "figures", label, what it measures)
 ROWS = (
@@ -72,6 +77,122 @@ def run_level(calls: int, seconds: float, ramp_per_s: float, out: Path, trace: b
         print(f"error: the {calls}-call run failed (exit {done.returncode})", file=sys.stderr)
         return False
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRun:
+    """What the answer scenario is run with (see `bench.answer`)."""
+
+    calls: int
+    echo_calls: int
+    echo_seconds: float
+    connect_ms: int
+    model_ms: int
+
+
+def run_answer(answer: AnswerRun, out: Path) -> bool:
+    """Run the answer scenario in a fresh process; True when it wrote its figures."""
+    out.unlink(missing_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "bench.answer",
+        f"--calls={answer.calls}",
+        f"--echo-calls={answer.echo_calls}",
+        f"--echo-seconds={answer.echo_seconds}",
+        f"--connect-ms={answer.connect_ms}",
+        f"--model-ms={answer.model_ms}",
+        f"--out={out}",
+    ]
+    print(f"--- answer scenario: {answer.calls} calls ...", file=sys.stderr, flush=True)
+    budget = answer.calls * 1.0 + answer.echo_seconds + 300
+    try:
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, timeout=budget)  # noqa: S603
+    except subprocess.TimeoutExpired:
+        print("error: the answer scenario did not finish in time", file=sys.stderr)
+        return False
+    if done.returncode != 0 or not out.exists():
+        print(f"error: the answer scenario failed (exit {done.returncode})", file=sys.stderr)
+        return False
+    return True
+
+
+ANSWER_HEADER = ["answer → first agent audio (ms)", "p50", "p95", "p99", "max", "n", "goal", ""]
+
+
+def answer_rows(result: dict[str, Any]) -> list[list[str]]:
+    figures = result["figures"]
+    rows = []
+    for key, label in (("prewarmed", "prewarmed"), ("connect_at_answer", "connected at answer")):
+        half = figures[key]
+        for metric, what in (
+            ("first_audio_ms", "total"),
+            ("model_first_audio_ms", "of it the model's own"),
+            ("opendeep_share_ms", "of it OpenDeep's"),
+        ):
+            f = half[metric]
+            goal = met = ""
+            if metric == "opendeep_share_ms" and f.get("n"):
+                goal = f"p99 ≤ {f['goal_p99']:g}"
+                met = "met" if f["met"] else "MISSED"
+            rows.append(
+                [
+                    f"{label}: {what}",
+                    *(_num(f.get(k)) for k in ("p50", "p95", "p99", "max")),
+                    str(f.get("n", 0)),
+                    goal,
+                    met,
+                ]
+            )
+    return rows
+
+
+def answer_lines(result: dict[str, Any]) -> list[str]:
+    settings, echo, counts = (
+        result["settings"],
+        result["figures"]["false_barge_ins"],
+        result["prewarm"],
+    )
+    lags = "; ".join(
+        f"{name} p50 {_num(lag.get('p50'))} p99 {_num(lag.get('p99'))} max {_num(lag.get('max'))}"
+        for name, lag in result["loop_lag_ms"].items()
+        if lag
+    )
+    per_min = echo["per_agent_speech_min"]
+    return [
+        f"local Realtime server: session set-up {settings['connect_ms']} ms, model's first "
+        f"audio {settings['model_ms']} ms (configured); calls ring "
+        f"{settings['ring_s'][0]:g}-{settings['ring_s'][1]:g} s, one every {settings['every_s']:g} s",
+        f"false barge-ins on echoing lines (-10 dB, 100 ms): {echo['barge_ins']} in "
+        f"{echo['agent_speech_min']:.2f} min of agent speech on {echo['calls']} calls = "
+        f"{_num(per_min)} per minute of agent speech ({_num(echo['per_call_min'])} per call minute)",
+        "prewarmed sessions: "
+        + ", ".join(f"{k} {counts[k]}" for k in ("started", "opened", "used", "closed_unused"))
+        + f", abandoned {counts['abandoned']}, failed {counts['failed']}, expired "
+        f"{counts['expired']}; open at the end: {counts['open_now'] + counts['opening_now']} "
+        f"(Realtime server: {result['open_sessions_at_server_end']})",
+        f"event-loop lag, ms: {lags}; machine load {result['machine']['loadavg_before'][0]:.1f}"
+        f" on {result['machine']['cpus']} CPUs; errors logged {result['errors_logged']}",
+    ]
+
+
+def format_answer(result: dict[str, Any], *, markdown: bool) -> str:
+    if markdown:
+        rows = [ANSWER_HEADER, ["---"] * len(ANSWER_HEADER), *answer_rows(result)]
+        lines = [f"### Answer → first agent audio, false barge-ins ({result['date']})", ""]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join([*lines, "", *(f"- {line}" for line in answer_lines(result)), ""])
+    rows = [ANSWER_HEADER, *answer_rows(result)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(ANSWER_HEADER))]
+    lines = [f"== answer scenario, {result['date']}, commit {result['commit']}"]
+    for r in rows:
+        lines.append(
+            "  ".join(
+                cell.rjust(w) if i else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+    return "\n".join([*lines, *answer_lines(result)])
 
 
 def _num(value: Any) -> str:
@@ -190,6 +311,21 @@ def main(argv: list[str] | None = None) -> int:
         "--no-tracemalloc", action="store_true", help="skip tracemalloc during the ramp"
     )
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    parser.add_argument(
+        "--scenario",
+        choices=("levels", "answer", "all"),
+        default="all",
+        help="the concurrency levels, the answer scenario, or both",
+    )
+    parser.add_argument("--answer-calls", type=int, default=50, help="answer scenario: calls")
+    parser.add_argument("--echo-calls", type=int, default=4, help="answer scenario: echo lines")
+    parser.add_argument("--echo-seconds", type=float, default=60.0, help="length of each")
+    parser.add_argument(
+        "--connect-ms", type=int, default=400, help="Realtime session set-up time (simulated)"
+    )
+    parser.add_argument(
+        "--model-ms", type=int, default=250, help="the model's first-audio time (simulated)"
+    )
     args = parser.parse_args(argv)
     try:
         levels = [SHORT_CALLS] if args.short else [int(n) for n in args.calls.split(",") if n]
@@ -198,6 +334,15 @@ def main(argv: list[str] | None = None) -> int:
     seconds = SHORT_SECONDS if args.short else args.seconds
     if not levels or min(levels) < 1 or seconds <= 0:
         parser.error("need at least one level of >= 1 call and --seconds > 0")
+    answer = AnswerRun(
+        calls=SHORT_ANSWER_CALLS if args.short else args.answer_calls,
+        echo_calls=SHORT_ECHO_CALLS if args.short else args.echo_calls,
+        echo_seconds=SHORT_ECHO_SECONDS if args.short else args.echo_seconds,
+        connect_ms=args.connect_ms,
+        model_ms=args.model_ms,
+    )
+    if args.scenario == "answer":
+        levels = []
     failed = 0
     for calls in levels:
         out = args.results_dir / f"media-{calls}.json"
@@ -206,8 +351,15 @@ def main(argv: list[str] | None = None) -> int:
             continue
         result = json.loads(out.read_text())
         print(format_markdown(result) if args.markdown else format_text(result) + "\n", flush=True)
-    if failed < len(levels):
+    if levels and failed < len(levels):
         print(("" if args.markdown else "rows:\n") + legend())
+    if args.scenario != "levels":
+        out = args.results_dir / "media-answer.json"
+        if run_answer(answer, out):
+            result = json.loads(out.read_text())
+            print(("\n" if levels else "") + format_answer(result, markdown=args.markdown))
+        else:
+            failed += 1
     return 1 if failed else 0
 
 

@@ -8,6 +8,12 @@ machine). Its callee talks like a person: it interrupts the agent after 1.5-5 s 
 (a barge-in), answers when the agent stops first, and speaks up after 6 s of nothing. On `stop`
 it writes `peers.json` (what each peer heard, when) and `peer_jitter.npy` (inter-arrival jitter
 inside the measurement window) to D.
+
+On `answer` a peer answers one call of the answer scenario (`bench.answer`): `quiet`, a person
+who said "Hello?" to the dialplan's answering-machine detection and now waits to be greeted,
+or `echo`, a line that returns the agent's voice 10 dB quieter and 100 ms later over faint line
+noise and never speaks itself; it hangs up after `hold_s`. Each peer notes when it connected
+and when the first frame of agent audio (any frame that is not digital silence) arrived.
 """
 
 from __future__ import annotations
@@ -21,24 +27,38 @@ import socket
 import time
 import uuid
 from array import array
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from bench.agent_audio import CALLEE_SILENCE, CALLEE_SPEECH, FRAME_S, read_marker
 from bench.figures import summarize
 from bench.ipc import commands, reply
 from bench.loop_lag import LoopLag
 from bench.sim_process import CHUNK_MS
-from media.audiosocket_codec import AudioFrame, AudioSocketParser, HangupFrame, encode_uuid
+from media.audiosocket_codec import (
+    AudioFrame,
+    AudioSocketParser,
+    HangupFrame,
+    encode_audio,
+    encode_uuid,
+)
 
 FRAMES_PER_CHUNK = round(CHUNK_MS / 1000 / FRAME_S)
 AGENT_TALKING_S = 0.06  # an agent frame this recent means the agent is talking
 AGENT_DONE_S = 0.4  # this long without agent audio after a turn: the agent has finished
 NUDGE_AFTER_S = 6.0  # nothing heard or said for this long: say something
 RESYNC_AFTER_S = 0.1  # a peer this far behind its 20 ms schedule restarts it
+ECHO_DELAY_S = 0.1
+ECHO_GAIN = 10 ** (-10 / 20)
+ECHO_NOISE_RMS = 32768 * 10 ** (-60 / 20)  # line noise under the echo
+ECHO_KEPT = 25  # frames of agent audio kept for the echo (0.5 s)
+SILENT_PCM = bytes(320)
+Mode = Literal["talker", "quiet", "echo"]  # the load levels' callee, or the answer scenario's
 
 
 @dataclass
@@ -69,6 +89,9 @@ class HeardTurn:
 class Peer(asyncio.Protocol):
     call_uuid: str
     rng: random.Random
+    mode: Mode = "talker"
+    connected_at: float | None = None
+    first_audio_at: float | None = None  # the first frame of agent audio
     arrivals: array[float] = field(default_factory=lambda: array("d"))
     turns: list[HeardTurn] = field(default_factory=list)
     bursts: list[tuple[float, str]] = field(default_factory=list)  # (start, barge|reply|nudge)
@@ -78,11 +101,15 @@ class Peer(asyncio.Protocol):
     _last_activity: float = field(default_factory=time.monotonic)
     _transport: asyncio.Transport | None = None
     _parser: AudioSocketParser = field(default_factory=AudioSocketParser)
+    _heard: deque[tuple[float, bytes]] = field(default_factory=lambda: deque(maxlen=ECHO_KEPT))
+    echo_delays: array[float] = field(default_factory=lambda: array("d"))  # sent − arrived, s
+    _noise: np.random.Generator = field(default_factory=lambda: np.random.default_rng(5))
 
     # --- receiving (protocol callbacks: no task, cheap) --------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        self.connected_at = time.monotonic()
         self._transport = transport
         sock = transport.get_extra_info("socket")
         if sock is not None:
@@ -94,6 +121,10 @@ class Peer(asyncio.Protocol):
         for frame in self._parser.feed(data):
             if isinstance(frame, AudioFrame):
                 self.arrivals.append(now)
+                if self.first_audio_at is None and frame.pcm.count(0) != len(frame.pcm):
+                    self.first_audio_at = now
+                if self.mode == "echo":
+                    self._heard.append((now, frame.pcm))
                 mark = read_marker(frame.pcm)
                 if mark is not None:
                     self._agent_frame(now, *mark)
@@ -127,9 +158,30 @@ class Peer(asyncio.Protocol):
             elif delay < -RESYNC_AFTER_S:
                 start, n = time.monotonic(), 0
             now = time.monotonic()
-            self._decide(now)
-            transport.write(CALLEE_SPEECH if now < self._speak_until else CALLEE_SILENCE)
+            if self.mode == "echo":
+                transport.write(self._echo(now))
+            elif self.mode == "quiet":
+                transport.write(CALLEE_SILENCE)
+            else:
+                self._decide(now)
+                transport.write(CALLEE_SPEECH if now < self._speak_until else CALLEE_SILENCE)
             n += 1
+
+    def _echo(self, now: float) -> bytes:
+        """The frame the line returns at `now`: the agent audio that arrived `ECHO_DELAY_S`
+        earlier (by arrival time, so a late tick of our own does not shift it), attenuated,
+        over line noise."""
+        target = now - ECHO_DELAY_S
+        heard = self._heard
+        while len(heard) > 1 and abs(heard[1][0] - target) <= abs(heard[0][0] - target):
+            heard.popleft()
+        close = bool(heard) and abs(heard[0][0] - target) <= FRAME_S * 0.75
+        played = heard[0][1] if close else SILENT_PCM
+        if close:
+            self.echo_delays.append(now - heard[0][0])
+        echo = np.frombuffer(played, dtype="<i2") * ECHO_GAIN
+        noise: npt.NDArray[np.float64] = self._noise.normal(0.0, ECHO_NOISE_RMS, len(echo))
+        return encode_audio(np.clip(echo + noise, -32768, 32767).astype("<i2").tobytes())
 
     def _decide(self, now: float) -> None:
         if now < self._speak_until:
@@ -160,6 +212,12 @@ class Peer(asyncio.Protocol):
     def to_json(self) -> dict[str, Any]:
         return {
             "call_uuid": self.call_uuid,
+            "mode": self.mode,
+            "connected_at": self.connected_at,
+            "first_audio_at": self.first_audio_at,
+            "echo_delay_ms": (
+                s.to_json() if (s := summarize(self.echo_delays)) is not None else None
+            ),
             "frames": len(self.arrivals),
             "turns": [t.to_json() for t in self.turns],
             "bursts": self.bursts,
@@ -181,9 +239,9 @@ class Peers:
         self.peers: list[Peer] = []
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def call(self, call_uuid: str) -> Peer:
+    async def call(self, call_uuid: str, mode: Mode = "talker") -> Peer:
         loop = asyncio.get_running_loop()
-        peer = Peer(call_uuid, random.Random(self._rng.random()))
+        peer = Peer(call_uuid, random.Random(self._rng.random()), mode)
         await asyncio.wait_for(
             loop.create_connection(lambda: peer, "127.0.0.1", self._port), timeout=10
         )
@@ -206,10 +264,16 @@ class Peers:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
+    async def answer(self, call_uuid: str, mode: Mode, hold_s: float) -> None:
+        """Answer one call of the answer scenario; hang up after `hold_s`."""
+        peer = await self.call(call_uuid, mode)
+        asyncio.get_running_loop().call_later(hold_s, peer.hang_up)
+
 
 async def serve(port: int, folder: Path, seed: int) -> None:
     warmup = Peers(port, seed)
     peers = Peers(port, seed + 1)
+    answering: set[asyncio.Task[None]] = set()
     lag = LoopLag()
     lag.start()
     reply("ready")
@@ -221,6 +285,12 @@ async def serve(port: int, folder: Path, seed: int) -> None:
                 await asyncio.sleep(command["seconds"])
                 await warmup.hang_up_all()
                 reply("warmup_done", agent_turns=len(peer.turns), frames=len(peer.arrivals))
+            elif cmd == "answer":
+                task = asyncio.create_task(
+                    peers.answer(command["uuid"], command["mode"], command["hold_s"])
+                )
+                answering.add(task)
+                task.add_done_callback(answering.discard)
             elif cmd == "start":
                 await peers.ramp(command["uuids"], command["per_s"])
                 reply("started", calls=len(peers.peers))

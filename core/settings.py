@@ -129,6 +129,13 @@ class Settings(BaseSettings):
         "whether it is passed on.",
     )
 
+    caller_id_choices: str = Field(
+        "",
+        description="Numbers (E.164, comma-separated) users may choose as their calls' caller "
+        "ID, for all their calls (Settings tab) or one campaign: the ones your trunk lets you "
+        "send. Any other is refused. Empty: every call carries CALLER_ID.",
+    )
+
     # --- model providers -----------------------------------------------------------------
     openai_api_key: SecretStr = Field(SecretStr(""), description="OpenAI API key. Never logged.")
     openai_base_url: str = Field("", description="OpenAI-compatible HTTP base URL (empty: OpenAI).")
@@ -147,6 +154,12 @@ class Settings(BaseSettings):
         "callee transcripts). gpt-4o-mini-transcribe is to be shut down on 2027-02-26.",
     )
     realtime_voice: str = Field("marin", description="Realtime voice.")
+    realtime_prewarm: bool = Field(
+        True,
+        description="Open and configure each call's Realtime session while its phone rings, so "
+        "the agent can speak as soon as the callee has said hello; a session the call does not "
+        "use (busy, no answer, a hang-up while ringing) is closed. Off: connect at answer.",
+    )
     google_api_key: SecretStr = Field(
         SecretStr(""), description="Google API key (Places, Gemini). Never logged."
     )
@@ -256,6 +269,23 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("caller_id_choices")
+    @classmethod
+    def _check_caller_id_choices(cls, value: str) -> str:
+        from core.phone import InvalidPhoneNumber, normalize
+
+        numbers = []
+        for entry in (part.strip() for part in value.split(",")):
+            if not entry:
+                continue
+            if not entry.startswith("+"):
+                raise ValueError(f"{entry!r} must be written in E.164, e.g. +12125550100")
+            try:
+                numbers.append(normalize(entry))
+            except InvalidPhoneNumber as exc:
+                raise ValueError(str(exc)) from None
+        return ",".join(dict.fromkeys(numbers))
+
     @field_validator("app_test_mode_redirect_number")
     @classmethod
     def _check_redirect(cls, value: str) -> str:
@@ -330,6 +360,11 @@ class Settings(BaseSettings):
         except ValueError:
             is_v6 = False
         return f"[{host}]:{self.audiosocket_port}" if is_v6 else f"{host}:{self.audiosocket_port}"
+
+    @property
+    def caller_id_numbers(self) -> tuple[str, ...]:
+        """`caller_id_choices` as E.164 numbers."""
+        return tuple(n for n in self.caller_id_choices.split(",") if n)
 
     @property
     def has_openai(self) -> bool:

@@ -20,7 +20,7 @@ from langgraph.types import Command, interrupt
 from typing_extensions import TypedDict
 
 from core.db import Database, UserScope
-from core.domain import FeedbackKind, FeedbackStatus
+from core.domain import FeedbackKind, FeedbackPayload, FeedbackStatus, HitlMark
 from core.services.audit import record_answer
 from graphs.context import GraphContext
 from graphs.threads import ThreadAccessDenied, check_thread_owner
@@ -185,12 +185,12 @@ async def ensure_feedback(
     Makes the write before an interrupt idempotent: a node that re-runs finds its own row.
     """
     for item in await s.feedback.list_pending(kind):
-        if item.thread_id == thread_id and (item.payload.get("hitl") or {}).get("key") == key:
+        if item.thread_id == thread_id and FeedbackPayload.read(item.payload).hitl.key == key:
             return item.id
     item = await s.feedback.create(
         kind=kind,
         question=question,
-        payload={**payload, "hitl": {"key": key}},
+        payload={**payload, "hitl": HitlMark(key=key).to_json()},
         campaign_id=campaign_id,
         task_id=task_id,
         call_id=call_id,

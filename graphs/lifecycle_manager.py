@@ -40,7 +40,6 @@ from agents.lifecycle_manager import (
 )
 from agents.post_call_analyzer import Callee, Unread, read_answer
 from agents.prompts import load_prompt
-from agents.schemas import Constraints
 from agents.structured import ainvoke_structured
 from core.db import UserScope
 from core.db.models import Campaign, FeedbackRequest, Task
@@ -48,8 +47,10 @@ from core.domain import (
     CallState,
     CampaignStatus,
     FeedbackKind,
+    FeedbackPayload,
     NextAction,
     StoredAnalysis,
+    StoredPlan,
     TaskStatus,
 )
 from core.logging import get_logger
@@ -105,7 +106,7 @@ async def take_answers(state: LifecycleState, runtime: Runtime[GraphContext]) ->
         try:
             async with db.scope(ctx.user_id) as s:
                 item = await s.feedback.lock(feedback_id)
-                if "applied" in item.payload:
+                if FeedbackPayload.read(item.payload).applied is not None:
                     continue  # another pass got to it first
                 if item.kind is FeedbackKind.CHECK_IN:
                     applied = await _check_in_answer(ctx, s, item)
@@ -163,13 +164,12 @@ async def _review_answer(ctx: GraphContext, s: UserScope, item: FeedbackRequest)
     task = await s.tasks.require(item.task_id)
     campaign = await s.campaigns.require(task.campaign_id)
     settings = ctx.get_settings()
-    constraints = campaign.plan.get("constraints")
     callee = Callee(
         zones=list(task.time_zones) or ["UTC"],
         window=plan_window(
             settings.calling_window_start,
             settings.calling_window_end,
-            Constraints.model_validate(constraints) if constraints else None,
+            StoredPlan.read(campaign.plan).constraints,
         ),
         now=ctx.now(),
         region=settings.default_region,
@@ -228,7 +228,6 @@ async def _task_view(s: UserScope, task: Task) -> TaskView:
 def _campaign_view(
     c: Campaign, *, pending_check_in: bool = False, last_check_in_at: dt.datetime | None = None
 ) -> CampaignView:
-    constraints = c.plan.get("constraints")
     return CampaignView(
         id=c.id,
         name=c.name,
@@ -237,7 +236,7 @@ def _campaign_view(
         stop_rule=c.stop_rule.value,
         created_at=c.created_at,
         updated_at=c.updated_at,
-        constraints=Constraints.model_validate(constraints) if constraints else None,
+        constraints=StoredPlan.read(c.plan).constraints,
         pending_check_in=pending_check_in,
         last_check_in_at=last_check_in_at,
     )
@@ -249,11 +248,7 @@ async def _task_views(s: UserScope, campaign_id: int) -> list[TaskView]:
 
 def _asked_at(item: FeedbackRequest) -> dt.datetime | None:
     """When a check-in was asked, by the pass's own clock (kept in its payload)."""
-    value = item.payload.get("asked_at")
-    try:
-        return dt.datetime.fromisoformat(value) if isinstance(value, str) else item.created_at
-    except ValueError:
-        return item.created_at
+    return FeedbackPayload.read(item.payload).asked_at or item.created_at
 
 
 async def observe(state: LifecycleState, runtime: Runtime[GraphContext]) -> dict[str, Any]:

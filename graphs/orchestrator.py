@@ -33,6 +33,7 @@ from agents.scripted import is_rehearsal
 from agents.structured import ainvoke_structured
 from core.domain import CampaignStatus, FeedbackKind
 from core.logging import get_logger
+from core.rules.caller_id import CallerIdRefused, allowed_caller_id
 from core.rules.calling_window import Window
 from graphs.context import GraphContext, context_of, run_thread_id
 from graphs.hitl import ask_owner, ensure_feedback, human_interrupt
@@ -103,6 +104,13 @@ async def validate(state: OrchestratorState, runtime: Runtime[GraphContext]) -> 
         plan = parse_plan(state["plan"], default_region=ctx.get_settings().default_region)
     except ValidationError as exc:
         return {"status": "invalid", "problems": validation_problems(exc)}
+    if plan.caller_id:
+        s = ctx.get_settings()
+        try:
+            number = allowed_caller_id(plan.caller_id, s.caller_id_numbers, region=s.default_region)
+        except CallerIdRefused as exc:
+            return {"status": "invalid", "problems": [f"caller ID: {exc}"]}
+        plan = plan.model_copy(update={"caller_id": number})
     review = await _review(ctx, plan)
     update: dict[str, Any] = {
         "plan": plan.model_dump(mode="json"),
@@ -292,6 +300,7 @@ async def create_campaign(
             window_end=window.end if window else None,
             max_attempts=plan.max_attempts,
             voicemail_message=plan.voicemail_message,
+            caller_id=plan.caller_id,
             thread_id=thread_id,
         )
         task_ids = []

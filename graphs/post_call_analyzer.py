@@ -49,7 +49,7 @@ from agents.post_call_analyzer.evidence import (
     unheard_review_question,
 )
 from agents.prompts import load_prompt, render_prompt
-from agents.schemas import CallAnalysis, Constraints, NextStep, validation_problems
+from agents.schemas import CallAnalysis, NextStep, validation_problems
 from agents.scripted import is_rehearsal
 from agents.structured import ainvoke_structured
 from core.db.models import FeedbackRequest
@@ -61,6 +61,7 @@ from core.domain import (
     FeedbackKind,
     StopRule,
     StoredAnalysis,
+    StoredPlan,
     TaskStatus,
     TranscriptTurn,
     VoiceActivityRecord,
@@ -165,7 +166,7 @@ async def _ask_model(ctx: GraphContext, call: dict[str, Any]) -> tuple[AnalyzerO
     zone = call["zones"][0]
     started = dt.datetime.fromisoformat(call["started_at"])
     local = started.astimezone(ZoneInfo(zone))
-    plan = call["plan"]
+    plan = StoredPlan.read(call["plan"])
     turns, activity = _evidence(call)
     transcript = render_transcript(turns, activity, started)
     # The owner's answers that came after the call that asked had ended.
@@ -179,8 +180,8 @@ async def _ask_model(ctx: GraphContext, call: dict[str, Any]) -> tuple[AnalyzerO
                 "call",
                 ctx.prompt_version,
                 objective=call["objective"],
-                questions=_bullets(list(plan.get("questions") or [])),
-                success_criteria=_bullets(list(plan.get("success_criteria") or [])),
+                questions=_bullets(plan.questions),
+                success_criteria=_bullets(plan.success_criteria),
                 target_name=call["target_name"],
                 phone=call["phone"],
                 call_time=f"{local:%A %Y-%m-%d %H:%M}",
@@ -196,9 +197,8 @@ async def _ask_model(ctx: GraphContext, call: dict[str, Any]) -> tuple[AnalyzerO
 
 def _window(ctx: GraphContext, call: dict[str, Any]) -> Window | None:
     s = ctx.get_settings()
-    constraints = call["plan"].get("constraints")
-    parsed = Constraints.model_validate(constraints) if constraints else None
-    return plan_window(s.calling_window_start, s.calling_window_end, parsed)
+    limits = StoredPlan.read(call["plan"]).constraints
+    return plan_window(s.calling_window_start, s.calling_window_end, limits)
 
 
 def _checked(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -66,6 +67,17 @@ class SessionCounters:
     frames_in: int = 0
     audio_dropped: int = 0  # inbound audio frames dropped because the handler fell behind
     frames_out: int = 0
+    # Monotonic times: Asterisk connected (the call was answered and screened), and the first
+    # frame of agent audio went out — the dead air the callee heard in between.
+    connected_at: float = 0.0
+    first_audio_at: float | None = None
+
+    @property
+    def first_audio_ms(self) -> float | None:
+        """Connection → first agent audio frame sent, in ms (None: no agent audio yet)."""
+        if self.first_audio_at is None:
+            return None
+        return (self.first_audio_at - self.connected_at) * 1000
 
 
 class AudioSocketSession:
@@ -95,7 +107,7 @@ class AudioSocketSession:
         self._send_hangup = False
         self._tasks: list[asyncio.Task[None]] = []
         self._dispatcher: asyncio.Task[None] | None = None
-        self.counters = SessionCounters()
+        self.counters = SessionCounters(connected_at=time.monotonic())
         self.peer = str(writer.get_extra_info("peername"))
 
     # --- SessionControl ---------------------------------------------------------------------
@@ -236,6 +248,7 @@ class AudioSocketSession:
                 reason=reason,
                 frames_in=self.counters.frames_in,
                 frames_out=self.counters.frames_out,
+                first_audio_ms=_rounded(self.counters.first_audio_ms),
                 audio_dropped=self.counters.audio_dropped,
                 pacer_resyncs=self.pacer_stats.resyncs,
             )
@@ -289,6 +302,8 @@ class AudioSocketSession:
             self._end("send_failed")
             return False
         self.counters.frames_out += 1
+        if frame is not SLIN_SILENCE_FRAME and self.counters.first_audio_at is None:
+            self.counters.first_audio_at = time.monotonic()
         return True
 
     async def _read_loop(self) -> None:
@@ -359,3 +374,7 @@ class AudioSocketSession:
                 log.exception("audiosocket.handler_event_failed", call_id=str(self._call_id))
                 self._end("handler_error")
                 return
+
+
+def _rounded(ms: float | None) -> int | None:
+    return None if ms is None else round(ms)

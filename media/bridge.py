@@ -9,11 +9,16 @@ in and carries its commands out. The tasks of a call, all owned here and cancell
 - `model-in`: the Realtime connection's server events into that queue;
 - `callee-in`: callee audio (8 kHz s16le from Asterisk) → G.711 μ-law →
   `input_audio_buffer.append`, through a bounded queue that keeps the newest frames;
+- `owner-notes`: polls the call's notes from its owner (the database is the truth: any node's
+  UI may write one) and hands each new one to the conversation;
 - one task per running tool (a question to the owner may take a minute: barge-in and
   transcripts keep flowing meanwhile), per running timer, and one watching the playout drain.
 
-Agent audio goes into the playout buffer, which the AudioSocket pacer empties one 20 ms frame at
-a time. Every wait on the network or the database is bounded.
+The call's first Realtime session is the one opened while its phone rang (`media.prewarm`)
+when there is one, else it is opened at answer. Agent audio goes into the playout buffer, which
+the AudioSocket pacer empties one 20 ms frame at a time. Both sides of the line also go to the
+call's `CallLine` (the owner listening in), which never waits. Every wait on the network or the
+database is bounded.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import contextlib
 import datetime as dt
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, assert_never
 
@@ -46,7 +51,9 @@ from media.conversation import (
     commands,
     inputs,
 )
+from media.listen import CallLine
 from media.playout import PlayoutBuffer
+from media.prewarm import PrewarmSource
 from media.realtime_client import RealtimeClient, RealtimeConfigError, RealtimeConnectionError
 from media.realtime_events import (
     TurnDetection,
@@ -55,13 +62,14 @@ from media.realtime_events import (
     item_truncate,
     response_cancel,
     response_create,
-    session_update,
+    system_message,
     turn_detection_update,
 )
+from media.realtime_session import RealtimeFactory, open_session, session_config
 from media.session import EndReason, InboundAudio, SessionControl, SessionEvent
 from media.speech_activity import VoiceActivity, measure
 from media.transcript_writer import TranscriptWriter
-from media.turn_settings import noise_reduction, turn_detection
+from media.turn_settings import turn_detection
 
 log = get_logger("opendeep.media.bridge")
 
@@ -80,9 +88,7 @@ TURN_FLUSH_S = 5.0
 STORE_TIMEOUT_S = 10.0  # one read or write of the call's rows
 HANGUP_TIMEOUT_S = 5.0
 PLAYOUT_POLL_S = 0.02  # the pacer drains the buffer on its own clock: its frame rate is enough
-
-
-RealtimeFactory = Callable[[], RealtimeClient]
+NOTE_POLL_S = 0.5  # how often the call looks for notes from its owner
 
 
 @dataclass(slots=True)
@@ -96,6 +102,7 @@ class BridgeStats:
     # The most recent samples only: a long call must not grow memory without bound.
     append_latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
     gap_fills: int = 0  # silences sent for stretches without callee frames
+    prewarmed: bool = False  # the call's first session was opened while its phone rang
 
     @property
     def barge_ins(self) -> int:
@@ -128,11 +135,18 @@ class RealtimeBridge:
         amd_wait_s: float = 1.0,
         machine_wait_s: float = 6.0,
         voice: str | None = None,
+        line: CallLine | None = None,
+        note_poll_s: float = NOTE_POLL_S,
+        prewarmed: PrewarmSource | None = None,
     ) -> None:
+        """`prewarmed`: where the call's session may wait, opened while the phone rang
+        (`media.prewarm`); without one, or without a session there, the bridge connects at
+        answer."""
         self._store = store
         self._settings = settings
         self._write_script = script
         self._realtime_factory = realtime
+        self._prewarmed = prewarmed
         self._transcripts = transcripts  # shared by the process's bridges; not ours to close
         self._actions = actions
         self._voice = voice
@@ -149,6 +163,10 @@ class RealtimeBridge:
         self._inputs: asyncio.Queue[Input] = asyncio.Queue(INPUT_QUEUE)
         self._inbound: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue(inbound_queue_frames)
         self._playout = PlayoutBuffer()
+        self._line = line
+        if line is not None:
+            self._playout.tap = line.outbound
+        self._note_poll_s = note_poll_s
         self._tools = CallTools(
             store,
             self._playout,
@@ -186,6 +204,8 @@ class RealtimeBridge:
         if isinstance(event, InboundAudio):
             self.stats.inbound_frames += 1
             duration_ms, level = measure(event.pcm, event.sample_rate)
+            if self._line is not None:
+                self._line.inbound(event.pcm, event.sample_rate)
             # Every frame the line played since the previous callee frame: the echo check
             # follows the agent's voice frame by frame, however bunched the callee's arrive.
             played = self._playout.take_levels()
@@ -200,6 +220,8 @@ class RealtimeBridge:
             self._offer(event)
 
     async def on_end(self, reason: EndReason) -> None:
+        if self._line is not None:
+            self._line.end()
         tasks = [*self._tasks, *([self._main] if self._main else [])]
         for task in tasks:
             task.cancel()
@@ -235,6 +257,7 @@ class RealtimeBridge:
         except Exception:
             self._log.exception("bridge failed")
             await self._feed(inputs.BridgeFailed())
+        self._spawn(self._poll_notes(), "owner-notes")
         while True:
             event = await self._inputs.get()
             try:
@@ -250,7 +273,7 @@ class RealtimeBridge:
         self._script = self._write_script(brief)
         if self._voice:
             await self._stored(self._store.set_voice(self._voice))
-        return inputs.CallStarted(self._script, brief.amd_status)
+        return inputs.CallStarted(self._script, brief.amd_status or self._heard_amd())
 
     async def _feed(self, event: Input) -> None:
         """Hand `event` to the conversation and carry out its commands in order; a command's
@@ -279,6 +302,10 @@ class RealtimeBridge:
                 await self._send(item_truncate(item_id, audio_end_ms))
             case commands.SendToolOutput(call_id=call_id, output=output):
                 await self._send(function_call_output(call_id, output))
+            case commands.SendNote(text=text):
+                await self._send(system_message(text))
+            case commands.MarkNote(note_id=note_id, outcome=outcome):
+                await self._mark_note(note_id, outcome)
             case commands.StopListening():
                 self._listening = False
             case commands.RespondToTurns(on=on):
@@ -300,7 +327,8 @@ class RealtimeBridge:
                 await self._flush_turns()  # the turns said so far, all stored, for the history
                 return inputs.HistoryLoaded(await self._stored(self._store.transcript_text()))
             case commands.ReadAmd():
-                return inputs.AmdVerdict(await self._stored(self._store.amd_status()))
+                heard = self._heard_amd()
+                return inputs.AmdVerdict(heard or await self._stored(self._store.amd_status()))
             case commands.MarkOutcome(outcome=outcome, reason=reason):
                 await self._mark(outcome, reason)
             case commands.StoreVoiceActivity(activity=activity):
@@ -325,34 +353,52 @@ class RealtimeBridge:
     async def _connect(
         self, instructions: str, respond: bool
     ) -> inputs.Connected | inputs.ConnectFailed:
-        """Open and configure a Realtime session; start its reader (and the callee's audio)."""
+        """Open and configure a Realtime session — or take the one opened while the phone
+        rang —; start its reader (and the callee's audio)."""
         assert self._script is not None  # Connect comes after CallStarted
-        try:
-            rt = self._realtime_factory()
-        except RealtimeConfigError as exc:
-            self._log.warning("realtime not configured", error=str(exc))
-            return inputs.ConnectFailed(str(exc))
-        try:
-            await rt.connect()
-            await rt.send(
-                session_update(
-                    instructions=instructions,
-                    voice=self._settings.realtime_voice,
-                    tools=self._script.tools,
-                    turn_detection=self._turn_detection(respond=respond),
-                    noise_reduction=noise_reduction(self._script.turn_taking),
-                    transcription_model=self._settings.realtime_transcription_model or None,
-                )
+        rt = await self._take_prewarmed(instructions, respond)
+        if rt is None:
+            config = session_config(
+                self._script, self._settings, instructions=instructions, respond=respond
             )
-        except RealtimeConnectionError as exc:
-            self._log.warning("realtime connection failed", error=str(exc))
-            await rt.close()
-            return inputs.ConnectFailed(str(exc))
+            try:
+                rt = await open_session(self._realtime_factory, config)
+            except RealtimeConfigError as exc:
+                self._log.warning("realtime not configured", error=str(exc))
+                return inputs.ConnectFailed(str(exc))
+            except RealtimeConnectionError as exc:
+                self._log.warning("realtime connection failed", error=str(exc))
+                return inputs.ConnectFailed(str(exc))
         self._rt = rt
         self._spawn(self._read_model(rt), "model-in")
         if self._callee_in is None:
             self._callee_in = self._spawn(self._send_inbound(), "callee-in")
         return inputs.Connected()
+
+    async def _take_prewarmed(self, instructions: str, respond: bool) -> RealtimeClient | None:
+        """The call's prewarmed session, set up as the conversation asks now; None when there
+        is none (only the call's first session can be: a resumed one has other instructions)."""
+        source, self._prewarmed = self._prewarmed, None
+        if source is None or self._brief is None:
+            return None
+        session = await source.take(self._brief.call_uuid)
+        if session is None:
+            return None
+        if session.instructions != instructions:
+            self._log.warning("prewarmed session has other instructions; connecting anew")
+            await session.client.close()
+            return None
+        if session.respond_to_turns != respond:
+            try:
+                await session.client.send(
+                    turn_detection_update(self._turn_detection(respond=respond))
+                )
+            except RealtimeConnectionError as exc:
+                self._log.warning("prewarmed session lost; connecting anew", error=str(exc))
+                await session.client.close()
+                return None
+        self.stats.prewarmed = True
+        return session.client
 
     async def _read_model(self, rt: RealtimeClient) -> None:
         """Server events into the conversation's queue, then how the connection ended."""
@@ -421,12 +467,45 @@ class RealtimeBridge:
         if task is not None:
             task.cancel()
 
+    async def _poll_notes(self) -> None:
+        """Hand each note of the owner's to the conversation, once, in the order written."""
+        offered: set[int] = set()
+        failing = False
+        while True:
+            try:
+                notes = await self._stored(self._store.undelivered_notes())
+            except Exception as exc:
+                if not failing:  # once per outage, not every poll
+                    self._log.warning("could not read the owner's notes", error=repr(exc))
+                failing, notes = True, []
+            else:
+                failing = False
+            for note_id, text in notes:
+                if note_id not in offered:
+                    offered.add(note_id)
+                    await self._inputs.put(inputs.OwnerNote(note_id, text))
+            await asyncio.sleep(self._note_poll_s)
+
+    async def _mark_note(self, note_id: int, outcome: str) -> None:
+        try:
+            await self._stored(self._store.mark_note(note_id, outcome))
+        except Exception:
+            self._log.exception("could not record the owner's note", note_id=note_id)
+
     async def _watch_playout(self) -> None:
         while not self._playout.is_empty:  # noqa: ASYNC110
             await asyncio.sleep(PLAYOUT_POLL_S)
         await self._inputs.put(inputs.PlayoutDrained())
 
     # --- the line and the database -----------------------------------------------------------
+
+    def _heard_amd(self) -> str | None:
+        """The AMD verdict telephony heard over AMI: the dialplan announces it just before it
+        connects the AudioSocket, so it is usually known here while the database write of it
+        is still on its way (which would cost the greeting a poll)."""
+        if self._actions is None or self._brief is None:
+            return None
+        return self._actions.amd_status(self._brief.call_uuid)
 
     async def _hang_up(self) -> None:
         if self._actions is not None and self._brief is not None:

@@ -3,28 +3,39 @@
 The registry also owns what the bridges of one process share: the transcript writer and, unless
 a `realtime` factory is given, the factory whose clients share one `AsyncOpenAI`. What the
 calls' agent says comes from the `script` writer it is built with (the agents layer's).
-`expected` holds the UUIDs of the calls being placed: the media part's server serves those only.
+`expected` holds the UUIDs of the calls being placed: the media part's server serves those only;
+`prewarmer` opens a call's Realtime session while its phone rings (`media.prewarm`) and hands it
+to the call's bridge at answer. `lines` holds the lines of the calls up on this node, for their
+owners to listen in on.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 from core.db import Database
 from core.logging import get_logger
 from core.settings import Settings
 from media.audiosocket_server import AudioSocketServer
-from media.bridge import RealtimeBridge, RealtimeFactory
+from media.bridge import RealtimeBridge
 from media.call_script import ScriptWriter
 from media.call_store import CallStore
 from media.call_tools import CallActions
 from media.expected_calls import ExpectedCalls
+from media.listen import CallLines
+from media.prewarm import Prewarmer, call_session_opener
 from media.realtime_client import RealtimeClientFactory
+from media.realtime_session import RealtimeFactory
 from media.session import SessionHandler
 from media.transcript_writer import TranscriptWriter
 from media.voice_check import VoiceCheck
 
 log = get_logger("opendeep.media")
+
+# Finds the call an AudioSocket UUID belongs to (None: no call of ours has it).
+CallFinder = Callable[[Database, Settings, uuid.UUID], Awaitable[CallStore | None]]
+CALL_ENDED = "the call ended before its session was used"
 
 
 class BridgeRegistry:
@@ -37,8 +48,11 @@ class BridgeRegistry:
         realtime: RealtimeFactory | None = None,
         actions: CallActions | None = None,
         machine_wait_s: float = 6.0,
+        find_call: CallFinder = CallStore.for_uuid,
+        lines: CallLines | None = None,
     ) -> None:
         self._db = db
+        self._find_call = find_call
         self._settings = settings
         self._script = script
         # A factory passed in belongs to the caller; the one made here is closed by `aclose`.
@@ -52,6 +66,8 @@ class BridgeRegistry:
         self._transcripts = TranscriptWriter(db)
         self._live: dict[str, RealtimeBridge] = {}
         self.expected = ExpectedCalls()
+        self.lines = lines or CallLines()
+        self.prewarmer = Prewarmer(call_session_opener(db, settings, script, realtime))
 
     @property
     def clients(self) -> RealtimeClientFactory | None:
@@ -74,7 +90,9 @@ class BridgeRegistry:
         self._transcripts.start()
 
     async def aclose(self) -> None:
-        """Store the transcript turns still queued (bounded) and close the shared clients."""
+        """Close the sessions still prewarmed, store the transcript turns still queued
+        (bounded) and close the shared clients."""
+        await self.prewarmer.aclose()
         await self._transcripts.aclose()
         if self._own_clients is not None:
             await self._own_clients.aclose()
@@ -88,12 +106,22 @@ class BridgeRegistry:
         before the call is placed."""
         self.expected.expect(call_uuid)
 
+    def prewarm(self, call_uuid: str, unused_after_s: float) -> None:
+        """Open the call's Realtime session now, while its phone rings (its Originate is out),
+        unless the settings turn prewarming off; closed unused after `unused_after_s` (the ring
+        timeout and the answering-machine detection) unless the call's bridge takes it."""
+        if self._settings.realtime_prewarm:
+            self.prewarmer.prewarm(call_uuid, unused_after_s)
+
     def forget(self, call_uuid: str) -> None:
+        """The call has ended: its AudioSocket is no longer expected, its bridge is dropped,
+        and its prewarmed session, if no bridge took it, is closed."""
         self.expected.forget(call_uuid)
         self._live.pop(call_uuid, None)
+        self.prewarmer.discard(call_uuid, CALL_ENDED)
 
     async def resolve(self, call_uuid: uuid.UUID) -> SessionHandler | None:
-        store = await CallStore.for_uuid(self._db, self._settings, call_uuid)
+        store = await self._find_call(self._db, self._settings, call_uuid)
         if store is None:
             log.warning("audiosocket for an unknown call", call_uuid=str(call_uuid))
             return None
@@ -107,6 +135,8 @@ class BridgeRegistry:
             actions=self.actions,
             voice=self.voice,
             machine_wait_s=self._machine_wait_s,
+            line=self.lines.open(store.user_id, store.call_id),
+            prewarmed=self.prewarmer,
         )
         self._live[str(call_uuid)] = bridge
         return bridge

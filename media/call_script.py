@@ -45,6 +45,7 @@ class CallScript:
     history_intro: str  # heads the conversation so far in a resumed session's instructions
     hold: str  # a response's instructions on hold, after each sound on the line
     hold_limit: str  # the goodbye's instructions once the wait on hold reached its limit
+    note_intro: str  # heads an owner's note to the agent (the note follows on its own line)
     turn_taking: TurnTaking = field(default_factory=TurnTaking)  # turn detection, interruptions
     hold_limit_s: int = HOLD_LIMIT_S  # how long the agent waits on hold, in all
 

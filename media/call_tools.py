@@ -26,6 +26,11 @@ class CallActions(Protocol):
 
     async def send_dtmf(self, call_uuid: str, digits: str) -> None: ...
 
+    def amd_status(self, call_uuid: str) -> str | None:
+        """The dialplan's answering-machine verdict as telephony heard it over AMI (None: none
+        yet), from memory: it is known before the database has it."""
+        ...
+
 
 class CallTools:
     """Runs the tools of one call. Keys go through telephony, or are played in band when the

@@ -9,6 +9,7 @@ needs as `audio_end_ms`.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -79,6 +80,9 @@ class PlayoutBuffer:
         # what an echo of the agent's voice would follow, frame by frame.
         self._levels: deque[float] = deque(maxlen=PLAYED_LEVELS)
         self.stats = PlayoutStats()
+        # Sees every frame handed out, silence included (listening in on the call); it must
+        # not block: it runs on the pacer's clock.
+        self.tap: Callable[[bytes], None] | None = None
 
     # --- producer side -------------------------------------------------------------------
 
@@ -157,6 +161,12 @@ class PlayoutBuffer:
 
     def next_frame(self) -> bytes:
         """The next frame to send: queued audio, or silence when nothing is queued."""
+        frame = self._next()
+        if self.tap is not None:
+            self.tap(frame)
+        return frame
+
+    def _next(self) -> bytes:
         if not self._frames:
             if self._playing and self._open:
                 self.stats.underruns += 1

@@ -487,6 +487,19 @@ def function_call_output(call_id: str, output: str | Mapping[str, Any]) -> JsonD
     }
 
 
+def system_message(text: str) -> JsonDict:
+    """`conversation.item.create` of a `system` message: context the model takes into its next
+    response, without a response of its own (GA: role `system`, one `input_text` part)."""
+    return {
+        "type": "conversation.item.create",
+        "item": {
+            "type": "message",
+            "role": "system",
+            "content": [{"type": "input_text", "text": text}],
+        },
+    }
+
+
 def response_create(*, instructions: str | None = None) -> JsonDict:
     """`response.create`; `instructions` override the session's for this response only."""
     if instructions is None:

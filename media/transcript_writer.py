@@ -16,7 +16,7 @@ import asyncio
 import datetime as dt
 from typing import NamedTuple
 
-from core.db import Database, utcnow
+from core.db import Database, rerun_if_connection_lost, utcnow
 from core.domain import TranscriptTurn, TurnRole
 from core.logging import get_logger
 
@@ -145,10 +145,15 @@ class TranscriptWriter:
             await self._store_user(user_id, calls)
 
     async def _store_user(self, user_id: int, calls: CallTurns) -> None:
-        try:
+        async def append() -> None:
             async with self._db.scope(user_id) as s:
                 for call_id, call_turns in calls.items():
                     await s.calls.append_turns(call_id, call_turns)
+
+        try:
+            # A database restart kills the transaction under way: run it again rather than
+            # lose the turns (a turn stored twice is the lesser harm).
+            await rerun_if_connection_lost(append, "transcript turns")
             return
         except Exception:
             if len(calls) == 1:

@@ -35,6 +35,9 @@ from telephony.errors import (
 
 log = get_logger("opendeep.telephony.ami")
 
+# What Asterisk answers to any action, a login included, while it stops or restarts.
+SHUTTING_DOWN = "shutting down"
+
 EventHandler = Callable[[AmiMessage], None]
 StateHandler = Callable[["AmiState"], None]
 ActionFields = Mapping[str, str | list[str]]
@@ -264,6 +267,10 @@ class AmiConnection:
             )
         except AmiActionFailed as exc:
             protocol.close()
+            if SHUTTING_DOWN in exc.message.lower():
+                # Asterisk answers every action so while it stops or restarts: not a login
+                # problem, and no reason to send the operator to check the secret.
+                raise AmiConnectionLost("Asterisk is shutting down") from None
             raise AmiLoginRefused(exc.message or "authentication failed") from None
         except BaseException:
             protocol.close()

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from core.db import Database, utcnow
+from core.db import Database, rerun_if_connection_lost, utcnow
 from core.logging import get_logger
 from core.settings import Settings
 from telephony.ami_connection import AmiConnection, AmiState
@@ -209,8 +209,10 @@ class CallInitiator:
         *,
         recording: bool = True,
         ring_timeout_s: int = 30,
+        caller_id: str | None = None,
     ) -> PlacedCall:
         """Place attempt `attempt` of task `task_id` to `number`; return once Asterisk queued it.
+        `caller_id`: what the callee sees (None: the node's CALLER_ID).
 
         Raises, with nothing dialled: `InvalidNumber`, `InvalidCallVariable`, `AmiNotConnected`,
         `NoCallSlot`, `DuplicateCall`, `OriginateRefused` (the row then reads
@@ -234,7 +236,7 @@ class CallInitiator:
             ring_timeout_s=ring_timeout_s,
             action_id=action_id,
             variables=variables,
-            caller_id=self._settings.caller_id,
+            caller_id=self._settings.caller_id if caller_id is None else caller_id,
         )
         if ids.channel_id in self._calls:
             raise DuplicateCall(f"task {task_id} attempt {attempt} is already being called")
@@ -558,6 +560,11 @@ class CallInitiator:
                 ended.set_result(snap)
 
     async def _store(self, placed: PlacedCall, snap: CallSnapshot) -> None:
+        await rerun_if_connection_lost(
+            lambda: self._store_once(placed, snap), f"progress of call {placed.call_uuid}"
+        )
+
+    async def _store_once(self, placed: PlacedCall, snap: CallSnapshot) -> None:
         async with self._db.scope(placed.user_id) as scope:
             await scope.calls.set_progress(
                 placed.call_id,
@@ -569,6 +576,7 @@ class CallInitiator:
                 recording_path=snap.recording_path,
                 answered_at=snap.answered_at,
                 ended_at=snap.ended_at,
+                end_reason=snap.end_reason,
             )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

@@ -66,11 +66,14 @@ def classify_end(
     amd_status: str | None = None,
     cancelled: bool = False,
     refused: bool = False,
+    pbx_stopped: bool = False,
 ) -> CallOutcome:
     """The outcome of an ended call.
 
     - the PBX refused the Originate: `technical_failure` (whatever else was seen belonged to
       the channel that already had this id);
+    - the PBX hung it up because it was shutting down or restarting: `technical_failure`,
+      answered or not (the callee did not end it, and nothing says the conversation was over);
     - answered: `voicemail` when answering-machine detection said MACHINE, else `answered`
       (whoever hung up, and whatever the cause);
     - never answered and OpenDeep hung up first: `cancelled`;
@@ -78,7 +81,7 @@ def classify_end(
       (17/21 busy, 18/19/20 no answer, 34/38/41/42/44/47 congestion); a normal clearing of a
       call that rang is `no_answer`, of one that never rang `failed`; anything else `failed`.
     """
-    if refused:
+    if refused or pbx_stopped:
         return CallOutcome.TECHNICAL_FAILURE
     if answered:
         if (amd_status or "").strip().upper() == MACHINE:

@@ -27,6 +27,11 @@ ORIGINATE_ACTION_PREFIX = "opendeep-originate/"
 _RINGING = "5"
 _UP = "6"
 _STATE_NUMBERS = {"ringing": _RINGING, "up": _UP}
+# `SoftHangupRequest` carries Asterisk's soft-hangup flags as its `Cause`. SHUTDOWN (4) is what
+# a stopping Asterisk (`core restart now`, `core stop now`) sets on every channel before its
+# Hangup, whose cause then reads like an ordinary end (0 or 16); every ordinary end sends 16.
+_SOFTHANGUP_SHUTDOWN = 4
+PBX_STOPPED = "Asterisk shut down or restarted during the call"
 
 
 def originate_action_id(channel_id: str, nonce: str) -> str:
@@ -70,10 +75,16 @@ class CallSnapshot:
     recording_path: str | None
     answered_at: dt.datetime | None
     ended_at: dt.datetime | None
+    pbx_stopped: bool = False  # Asterisk hung it up because it was stopping or restarting
 
     @property
     def ended(self) -> bool:
         return self.state is CallState.ENDED
+
+    @property
+    def end_reason(self) -> str | None:
+        """Why it ended when neither side hung up, for the call's row (None otherwise)."""
+        return PBX_STOPPED if self.pbx_stopped else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +103,7 @@ class _Facts:
     cancel_requested: bool = False
     refused: str | None = None  # why the PBX refused the Originate
     end_note: str | None = None  # why the call was ended without a Hangup event
+    pbx_stopped: bool = False  # Asterisk hung it up because it was stopping or restarting
 
 
 class CallTracker:
@@ -177,6 +189,7 @@ class CallTracker:
                 amd_status=f.amd_status,
                 cancelled=f.cancel_requested,
                 refused=f.refused is not None,
+                pbx_stopped=f.pbx_stopped,
             )
             if text is None:
                 text = f.refused or f.end_note or _reason_text(f.reason)
@@ -194,6 +207,7 @@ class CallTracker:
             recording_path=f.recording_path,
             answered_at=f.answered_at,
             ended_at=f.ended_at,
+            pbx_stopped=f.pbx_stopped,
         )
 
     # --- helpers -------------------------------------------------------------------------
@@ -282,6 +296,13 @@ def _on_hangup(t: CallTracker, f: _Facts, e: AmiEvent, now: dt.datetime) -> _Fac
     return _end(f, now)
 
 
+def _on_soft_hangup_request(t: CallTracker, f: _Facts, e: AmiEvent, now: dt.datetime) -> _Facts:
+    flags = parse_cause(e.get("Cause")) or 0
+    if flags & _SOFTHANGUP_SHUTDOWN and not f.pbx_stopped:
+        return replace(f, pbx_stopped=True)
+    return f
+
+
 def _on_user_event(t: CallTracker, f: _Facts, e: AmiEvent, now: dt.datetime) -> _Facts:
     kind = e.get("UserEvent", "")
     if kind == "OpenDeepAMD":
@@ -299,5 +320,6 @@ _HANDLERS = {
     "DialEnd": _on_dial_end,
     "OriginateResponse": _on_originate_response,
     "Hangup": _on_hangup,
+    "SoftHangupRequest": _on_soft_hangup_request,
     "UserEvent": _on_user_event,
 }

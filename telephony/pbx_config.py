@@ -10,6 +10,8 @@ secret, and it is written with mode 600.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.metadata
 import os
 import re
 import secrets
@@ -23,6 +25,7 @@ from pydantic import SecretStr
 from core.settings import Settings, SettingsError, load_settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "asterisk" / "templates"
+DIALPLAN_TEMPLATE = TEMPLATES_DIR / "extensions.conf.in"
 DEFAULT_SOUNDS_DIR = "/var/lib/asterisk/sounds/opendeep"
 DEFAULT_SPOOL_DIR = "/var/spool/asterisk"
 DEFAULT_SIP_PORT = 5060
@@ -105,7 +108,24 @@ def _values(
         "sip_port": str(sip_port),
         "sounds_dir": sounds_dir.rstrip("/") or "/",
         "spool_dir": spool_dir.rstrip("/") or "/",
+        "dialplan_version": dialplan_version(),
     }
+
+
+def package_version() -> str:
+    """The installed OpenDeep's version ("unknown" when run from a tree never installed)."""
+    try:
+        return importlib.metadata.version("opendeep")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def dialplan_version() -> str:
+    """What `[opendeep-doctor]`'s `version` extension carries: the release and a digest of the
+    dialplan template, so `opendeep doctor` can tell a PBX's dialplan from an older one even
+    between releases (e.g. `0.1.0+3f2a9c1b`)."""
+    digest = hashlib.sha256(DIALPLAN_TEMPLATE.read_bytes()).hexdigest()[:8]
+    return f"{package_version()}+{digest}"
 
 
 def check_value(what: str, value: str, pattern: re.Pattern[str]) -> None:

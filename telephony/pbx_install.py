@@ -13,7 +13,6 @@ secret (the AMI secret, a trunk password) are written with mode 600.
 
 from __future__ import annotations
 
-import importlib.metadata
 import ipaddress
 import os
 import re
@@ -23,9 +22,12 @@ from typing import Literal
 
 from core.settings import Settings
 from telephony.pbx_config import (
+    DIALPLAN_TEMPLATE,
     TEMPLATES_DIR,
     PbxConfigError,
     check_value,
+    dialplan_version,
+    package_version,
     render_template,
     write_atomically,
 )
@@ -45,6 +47,7 @@ OPENDEEP_CONTEXTS = (
     "opendeep-dial-result",
     "opendeep-agent",
     "opendeep-inbound",
+    "opendeep-doctor",
 )
 # Globals of the development PBX's dialplan written into the installed contexts as values.
 # OPENDEEP_AUDIOSOCKET stays a variable: every Originate sets it to the node's own address.
@@ -122,12 +125,8 @@ _NAMES: dict[Layout, dict[str, tuple[str, str | None]]] = {
 
 
 def stamp() -> str:
-    try:
-        version = importlib.metadata.version("opendeep")
-    except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
     return (
-        f"{STAMP_PREFIX} OpenDeep {version}. Written by `opendeep pbx install`, which rewrites "
+        f"{STAMP_PREFIX} OpenDeep {package_version()}. Written by `opendeep pbx install`, which rewrites "
         "it; edits here are lost."
     )
 
@@ -162,7 +161,7 @@ def dialplan(settings: Settings, *, spool_dir: str = DEFAULT_SPOOL_DIR, stamp: s
     """OpenDeep's contexts of the development PBX's dialplan, with its globals inlined."""
     check_value("PBX_TRUNK", settings.pbx_trunk, _NAME)
     check_value("spool dir", spool_dir, _DIR)
-    text = (TEMPLATES_DIR / "extensions.conf.in").read_text(encoding="utf-8")
+    text = DIALPLAN_TEMPLATE.read_text(encoding="utf-8")
     text = _DEVPBX_ONLY.sub("", text)
     sections = _sections(text)
     missing = [name for name in OPENDEEP_CONTEXTS if name not in sections]
@@ -172,6 +171,7 @@ def dialplan(settings: Settings, *, spool_dir: str = DEFAULT_SPOOL_DIR, stamp: s
     values = {"OPENDEEP_TRUNK": settings.pbx_trunk, "OPENDEEP_SPOOL": spool_dir.rstrip("/")}
     for name in _INLINED_GLOBALS:
         body = body.replace(f"${{{name}}}", values[name])
+    body = body.replace("${dialplan_version}", dialplan_version())
     if "${OPENDEEP_SOUNDS}" in body or re.search(r"\$\{[a-z][a-z0-9_]*\}", body):
         raise PbxInstallError("OpenDeep's contexts use a value the install does not provide")
     intro = (

@@ -41,7 +41,9 @@ def pg_database() -> Iterator[str]:
     admin = require_postgres()
     name = f"opendeep_test_{uuid.uuid4().hex[:10]}"
     sync_admin = admin.replace("postgresql://", "postgresql+psycopg://", 1)
-    engine = create_engine(sync_admin, isolation_level="AUTOCOMMIT")
+    # pre_ping: the fault tests restart the server; its end-of-run DROP must not meet a dead
+    # connection.
+    engine = create_engine(sync_admin, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     base, _, _ = sync_admin.rpartition("/")

@@ -11,9 +11,11 @@ from fastapi import FastAPI
 from core.db import Database, utcnow
 from core.services import ChatAssistant, HitlResumer
 from core.settings import Settings
+from media.listen import CallLines
 from ui.auth import mounted_gradio_app
 from ui.blocks import build_blocks
 from ui.context import UiContext
+from ui.listen import add_listen_route
 from ui.recordings import add_recording_route
 from ui.sign_in import Clock, SignInGate
 from ui.sign_in_http import LOGIN_MESSAGE, add_sign_in, refuse_direct_login
@@ -27,10 +29,12 @@ def build_asgi_app(
     assistant: ChatAssistant | None = None,
     resumer: HitlResumer | None = None,
     clock: Clock = utcnow,
+    lines: CallLines | None = None,
 ) -> FastAPI:
     """The whole UI; without an `assistant`, Chat says it is not configured, and answers
     to approvals are only stored (see `ui.wiring.graph_services` for the graphs'). `clock`
-    times sessions and sign-in locks."""
+    times sessions and sign-in locks. `lines` are the calls this node carries, to listen in
+    on (None: it carries none)."""
     ctx = UiContext.create(settings, db, assistant=assistant, resumer=resumer)
     blocks = build_blocks(ctx)
     api = FastAPI(title="OpenDeep", docs_url=None, redoc_url=None, openapi_url=None)
@@ -41,6 +45,7 @@ def build_asgi_app(
         return {"status": "ok"}
 
     add_recording_route(api, db, ctx.auth, ctx.links, ctx.recordings_dir)
+    add_listen_route(api, db, ctx.auth, lines, node_id=settings.effective_node_id)
     gate = SignInGate(
         db,
         clock,

@@ -45,7 +45,7 @@ def build_blocks(ctx: UiContext) -> gr.Blocks:
         blocks.load(settings.load, outputs=[*settings.fields, settings.result])
         # Opening a tab shows it fresh; the live view ticks only while it is open.
         campaigns_tab.select(campaigns.load, inputs=[campaigns.selected], outputs=campaigns.outputs)
-        live_tab.select(live.load, outputs=[live.calls]).then(
+        live_tab.select(live.load, inputs=[live.shown, live.call_id], outputs=live.outputs).then(
             lambda: live.activate(True), outputs=[live.timer]
         )
         activity_tab.select(activity.load, outputs=[activity.table])

@@ -16,6 +16,7 @@ from core.db import Database
 from core.logging import get_logger
 from core.services import ChatAssistant, HitlResumer
 from core.settings import Settings
+from media.listen import CallLines
 from ui.stream_closer import StreamCloser
 
 GRACEFUL_SHUTDOWN_S = 3
@@ -56,11 +57,13 @@ class UiPart:
         *,
         assistant: ChatAssistant | None = None,
         resumer: HitlResumer | None = None,
+        lines: CallLines | None = None,
     ) -> None:
         self._settings = settings
         self._db = db
         self._assistant = assistant
         self._resumer = resumer
+        self._lines = lines
         self._server: uvicorn.Server | None = None
         self._app: FastAPI | None = None
         self._task: asyncio.Task[None] | None = None
@@ -77,7 +80,11 @@ class UiPart:
         from ui.app import build_asgi_app
 
         app = self._app = build_asgi_app(
-            self._settings, self._db, assistant=self._assistant, resumer=self._resumer
+            self._settings,
+            self._db,
+            assistant=self._assistant,
+            resumer=self._resumer,
+            lines=self._lines,
         )
         self._closer = StreamCloser(app)
         config = uvicorn.Config(

@@ -166,8 +166,8 @@ def _turns(turns: Sequence[Turn]) -> str:
     if not turns:
         return '<p class="od-muted">No transcript.</p>'
     rows = "".join(
-        f'<div class="od-turn od-turn-{t.speaker.lower()}"><span class="od-speaker">'
-        f"{e(t.speaker)}</span><span>{e(t.text)}</span></div>"
+        f'<div class="od-turn od-turn-{"note" if t.note else e(t.speaker.lower())}">'
+        f'<span class="od-speaker">{e(t.speaker)}</span><span>{e(t.text)}</span></div>'
         for t in turns
     )
     return f'<div class="od-transcript">{rows}</div>'
@@ -201,11 +201,15 @@ def _analysis(a: Analysis | None) -> str:
 def call_block(
     call: CallView, audio_url: AudioUrl | None, *, open_: bool = False, zone: dt.tzinfo = dt.UTC
 ) -> str:
-    audio = (
-        f'<audio controls preload="metadata" src="{e(audio_url(call.id))}"></audio>'
-        if call.has_recording and audio_url is not None
-        else ""
-    )
+    if call.has_recording and audio_url is not None:
+        audio = f'<audio controls preload="metadata" src="{e(audio_url(call.id))}"></audio>'
+    elif call.recording_problem:
+        audio = (
+            f'<p class="od-recording-missing"><strong>No recording:</strong> '
+            f"{e(call.recording_problem)}</p>"
+        )
+    else:
+        audio = ""
     hangup = f" · {e(call.hangup)}" if call.hangup else ""
     voice = f" · {voice_badge(call)}" if call.rehearsal else ""
     summary = (
@@ -273,12 +277,25 @@ def live_calls(
             else f"dialing since {when(c.started_at, zone)}"
         )
         cards.append(
-            f'<div class="od-card od-live"><div class="od-card-head"><span class="od-title">'
-            f"{e(live.target_name)}</span>{voice_badge(c)}{status_badge(c.state)}</div>"
+            f'<div class="od-card od-live" data-call-id="{c.id}"><div class="od-card-head">'
+            f'<span class="od-title">{e(live.target_name)}</span>{voice_badge(c)}'
+            f"{status_badge(c.state)}{_listen(c)}</div>"
             f'<div class="od-muted">{e(live.campaign_name)} · {e(phone(c.dialed_number))} · '
             f"{since}</div>{banner}{_turns(c.transcript)}</div>"
         )
     return "".join(cards)
+
+
+def _listen(call: CallView) -> str:
+    """The Listen button of an answered call (the page's player, `ui.style.HEAD`, runs it)."""
+    if call.state != "answered":
+        return ""
+    return (
+        f'<span class="od-listen-box"><button type="button" class="od-listen" '
+        f'data-listen-call="{call.id}" aria-pressed="false">Listen</button>'
+        f'<span class="od-listen-status od-muted od-small" data-listen-status="{call.id}" '
+        'role="status"></span></span>'
+    )
 
 
 # --- plans and the inbox -------------------------------------------------------------------

@@ -34,3 +34,8 @@ def render_voicemail(brief: CallBrief) -> str | None:
     if not brief.voicemail_message:
         return None
     return render_prompt(AGENT, "voicemail", PROMPT_VERSION, message=brief.voicemail_message)
+
+
+def render_note_intro(brief: CallBrief) -> str:
+    """What heads a note the owner sends the agent during the call."""
+    return render_prompt(AGENT, "note", PROMPT_VERSION, owner=brief.owner).strip()

@@ -44,6 +44,12 @@ def brief_of(instructions: str) -> tuple[str, str, str]:
     return owner, target, objective
 
 
+def _note_reply(owner: str) -> str:
+    """What the rehearsal voice says after a note from the owner (`Script.note_reply`): a
+    scripted voice cannot follow a note, so it shows that the note arrived."""
+    return f"I've just had a note from {owner}: $note."
+
+
 def _greeting(owner: str) -> ScriptedResponse:
     return ScriptedResponse(
         outputs=[Say(text=f"Hi, this is an AI assistant calling on behalf of {owner}.")]
@@ -85,6 +91,7 @@ def receptionist_script(owner: str, objective: str) -> Script:
             ),
         ],
         caller_transcripts=list(RECEPTIONIST_LINES),
+        note_reply=_note_reply(owner),
     )
 
 
@@ -135,6 +142,7 @@ def demo_scripts(owner: str) -> dict[str, Script]:
                 ),
             ],
             caller_transcripts=list(RECEPTIONIST_LINES),
+            note_reply=_note_reply(owner),
         ),
         "Harbor Dental": Script(
             name="voicemail",

@@ -12,6 +12,7 @@ from agents.call_agent.brief import (
     render_greeting,
     render_hold,
     render_instructions,
+    render_note_intro,
     render_voicemail,
 )
 from agents.call_agent.tools import CALL_TOOLS
@@ -30,6 +31,7 @@ def call_script(brief: CallBrief) -> CallScript:
         history_intro=render_prompt(AGENT, "history", PROMPT_VERSION).strip(),
         hold=render_hold(brief),
         hold_limit=render_prompt(AGENT, "hold_limit", PROMPT_VERSION),
+        note_intro=render_note_intro(brief),
         turn_taking=brief.turn_taking,
         hold_limit_s=brief.hold_limit_s,
     )

@@ -81,6 +81,7 @@ def approval_description(
         stop_rule=plan.stop_rule.value.replace("_", " "),
         max_attempts=plan.max_attempts,
         window=describe_window(window),
+        caller_id=plan.caller_id or "your usual one",
         targets="\n".join(rows),
         issues=issues,
     )

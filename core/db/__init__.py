@@ -1,6 +1,6 @@
 """The data layer: models, the `Database`, and its user-scoped repositories."""
 
-from core.db.database import Database
+from core.db.database import Database, rerun_if_connection_lost
 from core.db.errors import AlreadyExists, NotFound
 from core.db.scoped import UserScope
 from core.db.sign_in import SignInRecords
@@ -19,5 +19,6 @@ __all__ = [
     "SystemOps",
     "UserDirectory",
     "UserScope",
+    "rerun_if_connection_lost",
     "utcnow",
 ]

@@ -119,6 +119,8 @@ class Campaign(Base):
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     recording: Mapped[bool] = mapped_column(Boolean, default=True)
     voicemail_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The number its calls show (E.164, one of CALLER_ID_CHOICES); None: the owner's or node's.
+    caller_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
     summary: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Why the campaign does not dial right now, in one line for the owner (None: nothing wrong).
     status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -174,6 +176,8 @@ class Call(Base):
     hangup_cause_text: Mapped[str | None] = mapped_column(String(128), nullable=True)
     amd_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
     recording_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Why an answered call that was to be recorded has no recording (the owner reads it there).
+    recording_problem: Mapped[str | None] = mapped_column(String(300), nullable=True)
     transcript: Mapped[list[Any]] = mapped_column(default=list)
     facts: Mapped[list[Any]] = mapped_column(default=list)
     analysis: Mapped[dict[str, Any]] = mapped_column(default=dict)

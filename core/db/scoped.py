@@ -26,6 +26,7 @@ from core.domain import (
     CallState,
     CampaignStatus,
     FeedbackKind,
+    FeedbackPayload,
     FeedbackStatus,
     RecordedFact,
     StopRule,
@@ -105,6 +106,7 @@ class CampaignRepo(_Scoped[Campaign]):
         max_attempts: int = 3,
         recording: bool = True,
         voicemail_message: str | None = None,
+        caller_id: str | None = None,
         thread_id: str | None = None,
     ) -> Campaign:
         """Create a campaign, or return the one already made with this idempotency key."""
@@ -127,6 +129,7 @@ class CampaignRepo(_Scoped[Campaign]):
             max_attempts=max_attempts,
             recording=recording,
             voicemail_message=voicemail_message,
+            caller_id=caller_id or None,
             thread_id=thread_id,
         )
         self._session.add(campaign)
@@ -405,6 +408,7 @@ class CallRepo(_Scoped[Call]):
         ended_at: dt.datetime | None = None,
         end_reason: str | None = None,
         voice: str | None = None,
+        recording_problem: str | None = None,
     ) -> Call:
         """Record what telephony (or the bridge) learnt about the call; fields left None are
         unchanged."""
@@ -414,6 +418,7 @@ class CallRepo(_Scoped[Call]):
                 "state": state,
                 "outcome": outcome,
                 "end_reason": end_reason[:300] if end_reason else None,
+                "recording_problem": recording_problem[:300] if recording_problem else None,
                 "voice": voice,
                 "hangup_cause": hangup_cause,
                 "hangup_cause_text": hangup_cause_text,
@@ -655,6 +660,47 @@ class FeedbackRepo(_Scoped[FeedbackRequest]):
         result = await self._session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def add_note(
+        self, call_id: int, text: str, *, at: dt.datetime | None = None
+    ) -> FeedbackRequest:
+        """A note from the owner to the agent of one of their calls. It is stored answered (the
+        note is the owner's words, `{"text": …}`), so it is never in the inbox; the call's
+        bridge reads it (`undelivered_notes`) and marks it applied once delivered."""
+        call = await CallRepo(self._session, self.user_id).require(call_id)
+        task = await TaskRepo(self._session, self.user_id).require(call.task_id)
+        at = at or utcnow()
+        item = FeedbackRequest(
+            user_id=self.user_id,
+            kind=FeedbackKind.OWNER_NOTE,
+            status=FeedbackStatus.ANSWERED,
+            question="",
+            payload={},
+            answer={"text": text},
+            campaign_id=task.campaign_id,
+            task_id=task.id,
+            call_id=call_id,
+            created_at=at,
+            answered_at=at,
+        )
+        self._session.add(item)
+        await self._session.flush()
+        return item
+
+    async def undelivered_notes(self, call_id: int) -> Sequence[FeedbackRequest]:
+        """The owner's notes to a call that no bridge has delivered yet (`mark_applied`),
+        oldest first."""
+        stmt = (
+            self._select()
+            .where(
+                FeedbackRequest.call_id == call_id,
+                FeedbackRequest.kind == FeedbackKind.OWNER_NOTE,
+                FeedbackRequest.status == FeedbackStatus.ANSWERED,
+            )
+            .order_by(FeedbackRequest.answered_at, FeedbackRequest.id)
+        )
+        items = (await self._session.execute(stmt)).scalars().all()
+        return [i for i in items if "applied" not in (i.payload or {})]
+
     async def list_for_campaign(
         self, campaign_id: int, kind: FeedbackKind
     ) -> Sequence[FeedbackRequest]:
@@ -693,7 +739,7 @@ class FeedbackRepo(_Scoped[FeedbackRequest]):
             .order_by(FeedbackRequest.answered_at, FeedbackRequest.id)
         )
         items = (await self._session.execute(stmt)).scalars().all()
-        return [i for i in items if "applied" not in (i.payload or {})]
+        return [i for i in items if FeedbackPayload.read(i.payload).applied is None]
 
     async def lock(self, ident: int) -> FeedbackRequest:
         """The item, locked until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite holds

@@ -4,6 +4,8 @@ Free of the database layer: every package may use it, `core.db` included.
 """
 
 from core.domain.analysis import OUTCOMES, CallAnalysis, Fact, NextStep, Outcome, StoredAnalysis
+from core.domain.feedback import FeedbackPayload, HitlMark, PlanCheck, ReviewedTarget
+from core.domain.plan import WEEKDAYS, Constraints, StoredPlan, StoredTarget, Weekday
 from core.domain.records import (
     AuditDetail,
     FeedbackAnswer,
@@ -14,6 +16,8 @@ from core.domain.records import (
     VoiceActivityRecord,
     dump_items,
     read_items,
+    read_record,
+    read_texts,
 )
 from core.domain.turn_taking import HOLD_LIMIT_S, MAX_HOLD_LIMIT_S, MIN_HOLD_LIMIT_S, TurnTaking
 from core.domain.vocabulary import (
@@ -42,6 +46,7 @@ __all__ = [
     "OPEN_TASK_STATUSES",
     "OUTCOMES",
     "REHEARSAL_VOICE",
+    "WEEKDAYS",
     "AttemptResult",
     "AuditAction",
     "AuditDetail",
@@ -49,24 +54,34 @@ __all__ = [
     "CallOutcome",
     "CallState",
     "CampaignStatus",
+    "Constraints",
     "EndedBy",
     "Fact",
     "FeedbackAnswer",
     "FeedbackKind",
+    "FeedbackPayload",
     "FeedbackStatus",
+    "HitlMark",
     "NextAction",
     "NextStep",
     "Outcome",
+    "PlanCheck",
     "RecordedFact",
+    "ReviewedTarget",
     "SpeechTurnRecord",
     "StopRule",
     "StoredAnalysis",
+    "StoredPlan",
+    "StoredTarget",
     "TaskResult",
     "TaskStatus",
     "TranscriptTurn",
     "TurnRole",
     "TurnTaking",
     "VoiceActivityRecord",
+    "Weekday",
     "dump_items",
     "read_items",
+    "read_record",
+    "read_texts",
 ]

@@ -1,14 +1,16 @@
 """The shapes of the JSON columns: every reader and writer goes through these models.
 
 Each model dumps (`to_json`) exactly the JSON stored before it existed, so rows written
-earlier read back unchanged. Reading is tolerant where a column holds a list: an item that does
-not fit is left out (`read_items`), never allowed to hide the rest of the call.
+earlier read back unchanged. Reading is tolerant: an item of a list that does not fit is left
+out (`read_items`), a key of an object that does not fit reads as missing (`read_record`) —
+never allowed to hide the rest of the row. (The plan and the feedback payload have modules of
+their own: `plan.py`, `feedback.py`.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PlainSerializer, ValidationError
@@ -41,6 +43,30 @@ def read_items(model: type[R], raw: Any) -> list[R]:
         except ValidationError:
             continue
     return items
+
+
+def read_record(model: type[R], raw: Any) -> R:
+    """The record stored in a JSON object, never failing: a key whose value does not fit is
+    read as missing, so one bad key never hides the rest; anything but an object reads as the
+    empty record (`model` has a default for every field)."""
+    data = dict(raw) if isinstance(raw, Mapping) else {}
+    while True:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            bad = {error["loc"][0] for error in exc.errors() if error["loc"]} & data.keys()
+            if not bad:
+                return model()
+            for key in bad:
+                del data[key]
+
+
+def read_texts(raw: Any) -> list[str]:
+    """A stored list of texts: a lone text is a list of one; blanks and non-lists are nothing."""
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list | tuple):
+        return []
+    return [str(item).strip() for item in items if str(item).strip()]
 
 
 def dump_items(items: Iterable[Record]) -> list[dict[str, Any]]:

@@ -110,6 +110,7 @@ class TurnRole(StrEnum):
     AGENT = "agent"
     CALLEE = "callee"
     OWNER = "owner"  # the owner's answer to a live question, read out on the call
+    OWNER_NOTE = "owner_note"  # a note the owner sent the agent during the call (not said)
 
 
 class FeedbackKind(StrEnum):
@@ -117,6 +118,9 @@ class FeedbackKind(StrEnum):
     LIVE_QUESTION = "live_question"
     ANALYSIS_REVIEW = "analysis_review"
     CHECK_IN = "check_in"
+    # The owner steering a live call: stored answered (the note is the answer), delivered to
+    # the call's voice agent by the bridge, which marks it `applied`. Never in the inbox.
+    OWNER_NOTE = "owner_note"
 
 
 class FeedbackStatus(StrEnum):
@@ -142,6 +146,7 @@ class AuditAction(StrEnum):
     DNC_ADDED = "dnc_added"
     DNC_REMOVED = "dnc_removed"
     SETTINGS_CHANGED = "settings_changed"
+    NOTE_SENT = "note_sent"  # a note to a live call's agent
 
 
 REHEARSAL_VOICE: Final = "rehearsal"  # `calls.voice` of a call the local scripted voice carried

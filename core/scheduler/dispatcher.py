@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from core.db import Claim, Database, utcnow
-from core.domain import CampaignStatus, StopRule, TaskResult, TaskStatus
+from core.domain import CampaignStatus, StopRule, StoredPlan, TaskResult, TaskStatus
 from core.logging import get_logger
 from core.rules import GateFacts, RetryPolicy, Verdict, Window, decide
 from core.scheduler.lease import keep_lease
@@ -161,9 +161,7 @@ class Dispatcher:
             succeeded = first_success and await scope.tasks.sibling_succeeded(
                 campaign.id, task_id=task.id
             )
-            weekdays = (
-                campaign.plan.get("constraints", {}).get("weekdays") if campaign.plan else None
-            )
+            limits = StoredPlan.read(campaign.plan).constraints
             # Calls of this user already up, plus those this pass has just started.
             user_busy = (
                 await scope.tasks.count_claimed(except_task_ids=batch) + started[claim.user_id]
@@ -171,7 +169,7 @@ class Dispatcher:
             window = Window(
                 campaign.window_start or rules.window_start,
                 campaign.window_end or rules.window_end,
-                frozenset(weekdays) if weekdays else frozenset(range(7)),
+                frozenset(limits.weekdays if limits else ()) or frozenset(range(7)),
             )
             verdict = decide(
                 GateFacts(

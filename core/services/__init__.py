@@ -69,8 +69,11 @@ from core.services.preferences import (
     save_preferences,
     validate_preferences,
 )
+from core.services.recordings import recording_problem
+from core.services.steering import MAX_NOTE_LEN, NoteSent, send_note
 
 __all__ = [
+    "MAX_NOTE_LEN",
     "ActionResult",
     "AgentModels",
     "Analysis",
@@ -96,6 +99,7 @@ __all__ = [
     "InvalidInput",
     "LiveCallView",
     "NotConfigured",
+    "NoteSent",
     "PlanDecision",
     "PlanReply",
     "PlanTarget",
@@ -128,7 +132,9 @@ __all__ = [
     "plan_view",
     "recording_file",
     "recording_of",
+    "recording_problem",
     "remove_number",
     "save_preferences",
+    "send_note",
     "validate_preferences",
 ]

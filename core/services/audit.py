@@ -14,7 +14,7 @@ from typing import Any
 
 from core.db import Database, UserScope
 from core.db.models import FeedbackRequest
-from core.domain import AuditAction, AuditDetail, FeedbackAnswer, FeedbackKind
+from core.domain import AuditAction, AuditDetail, FeedbackAnswer, FeedbackKind, FeedbackPayload
 
 ACTION_LABELS = {
     AuditAction.PLAN_APPROVED: "approved a plan",
@@ -29,6 +29,7 @@ ACTION_LABELS = {
     AuditAction.DNC_ADDED: "put a number on the Do-Not-Call list",
     AuditAction.DNC_REMOVED: "took a number off the Do-Not-Call list",
     AuditAction.SETTINGS_CHANGED: "changed the settings",
+    AuditAction.NOTE_SENT: "sent a note to a live call",
 }
 
 # An answer to a plan approval, in either form it is stored in (the Approvals tab's
@@ -55,9 +56,8 @@ def _subject(item: FeedbackRequest) -> str:
         return f"task {item.task_id}"
     if item.campaign_id is not None:
         return f"campaign {item.campaign_id}"
-    plan = (item.payload or {}).get("plan")
-    name = plan.get("name") if isinstance(plan, Mapping) else None
-    return f"plan '{name}'" if isinstance(name, str) and name.strip() else f"item {item.id}"
+    plan = FeedbackPayload.read(item.payload).plan
+    return f"plan '{plan.name}'" if plan is not None and plan.name else f"item {item.id}"
 
 
 def answer_event(

@@ -1,5 +1,5 @@
 """Calls as the owner reads them: result, duration, transcript, facts with their quotes,
-the analysis, the recording — and the calls that are up right now."""
+the analysis, the recording (or why there is none) — and the calls that are up right now."""
 
 from __future__ import annotations
 
@@ -27,9 +27,15 @@ from core.services.errors import ServiceError
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    speaker: str  # "AI", "Callee" or "You" (the owner's answers)
+    speaker: str  # "AI", "Callee", "You" (the owner's answers) or "Your note"
     text: str
     at: dt.datetime | None
+    role: TurnRole | None = None
+
+    @property
+    def note(self) -> bool:
+        """The owner's note to the agent: sent during the call, never said on it."""
+        return self.role is TurnRole.OWNER_NOTE
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,7 @@ class CallView:
     analysis: Analysis | None
     has_recording: bool
     end_reason: str = ""  # why it ended when the conversation did not end it
+    recording_problem: str = ""  # why there is no recording to play, when that was noted
     voice: str = ""  # the voice that carried it ("rehearsal", a model name, or unknown)
 
     @property
@@ -82,12 +89,17 @@ class LiveCallView:
     target_name: str
 
 
-_SPEAKERS = {TurnRole.AGENT: "AI", TurnRole.CALLEE: "Callee", TurnRole.OWNER: "You"}
+_SPEAKERS = {
+    TurnRole.AGENT: "AI",
+    TurnRole.CALLEE: "Callee",
+    TurnRole.OWNER: "You",
+    TurnRole.OWNER_NOTE: "Your note",
+}
 
 
 def _turn(turn: TranscriptTurn) -> Turn | None:
     text = turn.text.strip()
-    return Turn(_SPEAKERS[turn.role], text, turn.at) if text else None
+    return Turn(_SPEAKERS[turn.role], text, turn.at, turn.role) if text else None
 
 
 def _fact(fact: RecordedFact | AnalysisFact) -> Fact | None:
@@ -127,8 +139,14 @@ def facts_of(
     return tuple(unique)
 
 
+# A WAV file's header: a file no bigger holds no audio (what Asterisk leaves when it cannot
+# write the recording, e.g. on a full filesystem).
+WAV_HEADER_BYTES = 44
+
+
 def recording_file(call: Call, recordings_dir: Path) -> Path | None:
-    """The call's recording if it is a readable file inside `recordings_dir`, else None.
+    """The call's recording if it is a readable file with audio inside `recordings_dir`, else
+    None.
 
     Relative paths are read from `recordings_dir`; symlinks and `..` are resolved first, so a
     path that points outside the directory is refused. An absolute path is Asterisk's own (its
@@ -143,6 +161,8 @@ def recording_file(call: Call, recordings_dir: Path) -> Path | None:
         path = Path(path.name)
     resolved = (path if path.is_absolute() else root / path).resolve()
     if not resolved.is_relative_to(root) or not resolved.is_file():
+        return None
+    if resolved.stat().st_size <= WAV_HEADER_BYTES:
         return None
     try:
         # Opening tells what this process may read (its effective ids), which `os.access`
@@ -181,6 +201,7 @@ def call_view(call: Call, recordings_dir: Path) -> CallView:
         analysis=view,
         has_recording=recording_file(call, recordings_dir) is not None,
         end_reason=call.end_reason or "",
+        recording_problem=call.recording_problem or "",
         voice=call.voice or "",
     )
 

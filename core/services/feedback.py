@@ -12,14 +12,13 @@ records the answer and has the graph that owns the item act on it; it says what 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
 from core.db import Database, UserScope, utcnow
 from core.db.models import FeedbackRequest
-from core.domain import OPEN_TASK_STATUSES, FeedbackKind, FeedbackStatus, StoredAnalysis
+from core.domain import OPEN_TASK_STATUSES, FeedbackKind, FeedbackPayload, FeedbackStatus
 from core.services.audit import record_answer
 from core.services.calls import Analysis, Fact, analysis_view, facts_of
 from core.services.errors import ServiceError
@@ -32,16 +31,17 @@ KIND_LABELS = {
     FeedbackKind.LIVE_QUESTION: "Live call question",
     FeedbackKind.ANALYSIS_REVIEW: "Analysis review",
     FeedbackKind.CHECK_IN: "Check-in",
+    FeedbackKind.OWNER_NOTE: "Note to a live call",
 }
 # Shown as the plan or analysis card, or internal to the graphs (their markdown `description`
-# repeats what the cards show; `key` makes their writes idempotent).
+# repeats what the cards show; `hitl` makes their writes idempotent).
 _SHOWN_ELSEWHERE = {
     "plan",
     "analysis",
     "warnings",
     "review",
     "description",
-    "key",
+    "hitl",
     "call_uuid",
     "target",
     "can_accept",
@@ -146,15 +146,13 @@ class AnswerOutcome:
     message: str = ""  # what the answer did, for the owner
 
 
-def _details(payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    out = []
-    for key, value in payload.items():
-        if key in _SHOWN_ELSEWHERE or isinstance(value, Mapping | list | tuple):
-            continue
-        if value is None or not str(value).strip():
-            continue
-        out.append((key.replace("_", " ").capitalize(), str(value)))
-    return tuple(out)
+def _details(payload: FeedbackPayload) -> tuple[tuple[str, str], ...]:
+    shown = payload.model_dump(mode="json", exclude=_SHOWN_ELSEWHERE, exclude_none=True)
+    return tuple(
+        (key.replace("_", " ").capitalize(), str(value))
+        for key, value in shown.items()
+        if not isinstance(value, dict | list) and str(value).strip()
+    )
 
 
 def is_expired(item: FeedbackRequest, now: dt.datetime) -> bool:
@@ -180,8 +178,8 @@ async def inbox(db: Database, user_id: int, *, now: dt.datetime | None = None) -
                 targets[row.task_id] = task.target_name if task else ""
                 if task is not None and task.time_zones:
                     zones[row.task_id] = str(task.time_zones[0])
-            payload = dict(row.payload or {})
-            analysis = StoredAnalysis.read(payload.get("analysis"))
+            payload = FeedbackPayload.read(row.payload)
+            analysis = payload.analysis
             items.append(
                 InboxItem(
                     id=row.id,
@@ -193,11 +191,17 @@ async def inbox(db: Database, user_id: int, *, now: dt.datetime | None = None) -
                     campaign_name=names.get(row.campaign_id or 0, ""),
                     target_name=targets.get(row.task_id or 0, ""),
                     call_id=row.call_id,
-                    plan=plan_view(payload) if row.kind is FeedbackKind.PLAN_APPROVAL else None,
+                    plan=(
+                        plan_view(
+                            payload.plan, warnings=[*payload.warnings, *payload.review_issues]
+                        )
+                        if row.kind is FeedbackKind.PLAN_APPROVAL
+                        else None
+                    ),
                     analysis=analysis_view(analysis),
                     facts=facts_of(analysis),
                     details=_details(payload),
-                    can_accept=bool(payload.get("can_accept")),
+                    can_accept=payload.can_accept,
                     callee_zone=zones.get(row.task_id or 0),
                 )
             )

@@ -1,14 +1,16 @@
-"""A campaign plan as the user reads it: built from the plan data the graphs produce.
+"""A campaign plan as the user reads it: built from a stored plan (`core.domain.StoredPlan`).
 
 The orchestrator's typed `CampaignPlan` lives with the agents; the UI only needs its readable
-parts, so this view accepts a plain mapping and keeps the original for the round trip.
+parts, so this view reads a plan leniently and keeps the original for the round trip.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from core.domain import WEEKDAYS, StoredPlan, read_texts
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,96 +44,45 @@ _STOP_RULES = {
 }
 
 
-def _text(data: Mapping[str, Any], *keys: str) -> str:
-    for key in keys:
-        value = data.get(key)
-        if value is not None and str(value).strip():
-            return str(value).strip()
-    return ""
-
-
-def _target(item: Any) -> PlanTarget | None:
-    if isinstance(item, Mapping):
-        name = _text(item, "name", "target_name", "business", "label")
-        phone = _text(item, "phone_e164", "phone", "number", "phone_number")
-        notes = _text(item, "notes", "instructions", "reason", "address")
-        if name or phone:
-            return PlanTarget(name=name or phone, phone=phone, notes=notes)
-    elif isinstance(item, str) and item.strip():
-        return PlanTarget(name=item.strip(), phone="")
-    return None
-
-
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _window(data: Mapping[str, Any], constraints: Mapping[str, Any]) -> str:
-    text = _text(data, "calling_window")
-    if text:
-        return text
-    start = _text(data, "window_start") or _text(constraints, "earliest")
-    end = _text(data, "window_end") or _text(constraints, "latest")
-    if start and end:
-        return f"{start[:5]}–{end[:5]}"
-    if start or end:
-        return f"from {start[:5]}" if start else f"until {end[:5]}"
-    return ""
-
-
-def _days(constraints: Mapping[str, Any]) -> str:
-    days = [str(d).lower()[:3] for d in constraints.get("days") or ()]
-    return ", ".join(d.capitalize() for d in _DAYS if d in days)
-
-
-def _texts(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list | tuple):
-        return ()
-    return tuple(str(v).strip() for v in value if str(v).strip())
-
-
-def _review_issues(data: Mapping[str, Any]) -> tuple[str, ...]:
-    review = data.get("review")
-    targets = review.get("targets") if isinstance(review, Mapping) else None
-    issues: list[str] = []
-    for target in targets or ():
-        if isinstance(target, Mapping):
-            issues.extend(_texts(target.get("issues")))
-    return tuple(issues)
-
-
-def plan_view(data: Mapping[str, Any] | None) -> PlanView | None:
-    """The readable plan inside `data` (a plan, or a payload holding one under `plan`)."""
-    if not data:
-        return None
-    inner = data.get("plan")
-    plan: Mapping[str, Any] = inner if isinstance(inner, Mapping) else data
-    targets = tuple(
-        t for t in (_target(item) for item in plan.get("targets") or ()) if t is not None
+def _window(plan: StoredPlan) -> str:
+    if plan.calling_window:
+        return plan.calling_window
+    limits = plan.constraints
+    start = plan.window_start[:5] or (
+        f"{limits.earliest:%H:%M}" if limits and limits.earliest else ""
     )
-    name = _text(plan, "name", "title", "campaign_name")
-    objective = _text(plan, "objective", "goal", "description")
-    if not (name or objective or targets):
+    end = plan.window_end[:5] or (f"{limits.latest:%H:%M}" if limits and limits.latest else "")
+    if start and end:
+        return f"{start}–{end}"
+    if start or end:
+        return f"from {start}" if start else f"until {end}"
+    return ""
+
+
+def plan_view(
+    plan: Mapping[str, Any] | StoredPlan | None, *, warnings: Iterable[str] = ()
+) -> PlanView | None:
+    """The readable parts of `plan` (stored, or as the assistant produced it) and `warnings`
+    about it; None when it names nothing. `raw` keeps the plan as given."""
+    if not plan:
         return None
-    attempts = plan.get("max_attempts")
-    stop_rule = _text(plan, "stop_rule")
-    raw_constraints = plan.get("constraints")
-    constraints: Mapping[str, Any] = raw_constraints if isinstance(raw_constraints, Mapping) else {}
-    warnings = _texts(plan.get("warnings")) + _texts(data.get("warnings")) + _review_issues(data)
+    read = plan if isinstance(plan, StoredPlan) else StoredPlan.read(plan)
+    if not (read.name or read.objective or read.targets):
+        return None
+    limits = read.constraints
     return PlanView(
-        name=name or "Untitled campaign",
-        objective=objective,
-        targets=targets,
-        calling_window=_window(plan, constraints),
-        days=_days(constraints),
-        stop_rule=_STOP_RULES.get(stop_rule, stop_rule.replace("_", " ")),
-        max_attempts=attempts if isinstance(attempts, int) else None,
-        instructions=_text(plan, "instructions", "call_instructions", "script"),
-        limits=_texts(constraints.get("notes")),
-        questions=_texts(plan.get("questions")),
-        success=_texts(plan.get("success_criteria")),
-        voicemail=_text(plan, "voicemail_message"),
-        warnings=tuple(dict.fromkeys(warnings)),
-        raw=dict(plan),
+        name=read.name or "Untitled campaign",
+        objective=read.objective,
+        targets=tuple(PlanTarget(t.name or t.phone, t.phone, t.notes) for t in read.targets),
+        calling_window=_window(read),
+        days=", ".join(d.capitalize() for d in WEEKDAYS if limits and d in limits.days),
+        stop_rule=_STOP_RULES.get(read.stop_rule, read.stop_rule.replace("_", " ")),
+        max_attempts=read.max_attempts,
+        instructions=read.instructions,
+        limits=tuple(read_texts(limits.notes)) if limits else (),
+        questions=tuple(read.questions),
+        success=tuple(read.success_criteria),
+        voicemail=read.voicemail_message,
+        warnings=tuple(dict.fromkeys([*read.warnings, *warnings])),
+        raw=read.to_json() if isinstance(plan, StoredPlan) else dict(plan),
     )

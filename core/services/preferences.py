@@ -27,6 +27,7 @@ from pydantic import (
 from core.db import Database, UserDirectory
 from core.domain import AuditAction, AuditDetail
 from core.phone import InvalidPhoneNumber, normalize
+from core.rules.caller_id import CallerIdRefused, allowed_caller_id
 from core.services.errors import InvalidInput
 from core.settings import Settings
 
@@ -72,6 +73,7 @@ FIELD_LABELS: dict[str, str] = {
     "calling_window_end": "Calling window end",
     "ai_disclosure": "AI disclosure line",
     "time_zone": "Your time zone",
+    "caller_id": "Caller ID",
     "assistant": "Assistant model",
     "orchestrator": "Orchestrator model",
     "analyzer": "Analyzer model",
@@ -125,6 +127,11 @@ class Preferences(BaseModel):
     calling_window_end: dt.time = Field(description="Latest callee-local time to call.")
     ai_disclosure: str = Field(description="The greeting's disclosure line; {owner} is you.")
     time_zone: str = Field(description="Where you are: the times shown to you are in this zone.")
+    caller_id: str = Field(
+        "",
+        description="The number your calls show: one of this server's CALLER_ID_CHOICES; "
+        "empty: this server's own (CALLER_ID).",
+    )
     models: AgentModels
 
     @property
@@ -144,6 +151,7 @@ class Preferences(BaseModel):
                 "calling_window_end": settings.calling_window_end,
                 "ai_disclosure": settings.ai_disclosure,
                 "time_zone": DEFAULT_TIME_ZONE,
+                "caller_id": "",
                 "models": {
                     "assistant": settings.assistant_model,
                     "orchestrator": settings.orchestrator_model,
@@ -170,6 +178,17 @@ class Preferences(BaseModel):
         try:
             return normalize(str(value or ""), _node(info).default_region)
         except InvalidPhoneNumber as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("caller_id", mode="before")
+    @classmethod
+    def _allowed_caller_id(cls, value: Any, info: ValidationInfo) -> str:
+        node = _node(info)
+        try:
+            return allowed_caller_id(
+                str(value or ""), node.caller_id_numbers, region=node.default_region
+            )
+        except CallerIdRefused as exc:
             raise ValueError(str(exc)) from None
 
     @field_validator("max_concurrent_calls")

@@ -82,6 +82,14 @@ class SendToolOutput:
 
 
 @dataclass(frozen=True, slots=True)
+class SendNote:
+    """A `system` message to the model (`conversation.item.create`): `text` is the script's
+    note intro and the owner's words; the model takes it into its next response."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class StopListening:
     """Stop sending the callee's audio to the model (a mailbox needs no listening)."""
 
@@ -164,6 +172,14 @@ class WriteTurn:
 
 
 @dataclass(frozen=True, slots=True)
+class MarkNote:
+    """Record what became of the owner's note `note_id`: "delivered", or why it was not."""
+
+    note_id: int
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
 class MarkOutcome:
     outcome: CallOutcome
     reason: str | None = None
@@ -215,7 +231,9 @@ class HangUp:
     reason: str
 
 
-RealtimeCommand = CreateResponse | CancelResponse | Truncate | SendToolOutput | RespondToTurns
+RealtimeCommand = (
+    CreateResponse | CancelResponse | Truncate | SendToolOutput | RespondToTurns | SendNote
+)
 
 Command = (
     Connect
@@ -228,6 +246,7 @@ Command = (
     | WatchPlayout
     | StartTool
     | WriteTurn
+    | MarkNote
     | MarkOutcome
     | ReadAmd
     | LoadHistory

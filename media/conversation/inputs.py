@@ -83,6 +83,14 @@ class OwnerAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class OwnerNote:
+    """A note the owner sent the call's agent (`note_id`: its row), in their words."""
+
+    note_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ToolFailed:
     """A tool raised; `error` names what went wrong (the exception's type)."""
 
@@ -141,6 +149,7 @@ Input = (
     | PeerError
     | ToolResult
     | OwnerAnswer
+    | OwnerNote
     | ToolFailed
     | TimerFired
     | PlayoutCleared

@@ -8,8 +8,9 @@ microseconds: the mailbox check, or the greeting once a person's first words end
 (clear the playout, cancel the response, truncate the item at what was played), mailbox vs. phone menu from the first words,
 tool calls and the one `response.create` after all their outputs (`media.tool_turns`), the
 evidence of the callee's voice (`media.speech_activity`), waiting on hold
-(`media.conversation.hold`), the resumed session after a lost connection, and the drain before
-hanging up. `media.bridge` carries the commands out.
+(`media.conversation.hold`), the owner's notes to the agent (delivered as they come while a
+session is up, held until one is, declined once the call is ending), the resumed session after
+a lost connection, and the drain before hanging up. `media.bridge` carries the commands out.
 
 The phases and the moves between them are in `media.conversation.phases`.
 """
@@ -36,11 +37,13 @@ from media.conversation.commands import (
     FlushTurns,
     HangUp,
     LoadHistory,
+    MarkNote,
     MarkOutcome,
     Play,
     ReadAmd,
     RealtimeCommand,
     RespondToTurns,
+    SendNote,
     SendToolOutput,
     SetTimer,
     StartTool,
@@ -63,6 +66,7 @@ from media.conversation.inputs import (
     HistoryLoaded,
     Input,
     OwnerAnswer,
+    OwnerNote,
     PlayoutCleared,
     PlayoutDrained,
     RealtimeClosed,
@@ -96,6 +100,8 @@ from media.tool_turns import Then, ToolTurns
 log = get_logger("opendeep.media.conversation")
 
 CONNECTION_LOST = "the voice AI connection was lost"
+NOTE_DELIVERED = "delivered"
+NOTE_TOO_LATE = "not delivered: the call was ending"
 INTERNAL_ERROR = "internal error in the call bridge"
 
 
@@ -134,6 +140,7 @@ class ConversationCounts:
     barge_ins: int = 0
     reconnects: int = 0
     malformed_events: int = 0  # server messages that were not valid events, left out
+    notes: int = 0  # the owner's notes delivered to the model
 
 
 class Conversation:
@@ -181,6 +188,8 @@ class Conversation:
         self._deferred_ask: str | None = None
         self._silenced: str | None = None  # a response we cancelled: none of its late audio
         self._server_answers = False  # the session's turn detection has create_response on
+        self._held_notes: list[OwnerNote] = []  # notes waiting for a session to take them
+        self._notes_seen: set[int] = set()
 
     def handle(self, event: Input, now_ms: int) -> list[Command]:
         """What to do about `event`, which happened at monotonic `now_ms`."""
@@ -257,6 +266,8 @@ class Conversation:
                 said = answer if answer is not None else "(no answer)"
                 reply = answer if answer is not None else "no answer"
                 return [WriteTurn(TurnRole.OWNER, said), *self._answer(call_id, {"answer": reply})]
+            case OwnerNote():
+                return self._owner_note(event)
             case ToolFailed(call_id=call_id, error=error):
                 name = self._tools.get(call_id, "tool")
                 return self._answer(call_id, {"error": f"{name} failed: {error}"})
@@ -335,24 +346,30 @@ class Conversation:
                 # A machine answered: its first words tell a mailbox from a phone menu (which
                 # the agent navigates). No words at all: it is a mailbox.
                 self._enter(Phase.SCREENING)
-                return [self._set_timer(Timer.MACHINE_WAIT, self._timing.machine_wait_ms)]
+                return [
+                    *self._deliver_held_notes(),
+                    self._set_timer(Timer.MACHINE_WAIT, self._timing.machine_wait_ms),
+                ]
             self._enter(Phase.TALKING)
             self._greeting_due = True
+            # Notes sent while the phone rang are in the conversation before the greeting.
+            notes = self._deliver_held_notes()
             if self._hello_heard:
-                return self._greet()  # they said "Hello?" to AMD and are waiting for us
-            return [self._set_timer(Timer.GREETING_WAIT, self._timing.greeting_wait_ms)]
+                return [*notes, *self._greet()]  # they said "Hello?" to AMD and wait for us
+            return [*notes, self._set_timer(Timer.GREETING_WAIT, self._timing.greeting_wait_ms)]
         if self.phase is Phase.RECONNECTING:
             self._turns = ToolTurns()  # the old session's responses and tool calls are gone
             self._greeting_due = False  # the resumed session opens with its own words
             resumed = self._resume_phase
             self._enter(resumed)
+            # Notes delivered before the loss are in the history; those that came since now.
+            commands: list[Command] = self._deliver_held_notes()
             if resumed is Phase.HOLD:
                 # Nobody to apologise to: the agent goes on waiting, against the same limit.
                 if Timer.HOLD_LIMIT in self._timers:
-                    return []
+                    return commands
                 left_ms = self._hold.limit_ms - self._hold.total_ms(self._now)
-                return [self._set_timer(Timer.HOLD_LIMIT, max(0, left_ms))]
-            commands: list[Command] = []
+                return [*commands, self._set_timer(Timer.HOLD_LIMIT, max(0, left_ms))]
             if resumed is Phase.SCREENING:
                 commands.append(self._set_timer(Timer.MACHINE_WAIT, self._timing.machine_wait_ms))
             return [*commands, *self._ask(self._script_().resume)]
@@ -575,6 +592,35 @@ class Conversation:
         reason = f"on hold for {script.hold_limit_s} s, the campaign's limit"
         return [*commands, *self._begin_drain(EndedBy.AGENT, reason, ask=True)]
 
+    # --- the owner's notes ----------------------------------------------------------------------
+
+    def _owner_note(self, note: OwnerNote) -> list[Command]:
+        """A note from the owner: into the conversation now if a session is up (the model acts
+        on it in its next response, which is not asked for: the turn-taking goes on as it
+        would), held until one is; declined once the call is ending."""
+        if note.note_id in self._notes_seen:
+            return []
+        self._notes_seen.add(note.note_id)
+        if self.phase in (Phase.DRAINING, Phase.HANGING_UP, Phase.ENDED):
+            return [MarkNote(note.note_id, NOTE_TOO_LATE)]
+        if not self._connected or self.phase in (Phase.STARTING, Phase.CONNECTING):
+            self._held_notes.append(note)
+            return []
+        return self._deliver(note)
+
+    def _deliver(self, note: OwnerNote) -> list[Command]:
+        self.counts.notes += 1
+        self._log.info("owner's note delivered", note_id=note.note_id, chars=len(note.text))
+        return [
+            SendNote(f"{self._script_().note_intro}\n{note.text}"),
+            WriteTurn(TurnRole.OWNER_NOTE, note.text),
+            MarkNote(note.note_id, NOTE_DELIVERED),
+        ]
+
+    def _deliver_held_notes(self) -> list[Command]:
+        held, self._held_notes = self._held_notes, []
+        return [command for note in held for command in self._deliver(note)]
+
     # --- a lost connection -------------------------------------------------------------------
 
     def _realtime_closed(self, error: str | None) -> list[Command]:
@@ -659,7 +705,13 @@ class Conversation:
         self._enter(Phase.ENDED)
         self._connected = False
         activity = replace(self._voice.snapshot(), on_hold_ms=self.result.on_hold_ms)
-        return [CloseRealtime(), FlushTurns(), StoreVoiceActivity(activity)]
+        held, self._held_notes = self._held_notes, []
+        return [
+            CloseRealtime(),
+            *(MarkNote(note.note_id, NOTE_TOO_LATE) for note in held),
+            FlushTurns(),
+            StoreVoiceActivity(activity),
+        ]
 
     # --- timers ------------------------------------------------------------------------------
 

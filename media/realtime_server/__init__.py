@@ -6,7 +6,12 @@ from media.realtime_server.connection import (
     ScriptedTranscriber,
     Transcriber,
 )
-from media.realtime_server.record import ConnectionRecord, FunctionOutput, Truncation
+from media.realtime_server.record import (
+    ConnectionRecord,
+    FunctionOutput,
+    ItemMessage,
+    Truncation,
+)
 from media.realtime_server.responses import SimOptions
 from media.realtime_server.script import (
     CallTool,
@@ -24,6 +29,7 @@ __all__ = [
     "CallerTurn",
     "ConnectionRecord",
     "FunctionOutput",
+    "ItemMessage",
     "RealtimeTestServer",
     "Say",
     "Script",

@@ -39,13 +39,24 @@ from media.audio import ulaw_to_samples
 from media.realtime_events import JsonDict
 from media.realtime_server import server_events as ev
 from media.realtime_server import session_config as sc
-from media.realtime_server.record import ConnectionRecord, FunctionOutput, Truncation
+from media.realtime_server.record import (
+    ConnectionRecord,
+    FunctionOutput,
+    ItemMessage,
+    Truncation,
+)
 from media.realtime_server.responses import Conversation, ResponseStreamer, SimOptions
 from media.realtime_server.script import Script
 from media.realtime_server.synth import format_rate
 from media.realtime_server.vad import EnergyVad, VadConfig, VadStart, VadStop
 
 MIN_COMMIT_MS: Final = 100  # the real server refuses to commit less
+# The content part types GA accepts in a message item, by role.
+MESSAGE_PARTS: Final = {
+    "system": ("input_text",),
+    "user": ("input_text", "input_audio", "input_image"),
+    "assistant": ("output_text", "output_audio"),
+}
 MAX_UNCOMMITTED_MS: Final = 60_000
 
 
@@ -82,6 +93,47 @@ class _ClientError(Exception):
         super().__init__(message)
         self.code = code
         self.param = param
+
+
+def _message(item: JsonDict) -> ItemMessage:
+    """A `message` item as GA takes it (a role, content parts of the types that role may
+    send, text in the text parts); `_ClientError` naming the field otherwise."""
+    role = item.get("role")
+    if role not in MESSAGE_PARTS:
+        raise _ClientError(
+            f"Invalid value: {str(role)[:64]!r}. Supported values are: 'system', 'user', and "
+            "'assistant'.",
+            "invalid_value",
+            "item.role",
+        )
+    content = item.get("content")
+    if not isinstance(content, list) or not content:
+        raise _ClientError(
+            "Missing required parameter: 'item.content'.",
+            "missing_required_parameter",
+            "item.content",
+        )
+    texts = []
+    for index, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind not in MESSAGE_PARTS[role]:
+            allowed = ", ".join(repr(t) for t in MESSAGE_PARTS[role])
+            raise _ClientError(
+                f"Invalid value: {str(kind)[:64]!r}. A {role} message's content may be {allowed}.",
+                "invalid_value",
+                f"item.content[{index}].type",
+            )
+        assert isinstance(part, dict)
+        if kind in ("input_text", "output_text"):
+            text = part.get("text")
+            if not isinstance(text, str):
+                raise _ClientError(
+                    f"Missing required parameter: 'item.content[{index}].text'.",
+                    "missing_required_parameter",
+                    f"item.content[{index}].text",
+                )
+            texts.append(text)
+    return ItemMessage(str(role), "\n".join(texts))
 
 
 class SimConnection:
@@ -333,7 +385,12 @@ class SimConnection:
                     "item.call_id" if not isinstance(call_id, str) else "item.output",
                 )
             self._record.function_outputs.append(FunctionOutput(call_id, output))
-        elif kind not in ("message", "function_call"):
+        elif kind == "message":
+            message = _message(item)
+            self._record.messages.append(message)
+            if message.role == "system":
+                self._responses.note(message.text)
+        elif kind != "function_call":
             raise _ClientError(
                 f"Invalid value: {str(kind)[:64]!r}. Supported values are: 'message', "
                 "'function_call', and 'function_call_output'.",

@@ -27,6 +27,14 @@ class FunctionOutput:
     output: str
 
 
+@dataclass(frozen=True, slots=True)
+class ItemMessage:
+    """A `message` item the client added (`conversation.item.create`): its text parts, joined."""
+
+    role: str
+    text: str
+
+
 @dataclass(eq=False)
 class ConnectionRecord:
     """Everything received and sent on one connection (bounded to `limit` events each way)."""
@@ -40,6 +48,7 @@ class ConnectionRecord:
     sent_at: deque[float] = field(init=False)  # monotonic time of each `sent` event (benchmarks)
     truncations: list[Truncation] = field(default_factory=list)
     function_outputs: list[FunctionOutput] = field(default_factory=list)
+    messages: list[ItemMessage] = field(default_factory=list)
     session: JsonDict = field(default_factory=dict)
     input_audio_ms: int = 0
     closed: bool = False

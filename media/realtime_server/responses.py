@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Template
 from typing import Final, Literal
 
 from websockets.exceptions import ConnectionClosed
@@ -44,7 +45,11 @@ class SimOptions:
 
     chunk_ms: int = 100  # audio per `response.output_audio.delta`
     realtime_factor: float = 1.0  # 1: at real-time pace; 2: twice as fast; 0: as fast as possible
-    response_latency_ms: int = 0  # pause between `response.created` and the first output
+    # The model's own first-audio time: pause between `response.created` and the first output.
+    response_latency_ms: int = 0
+    # The network and set-up time of opening a session (TCP, TLS, the WebSocket upgrade, the
+    # session's creation): the opening handshake is answered this much later.
+    connect_latency_ms: int = 0
     record_limit: int = 100_000  # events kept per direction in the connection record
     transcription: TranscriptionMode = "on"
 
@@ -86,6 +91,13 @@ class ResponseStreamer:
         self._cursor = 0  # next scripted response
         self._active: _Response | None = None
         self._speech_cache: dict[tuple[str, str, Path | None], bytes] = {}
+        self._notes: list[str] = []  # system messages the next response acts on
+
+    def note(self, text: str) -> None:
+        """A `system` message was added: the next response starts with the script's
+        `note_reply` to it (when the script has one)."""
+        if self._script.note_reply is not None:
+            self._notes.append(text.strip().rsplit("\n", 1)[-1].strip())
 
     @property
     def active_id(self) -> str | None:
@@ -97,6 +109,13 @@ class ResponseStreamer:
         if self._cursor < len(self._script.responses):
             scripted = self._script.responses[self._cursor]
             self._cursor += 1
+        if self._notes and self._script.note_reply is not None:
+            reply = Template(self._script.note_reply)
+            said = [Say(text=reply.safe_substitute(note=note)) for note in self._notes if note]
+            self._notes.clear()
+            if said:
+                rest = list(scripted.outputs) if scripted else []
+                scripted = ScriptedResponse(outputs=[*said, *rest])
         response = _Response(ev.new_id("resp"))
         self._active = response
         response.task = asyncio.create_task(self._stream(response, scripted), name=response.id)

@@ -62,11 +62,16 @@ class ScriptedResponse(BaseModel):
 
 
 class Script(BaseModel):
+    """`note_reply`: what the agent says first in its next response after the client adds a
+    `system` message (a model acting on new context); `$note` is the message's last line, which
+    is where OpenDeep's bridge puts the owner's words. None: such messages are only recorded."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = "script"
     responses: list[ScriptedResponse] = Field(default_factory=list)
     caller_transcripts: list[str] = Field(default_factory=list)
+    note_reply: str | None = Field(default=None, min_length=1)
     base_dir: Path | None = Field(default=None, exclude=True)  # where `audio_file`s are read
 
 

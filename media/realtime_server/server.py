@@ -104,7 +104,11 @@ class RealtimeTestServer:
                 await self._new_connection.wait()
         return self.connections[index]
 
-    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def _check_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        if self.options.connect_latency_ms:
+            await asyncio.sleep(self.options.connect_latency_ms / 1000)
         path = urlsplit(request.path).path
         if path.rstrip("/") != REALTIME_PATH:
             return connection.respond(HTTPStatus.NOT_FOUND, f"no Realtime endpoint at {path}\n")

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from agents.schemas import parse_plan
 from core.db import models
 from core.domain import (
     AttemptResult,
@@ -22,11 +23,14 @@ from core.domain import (
     EndedBy,
     FeedbackAnswer,
     FeedbackKind,
+    FeedbackPayload,
     FeedbackStatus,
     NextAction,
     RecordedFact,
     StopRule,
     StoredAnalysis,
+    StoredPlan,
+    StoredTarget,
     TaskResult,
     TaskStatus,
     TranscriptTurn,
@@ -82,8 +86,11 @@ AT = dt.datetime(2025, 3, 4, 9, 30, 15, 123456, tzinfo=dt.UTC)
             ["done", "retry_at", "call_back_at", "ask_owner", "cancel_siblings", "cancel"],
         ),
         (EndedBy, ["agent", "callee", "voicemail", "failure"]),
-        (TurnRole, ["agent", "callee", "owner"]),
-        (FeedbackKind, ["plan_approval", "live_question", "analysis_review", "check_in"]),
+        (TurnRole, ["agent", "callee", "owner", "owner_note"]),
+        (
+            FeedbackKind,
+            ["plan_approval", "live_question", "analysis_review", "check_in", "owner_note"],
+        ),
         (FeedbackStatus, ["pending", "answered", "expired", "cancelled", "closed"]),
     ],
 )
@@ -250,3 +257,117 @@ def test_a_task_result_reads_what_it_can() -> None:
     assert TaskResult.read(None).goal_achieved is None
     assert TaskResult.read({"goal_achieved": True, "later": 1}).goal_achieved is True
     assert TaskResult.read({"goal_achieved": "maybe"}) == TaskResult()
+
+
+def test_a_plan_reads_back_as_the_agents_wrote_it() -> None:
+    plan = parse_plan(
+        {
+            "name": "Dentists",
+            "objective": "Book a cleaning",
+            "targets": [{"name": "Smile Dental", "phone": "+1 212 555 0101"}],
+            "constraints": {"days": ["sat", "tue"], "earliest": "09:00", "notes": ["mornings"]},
+            "questions": ["Do you take Aetna?"],
+            "success_criteria": ["booked"],
+            "stop_rule": "first_success",
+        }
+    )
+    read = StoredPlan.read(plan.model_dump(mode="json"))
+    assert (read.name, read.objective, read.stop_rule) == (
+        "Dentists",
+        "Book a cleaning",
+        "first_success",
+    )
+    assert [(t.name, t.phone) for t in read.targets] == [("Smile Dental", "+12125550101")]
+    assert read.constraints is not None and read.constraints.weekdays == [1, 5]
+    assert read.constraints.earliest == dt.time(9) and read.constraints.notes == ["mornings"]
+    assert (read.questions, read.success_criteria, read.max_attempts) == (
+        ["Do you take Aetna?"],
+        ["booked"],
+        3,
+    )
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        (None, StoredPlan()),
+        ("junk", StoredPlan()),
+        ({"constraints": {}}, StoredPlan()),  # no limits of its own
+        (
+            {"questions": " Aetna? ", "warnings": ["", "late"]},
+            StoredPlan(questions=["Aetna?"], warnings=["late"]),
+        ),
+        # A key that does not fit reads as missing; the rest still counts.
+        ({"name": "N", "max_attempts": "many"}, StoredPlan(name="N")),
+        (
+            {"name": "N", "constraints": {"earliest": "10:00", "latest": "09:00"}},
+            StoredPlan(name="N"),
+        ),
+        ({"name": "N", "constraints": {"weekdays": [9]}}, StoredPlan(name="N")),
+        # Older spellings, and targets that name no one left out.
+        (
+            {"title": "T", "goal": "G", "targets": ["B", 3, {}, {"phone_e164": "+12125550111"}]},
+            StoredPlan(
+                name="T",
+                objective="G",
+                targets=[StoredTarget(name="B"), StoredTarget(phone="+12125550111")],
+            ),
+        ),
+    ],
+)
+def test_a_plan_reads_what_it_can(stored: Any, expected: StoredPlan) -> None:
+    assert StoredPlan.read(stored) == expected
+
+
+def test_the_gates_week_days_are_read_from_a_stored_plan() -> None:
+    read = StoredPlan.read({"constraints": {"weekdays": [5, 6]}})
+    assert read.constraints is not None and read.constraints.days == ["sat", "sun"]
+
+
+def test_a_feedback_payload_reads_each_kinds_keys() -> None:
+    check_in = FeedbackPayload.read(
+        {"campaign_id": 3, "ended": 1, "total": 3, "asked_at": AT.isoformat(), "hitl": {"key": "k"}}
+    )
+    assert (check_in.campaign_id, check_in.ended, check_in.total) == (3, 1, 3)
+    assert check_in.asked_at == AT and check_in.hitl.key == "k" and check_in.applied is None
+    review = FeedbackPayload.read({"analysis": ANALYSIS, "can_accept": True, "applied": "done"})
+    assert review.analysis == StoredAnalysis.read(ANALYSIS) and review.can_accept
+    assert review.applied == "done"
+    approval = FeedbackPayload.read(
+        {
+            "plan": {"name": "Dentists"},
+            "warnings": "check the hours",
+            "review": {
+                "targets": [{"issues": ["no number"]}, "junk", {"issues": "on the DNC list"}]
+            },
+        }
+    )
+    assert approval.plan == StoredPlan(name="Dentists") and approval.warnings == ["check the hours"]
+    assert approval.review_issues == ["no number", "on the DNC list"]
+
+
+@pytest.mark.parametrize("stored", [None, [], "junk", {}])
+def test_no_payload_reads_as_an_empty_one(stored: Any) -> None:
+    assert FeedbackPayload.read(stored) == FeedbackPayload()
+
+
+def test_a_payload_key_that_does_not_fit_reads_as_missing_and_unknown_keys_are_kept() -> None:
+    read = FeedbackPayload.read(
+        {
+            "asked_at": "yesterday",
+            "can_accept": "maybe",
+            "hitl": 5,
+            "analysis": {"outcome": "achieved"},
+            "plan": "a plan",
+            "context": "The receptionist is holding.",
+            "later": 1,
+        }
+    )
+    assert (read.asked_at, read.can_accept, read.hitl.key, read.analysis, read.plan) == (
+        None,
+        False,
+        None,
+        None,
+        None,
+    )
+    assert read.context == "The receptionist is holding." and read.model_extra == {"later": 1}

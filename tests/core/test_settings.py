@@ -134,3 +134,19 @@ def test_caller_ids_accepted(value: str) -> None:
 def test_caller_ids_refused(value: str) -> None:
     with pytest.raises(ValueError, match="caller ID"):
         Settings(caller_id=value)
+
+
+def test_caller_id_choices_are_e164_numbers_without_repeats() -> None:
+    s = Settings(caller_id_choices=" +1 212 555 0100, +16465550123 ,+12125550100,")
+    assert s.caller_id_choices == "+12125550100,+16465550123"
+    assert s.caller_id_numbers == ("+12125550100", "+16465550123")
+    assert Settings().caller_id_numbers == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("2125550100", "must be written in E.164"), ("+1212", "not a valid")],
+)
+def test_caller_id_choices_refused(value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings(caller_id_choices=value)

@@ -18,6 +18,7 @@ import pytest
 from core.db import Database
 from core.db.migrate import upgrade
 from tests.helpers import free_port
+from tests.kit import make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAPHS = {"ui_assistant", "orchestrator", "post_call_analyzer", "lifecycle_manager"}
@@ -57,8 +58,7 @@ def _database_with_a_user(path: Path) -> str:
 
     async def add() -> None:
         db = Database(url)
-        async with db.users() as users:
-            assert await users.add("alice", "alice-password-1") == 1
+        assert await make_user(db, "alice") == 1
         await db.dispose()
 
     asyncio.run(add())

@@ -14,6 +14,7 @@ from core.db.models import FeedbackKind, FeedbackStatus
 from core.services import Reply, answer_item, inbox
 from tests.graphs.conftest import RunnerFactory, seed_call
 from tests.graphs.test_post_call_analyzer import TALK, analysis
+from tests.kit import make_feedback
 
 
 async def test_a_late_answer_is_kept_for_the_next_call_and_read_by_the_analyzer(
@@ -21,14 +22,15 @@ async def test_a_late_answer_is_kept_for_the_next_call_and_read_by_the_analyzer(
 ) -> None:
     alice, bob = two_users
     seeded = await seed_call(db, alice, TALK, phones=("+12125550101",))
-    async with db.scope(alice) as s:
-        asked = await s.feedback.create(
-            kind=FeedbackKind.LIVE_QUESTION,
-            question="Eighty dollars: book anyway?",
-            campaign_id=seeded.campaign_id,
-            task_id=seeded.task_ids[0],
-            call_id=seeded.call_id,
-        )
+    asked = await make_feedback(
+        db,
+        alice,
+        kind=FeedbackKind.LIVE_QUESTION,
+        question="Eighty dollars: book anyway?",
+        campaign_id=seeded.campaign_id,
+        task_id=seeded.task_ids[0],
+        call_id=seeded.call_id,
+    )
     assert [i.id for i in await inbox(db, alice)] == [asked.id]
     # The attempt runner, once the call has ended: the question leaves the inbox.
     async with db.scope(alice) as s:

@@ -13,6 +13,7 @@ from langgraph.types import StateSnapshot
 from core.db import Database
 from core.db.models import CampaignStatus, FeedbackKind, FeedbackStatus, TaskStatus
 from core.domain import AuditAction
+from core.settings import Settings
 from graphs import BadAnswer, FeedbackNotAwaited, GraphRunner
 from graphs.hitl import CompiledGraph
 from tests.graphs.conftest import NOW, PLAN, RunnerFactory, fake, tool_call
@@ -183,6 +184,27 @@ async def test_an_invalid_plan_is_refused_with_the_number(
     assert started.status == "invalid" and started.feedback_id is None
     assert any("'12' is not a valid phone number" in p for p in started.problems)
     assert await counts(db, alice) == (0, 0, 0)
+
+
+async def test_a_campaigns_caller_id_must_be_one_the_node_offers(
+    db: Database, make_runner: RunnerFactory, settings: Settings, two_users: tuple[int, int]
+) -> None:
+    alice, _ = two_users
+    runner = make_runner(settings=settings.model_copy(update={"caller_id_choices": "+16465550123"}))
+    refused = await runner.start_orchestration(alice, plan(caller_id="+12125550100"), plan_id="a")
+    assert refused.status == "invalid"
+    assert refused.problems == [
+        "caller ID: +12125550100 is not a caller ID this server may send; its choices: +16465550123"
+    ]
+    started = await runner.start_orchestration(alice, plan(caller_id="(646) 555-0123"), plan_id="b")
+    assert started.feedback_id is not None
+    async with db.scope(alice) as s:
+        item = await s.feedback.require(started.feedback_id)
+    assert "**caller ID:** +16465550123" in item.payload["description"]
+    done = await runner.answer_feedback(alice, started.feedback_id, {"type": "accept"})
+    async with db.scope(alice) as s:
+        campaign = await s.campaigns.require(done.values["campaign_id"])
+    assert campaign.caller_id == "+16465550123"
 
 
 async def test_do_not_call_and_calling_window_are_checked(

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from structlog.testing import capture_logs
 
 from core.db import Database
-from core.db.models import CampaignStatus, TaskStatus
+from core.db.models import CallOutcome, CallState, CampaignStatus, TaskStatus
 from core.domain import StoredAnalysis
 from core.settings import Settings
 from graphs.service_part import GraphsPart
-from tests.graphs.conftest import clock, seed_call
+from tests.graphs.conftest import NOW, clock, seed_call
+from tests.kit import make_call, make_task
 
+CALL_BACK = {
+    "outcome": "callback_requested",
+    "goal_achieved": False,
+    "next_step": {"action": "call_back_at", "at": (NOW - dt.timedelta(minutes=1)).isoformat()},
+    "confidence": 0.9,
+    "final": True,
+}
 WON = {
     "outcome": "achieved",
     "goal_achieved": True,
@@ -26,14 +36,18 @@ async def test_one_users_failing_pass_does_not_stop_the_others(
     db: Database, settings: Settings, two_users: tuple[int, int]
 ) -> None:
     alice, bob = two_users
-    # Alice's campaign carries a plan no pass can read (a calling day that does not exist, as
-    # an older or hand-edited row might): her pass fails on it.
-    await seed_call(
+    # Alice's callback is due on a task in a time zone this machine does not know (an older or
+    # hand-edited row might say so): her pass fails on it.
+    task = await make_task(
+        db, alice, time_zones=("Nowhere/Atlantis",), due_at=NOW - dt.timedelta(minutes=1)
+    )
+    await make_call(
         db,
         alice,
-        [("callee", "hello")],
-        plan={"constraints": {"days": ["someday"]}},
-        phones=("+12125550101",),
+        task_id=task.id,
+        state=CallState.ENDED,
+        outcome=CallOutcome.ANSWERED,
+        analysis=CALL_BACK,
     )
     # Bob's only task is done: his pass closes his campaign.
     bobs = await seed_call(db, bob, [("callee", "Tuesday 9:30")], phones=("+12125550102",))

@@ -26,7 +26,7 @@ from core.settings import Settings
 from media.realtime_server import RealtimeTestServer, Script
 from media.realtime_server.responses import SimOptions
 from tests.integration.scheduling import dispatching
-from tests.kit import until
+from tests.kit import make_user, until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
 
@@ -101,8 +101,7 @@ async def harness(db: Database, pbx_settings: Settings) -> AsyncIterator[Harness
             safety_interval_s=0.5,
             lifecycle_interval_s=3600,
         )
-        async with db.users() as users:
-            user_id = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
+        user_id = await make_user(db, "owner", display_name="Alex Morgan")
         try:
             await node.start("graphs")
             yield Harness(node, db, user_id, outcomes)

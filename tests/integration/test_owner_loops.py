@@ -40,7 +40,7 @@ from core.settings import Settings
 from media.realtime_server import CallTool, RealtimeTestServer, Say, Script, ScriptedResponse
 from media.realtime_server.responses import SimOptions
 from tests.integration.test_end_to_end import QUICK, Harness, start_calling
-from tests.kit import until
+from tests.kit import make_user, until
 from ui.wiring import GraphResumer
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
@@ -125,8 +125,7 @@ async def loops(db: Database, pbx_settings: Settings) -> AsyncIterator[Loops]:
             safety_interval_s=0.5,
             lifecycle_interval_s=3600,
         )
-        async with db.users() as users:
-            user_id = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
+        user_id = await make_user(db, "owner", display_name="Alex Morgan")
         try:
             await node.start("graphs")
             yield Loops(Harness(node, db, user_id, outcomes), analyzer, sim)

@@ -24,7 +24,7 @@ from core.rules import PAUSE_AFTER, RetryPolicy
 from core.settings import Settings
 from tests.helpers import free_port
 from tests.integration.scheduling import dispatching
-from tests.kit import until
+from tests.kit import make_user, until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
 
@@ -57,8 +57,7 @@ async def running_node(settings: Settings, db: Database) -> AsyncIterator[tuple[
     ) as node:
         assert node.telephony is not None
         await node.telephony.ami.wait_connected(20)
-        async with db.users() as users:
-            user_id = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
+        user_id = await make_user(db, "owner", display_name="Alex Morgan")
         yield node, user_id
 
 

@@ -1,6 +1,7 @@
 """The voice path through the real development PBX: the callee's speech reaches the Realtime
-server, the agent's audio reaches the callee (what the simulated callee recorded is not
-silent), barge-in truncates the agent, and `send_dtmf` takes the agent through a phone menu."""
+server over the session prewarmed while the phone rang, the agent's audio reaches the callee
+(what the simulated callee recorded is not silent), barge-in truncates the agent, and
+`send_dtmf` takes the agent through a phone menu."""
 
 from __future__ import annotations
 
@@ -68,6 +69,12 @@ async def rig(db: Database, pbx_settings: Settings) -> AsyncIterator[Rig]:
 
 async def test_the_human_hears_the_agent_and_barge_in_truncates(rig: Rig) -> None:
     result = await call(rig, "Bright Smile Dental", "+12125550101")
+    # The agent talked on the session opened while the phone rang: no second one at answer,
+    # none left open.
+    assert rig.node.media is not None
+    counts = rig.node.media.registry.prewarmer.counts
+    assert (counts.used, counts.open_now, counts.opening_now) == (1, 0, 0)
+    assert len(rig.sim.conversations) == 1
     conn = rig.sim.conversations[0]
     # the callee's speech reached the Realtime server and its VAD heard it
     assert conn.input_audio_ms > 2000

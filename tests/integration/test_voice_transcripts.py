@@ -18,7 +18,7 @@ from media.realtime_server import RealtimeTestServer, Say, Script, ScriptedRespo
 from media.realtime_server.responses import SimOptions
 from media.speech_activity import VoiceActivity
 from tests.integration.scheduling import dispatching
-from tests.kit import until
+from tests.kit import make_user, until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
 
@@ -55,8 +55,7 @@ async def test_a_callee_who_talks_without_transcripts_is_no_technical_failure(
     node: tuple[Node, RealtimeTestServer], db: Database
 ) -> None:
     n, sim = node
-    async with db.users() as users:
-        user_id = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
+    user_id = await make_user(db, "owner", display_name="Alex Morgan")
     plan = CampaignPlan(
         name="Transcription off",
         objective="Book a dental cleaning next week.",

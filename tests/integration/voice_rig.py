@@ -25,7 +25,7 @@ from core.settings import Settings
 from media.realtime_server import ConnectionRecord, RealtimeTestServer, Script
 from media.realtime_server.responses import SimOptions
 from tests.integration.scheduling import dispatching
-from tests.kit import until
+from tests.kit import make_user, until
 from tests.kit.devpbx import PROJECT
 
 FRAME_MS = 20
@@ -63,8 +63,7 @@ async def open_rig(
     ) as sim:
         settings = node_settings(pbx_settings, sim.url).model_copy(update={"database_url": db.url})
         node = Node(settings, db, PartsWanted(ui=False), ring_timeout_s=10, safety_interval_s=0.5)
-        async with db.users() as users:
-            user_id = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
+        user_id = await make_user(db, "owner", display_name="Alex Morgan")
         rig = Rig(node, db, sim, user_id)
         assert node.telephony is not None
         node.telephony.ami.on_event(lambda e: rig.events.append(dict(e)))

@@ -64,6 +64,25 @@ def require_devpbx() -> DevPbx:
     return found
 
 
+def require_pbx_root() -> Path:
+    """The development PBX's root (built when missing), for a test that runs an Asterisk of
+    its own in it; or skip (fail in CI) saying why and how to enable it."""
+    if os.geteuid() != 0:
+        not_tested(
+            "AGAINST ASTERISK",
+            "an Asterisk in the devpbx root needs root (chroot)",
+            "run the tests as root (`make test` in CI does)",
+        )
+    try:
+        build = devpbx("build", timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        unavailable(f"`asterisk/devpbx build` could not be run: {exc}")
+    if build.returncode != 0:
+        unavailable("`asterisk/devpbx build` failed: " + _tail(build))
+    # devpbx runs in the project, so a relative DEVPBX_ROOT is the project's.
+    return (PROJECT / os.environ.get("DEVPBX_ROOT", ".devpbx/root")).resolve()
+
+
 def devpbx(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """Run `asterisk/devpbx ARGS` in the project; its output is returned, never raised."""
     return subprocess.run(

@@ -26,10 +26,20 @@ from core.domain import StoredAnalysis, TaskResult, TranscriptTurn
 from tests.kit.clock import T0
 
 
-async def make_user(db: Database, name: str = "alice", *, display_name: str | None = None) -> int:
-    """A user named `name` (password `<name>-password-123`); returns its id."""
+async def make_user(
+    db: Database,
+    name: str = "alice",
+    *,
+    display_name: str | None = None,
+    preferences: dict[str, object] | None = None,
+) -> int:
+    """A user named `name` (password `<name>-password-123`) with these `preferences` (as the
+    Settings tab stores them); returns its id."""
     async with db.users() as users:
-        return await users.add(name, f"{name}-password-123", display_name=display_name)
+        user_id = await users.add(name, f"{name}-password-123", display_name=display_name)
+        if preferences:
+            await users.set_preferences(user_id, preferences)
+        return user_id
 
 
 async def make_campaign(

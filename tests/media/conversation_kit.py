@@ -31,6 +31,7 @@ SCRIPT = CallScript(
     hold="On hold: answer a person, else call wait_on_hold.",
     hold_limit="Say you will call back; goodbye.",
     hold_limit_s=300,
+    note_intro="A note from Alex Morgan:",
 )
 # The agent's opening: the greeting, then the server answers the callee's turns itself.
 GREET = [CreateResponse(SCRIPT.greeting), RespondToTurns()]

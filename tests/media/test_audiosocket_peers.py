@@ -19,7 +19,6 @@ from core.settings import Settings
 from media.audiosocket_codec import HangupFrame
 from media.audiosocket_server import LOOPBACK, AudioSocketServer, Network, peer_allowed
 from media.bridge_registry import BridgeRegistry, MediaPart
-from media.call_store import CallStore
 from media.expected_calls import ExpectedCalls
 from media.playout import PlayoutBuffer
 from media.session import EndReason, SessionControl, SessionEvent, SessionHandler
@@ -173,18 +172,19 @@ def free_port() -> int:
 
 
 async def test_the_media_part_serves_the_configured_peers_and_expected_calls_only(
-    db: Database, peers: list[FakeAsterisk], monkeypatch: pytest.MonkeyPatch
+    db: Database, peers: list[FakeAsterisk]
 ) -> None:
     looked_up: list[uuid.UUID] = []
 
-    async def for_uuid(db: Database, settings: Settings, call_uuid: uuid.UUID) -> None:
+    async def find_call(db: Database, settings: Settings, call_uuid: uuid.UUID) -> None:
         looked_up.append(call_uuid)
         return None
 
-    monkeypatch.setattr(CallStore, "for_uuid", staticmethod(for_uuid))
     port = free_port()
     settings = Settings(audiosocket_port=port, realtime_url="ws://127.0.0.1:9/v1")
-    part = MediaPart(settings, BridgeRegistry(db, settings, script=call_script))
+    part = MediaPart(
+        settings, BridgeRegistry(db, settings, script=call_script, find_call=find_call)
+    )
     await part.start()
     try:
         unexpected = await connect(port, peers, STRANGER)

@@ -337,6 +337,54 @@ async def test_voicemail_from_amd_leaves_the_message_then_hangs_up(
     assert call.outcome is CallOutcome.VOICEMAIL
 
 
+class HeardAmd:
+    """Telephony that heard the dialplan's AMD verdict over AMI before the database has it."""
+
+    def __init__(self, verdict: str) -> None:
+        self.verdict = verdict
+
+    async def hangup(self, call_uuid: str) -> None:
+        return None
+
+    async def send_dtmf(self, call_uuid: str, digits: str) -> None:
+        return None
+
+    def amd_status(self, call_uuid: str) -> str | None:
+        return self.verdict
+
+
+async def test_the_amd_verdict_telephony_heard_counts_before_the_database_has_it(
+    rig: tuple[Database, Settings],
+) -> None:
+    """The row has no verdict yet, telephony heard MACHINE: the session is opened for a
+    machine at once (the server answers its turns) instead of after a second of polling and
+    then as for a person."""
+    db, settings = rig
+    seeded = await seed_call(db)  # amd_status None in the database
+    script = Script(responses=[ScriptedResponse(outputs=[Say(text="Hello.")])])
+    sim = RealtimeTestServer(script, options=SimOptions(realtime_factor=4.0))
+    await sim.start()
+    registry = BridgeRegistry(
+        db,
+        settings,
+        script=call_script,
+        realtime=lambda: RealtimeClient(base_url=sim.url, model="gpt-realtime"),
+        actions=HeardAmd("MACHINE"),
+    )
+    server = AudioSocketServer(registry.resolve, port=0)
+    await server.start()
+    callee = Callee(server.port, seeded.call_uuid)
+    try:
+        await callee.start()
+        conn = await sim.wait_for_connection()
+        update = await conn.wait_for_received("session.update", timeout_s=5)
+        assert update["session"]["audio"]["input"]["turn_detection"]["create_response"] is True
+    finally:
+        await callee.peer.close()
+        await server.stop()
+        await sim.close()
+
+
 async def test_unreachable_realtime_is_a_technical_failure(rig: tuple[Database, Settings]) -> None:
     db, settings = rig
     seeded = await seed_call(db)

@@ -15,6 +15,7 @@ from agents.call_agent import call_script
 from agents.orchestrator import call_instructions
 from agents.schemas import parse_plan
 from core.db import Database
+from core.db.models import CampaignStatus
 from core.settings import Settings
 from media.audiosocket_codec import AudioFrame
 from media.audiosocket_server import AudioSocketServer
@@ -25,6 +26,7 @@ from media.realtime_server import CallTool, ConnectionRecord, Say, Script, Scrip
 from media.realtime_server.responses import SimOptions
 from media.speech_activity import INAUDIBLE, VoiceActivity
 from media.transcript_writer import TranscriptWriter
+from tests.kit import make_call, make_campaign, make_task, make_user
 from tests.media.fake_asterisk import FakeAsterisk
 from tests.media.test_bridge import Seeded, rig, run_call, seed_call
 from tests.telephony.conftest import LogLines, log_lines
@@ -178,27 +180,26 @@ async def test_the_disclosure_line_is_the_owners_own_and_said_once(
             "targets": [{"name": "Bright Smile Dental", "phone": "+12125550101"}],
         }
     )
-    async with db.users() as users:
-        uid = await users.add("owner", "owner-password-1", display_name="Alex Morgan")
-        await users.set_preferences(uid, {"ai_disclosure": own_line})
+    uid = await make_user(
+        db, "owner", display_name="Alex Morgan", preferences={"ai_disclosure": own_line}
+    )
     call_uuid = uuid.uuid4()
-    async with db.scope(uid) as s:
-        campaign = await s.campaigns.create(
-            idempotency_key="k", name=plan.name, objective=plan.objective
-        )
-        task = await s.tasks.add(
-            campaign_id=campaign.id,
-            target_name="Bright Smile Dental",
-            phone_e164="+12125550101",
-            instructions=call_instructions(plan, plan.targets[0], owner="Alex Morgan"),
-        )
-        call = await s.calls.create(
-            task_id=task.id,
-            attempt=1,
-            call_uuid=str(call_uuid),
-            dialed_number="+12125550101",
-            node_id="n",
-        )
+    campaign = await make_campaign(
+        db,
+        uid,
+        name=plan.name,
+        objective=plan.objective,
+        status=CampaignStatus.PENDING_APPROVAL,
+    )
+    task = await make_task(
+        db,
+        uid,
+        campaign_id=campaign.id,
+        target_name="Bright Smile Dental",
+        phone="+12125550101",
+        instructions=call_instructions(plan, plan.targets[0], owner="Alex Morgan"),
+    )
+    call = await make_call(db, uid, task_id=task.id, call_uuid=str(call_uuid))
     seeded = Seeded(uid, call.id, call_uuid)
     script = Script(responses=[ScriptedResponse(outputs=[Say(text="Hello.")])])
     sim, server, _registry, callee = await run_call(db, settings, script, seeded)

@@ -81,8 +81,7 @@ async def test_facts_keep_their_order_and_types(db: Database) -> None:
 
 async def test_another_users_call_is_out_of_reach(db: Database) -> None:
     seeded = await seed_call(db)
-    async with db.users() as users:
-        other = await users.add("someone-else", "other-password-1")
+    other = await make_user(db, "someone-else")
     store = CallStore(db, Settings(), other, seeded.call_id)
     with pytest.raises(NotFound):
         await store.add_fact("x", "y", "z")

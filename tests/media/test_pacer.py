@@ -9,6 +9,7 @@ import time
 import pytest
 
 from media.pacer import FrameClock, PaceSchedule
+from tests.kit import until
 
 
 def test_deadlines_are_absolute_so_lateness_does_not_accumulate() -> None:
@@ -105,10 +106,14 @@ async def test_members_share_one_timer_on_spread_phases_and_leave_independently(
     assert len(b) >= 9
     assert member_b.stats.frames == len(b)
     # after its first frame, b is served on the same grid: on a's ticks with one phase, a
-    # quarter period (5 ms) after them with four
+    # quarter period (5 ms) after them with four. The median over b's frames while a ran, so
+    # one tick delayed by a loaded machine does not decide it (the phases are 5 ms apart).
     offset = 0.0 if phases == 1 else 0.005
-    for t in b[1:4]:
-        assert min(abs(t - ta - offset) for ta in a[1:]) < 0.002
+    a_end = a[-1]
+    shared = [t for t in b[1:] if t <= a_end]
+    assert len(shared) >= 3, (a, b)
+    misses = sorted(min(abs(t - ta - offset) for ta in a[1:]) for t in shared)
+    assert misses[len(misses) // 2] < 0.002, misses
     await clock.aclose()
     assert clock.members == 0
 
@@ -127,9 +132,10 @@ async def test_a_failing_send_ends_that_member_only() -> None:
 
     clock.join(bad)
     clock.join(lambda: good.append(1) is None)
-    await asyncio.sleep(0.2)  # (logging the traceback takes a few ticks)
+    # The other member goes on ticking (logging the traceback takes a few ticks, more on a
+    # loaded machine).
+    await until(lambda: len(good) >= 5, 5.0, lambda: f"the good member got {len(good)} frames")
     assert calls == 2
-    assert len(good) >= 5
     assert clock.members == 1
     await clock.aclose()
 

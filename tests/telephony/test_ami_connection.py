@@ -90,6 +90,36 @@ async def test_wrong_secret_is_logged_once_retried_and_never_shown(
     assert FAKE_SECRET not in log_lines.text
 
 
+async def test_a_stopping_asterisk_is_no_login_problem(
+    fake_ami: FakeAmi, log_lines: LogLines
+) -> None:
+    """While Asterisk stops or restarts it answers every action, a login too, with "Asterisk is
+    shutting down": the connection waits for it, and never tells the operator to check the
+    secret."""
+    refusals = 3
+
+    def stopping(session: FakeSession, action: Fields) -> None:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            session.error(action, "Asterisk is shutting down")
+            session.close()
+            return
+        del fake_ami.handlers["Login"]
+        session.logged_in = True
+        session.respond(action, Message="Authentication accepted")
+        session.event("FullyBooted", Status="Fully Booted")
+
+    fake_ami.handlers["Login"] = stopping
+    conn = connection(fake_ami.port)
+    await conn.start()
+    await conn.wait_connected(5)
+    await conn.stop()
+    assert log_lines.matching("AMI login refused") == []
+    (warned,) = log_lines.matching("unreachable")
+    assert warned["level"] == "warning" and "Asterisk is shutting down" in warned["event"]
+
+
 async def test_an_action_without_answer_times_out_and_is_not_sent_again(fake_ami: FakeAmi) -> None:
     fake_ami.handlers["Hangup"] = silent
     conn = connection(fake_ami.port)

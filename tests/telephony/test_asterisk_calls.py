@@ -436,7 +436,8 @@ async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
 
 
 async def test_asterisk_restart(pbx_settings: Settings, sqlite_db: Database) -> None:
-    """`core restart now`: the call in progress ends, the client reconnects and calls again.
+    """`core restart now`: the call in progress ends as a technical failure (Asterisk cut it,
+    not the callee), the client reconnects and calls again.
 
     SQLite only: a restart disturbs everyone using the shared PBX, and the database side of
     recovering is the same as after a cut connection (tested on both databases above).
@@ -451,7 +452,11 @@ async def test_asterisk_restart(pbx_settings: Settings, sqlite_db: Database) -> 
         started = time.monotonic()
         await asyncio.to_thread(devpbx_cli, "core restart now")
         final = await call.wait_ended(60)
-        assert final.outcome is CallOutcome.ANSWERED
+        assert final.outcome is CallOutcome.TECHNICAL_FAILURE
+        assert final.answered_at is not None
+        row = await call_row(db, pbx.user, call.call_id)
+        assert row.outcome is CallOutcome.TECHNICAL_FAILURE
+        assert row.end_reason == "Asterisk shut down or restarted during the call"
         await until(lambda: pbx.conn.connected and pbx.conn.sessions >= 2, 90)
         recovered_after = time.monotonic() - started
         assert AmiState.DISCONNECTED in states

@@ -96,6 +96,13 @@ def test_originate_reasons_are_asterisks_control_frames() -> None:
         ({"answered": False, "refused": True}, Out.TECHNICAL_FAILURE),
         # a refused Originate's "answer" was another call's
         ({"answered": True, "refused": True}, Out.TECHNICAL_FAILURE),
+        # the PBX stopped or restarted under the call: nobody ended it
+        ({"answered": True, "cause": 16, "pbx_stopped": True}, Out.TECHNICAL_FAILURE),
+        ({"answered": True, "amd_status": "MACHINE", "pbx_stopped": True}, Out.TECHNICAL_FAILURE),
+        (
+            {"answered": False, "rang": True, "cause": 16, "pbx_stopped": True},
+            Out.TECHNICAL_FAILURE,
+        ),
         # the Originate's reason
         ({"answered": False, "reason": 5, "cause": 16}, Out.BUSY),
         ({"answered": False, "reason": 8}, Out.CONGESTION),

@@ -153,6 +153,53 @@ SCENARIOS: dict[str, tuple[list[Event], CallOutcome, int | None, str | None]] = 
 }
 
 
+def soft_hangup(flags: str) -> list[Event]:
+    """`SoftHangupRequest` on every channel of the call; `Cause` is Asterisk's soft-hangup flags."""
+    return [make("SoftHangupRequest", Cause=flags) for make in (half2, primary, trunk)]
+
+
+def test_a_call_cut_by_asterisk_stopping_is_a_technical_failure() -> None:
+    """`core restart now` on Asterisk 22, as the development PBX sent it: SHUTDOWN (4) on every
+    channel, then what every end sends (16), then a Hangup whose cause reads like any other."""
+    events = [
+        *START,
+        *RINGING,
+        *ANSWERED,
+        *soft_hangup("4"),
+        *soft_hangup("16"),
+        primary("Hangup", Cause="0", **{"Cause-txt": "Unknown"}),
+        half2("Hangup", Cause="16", **{"Cause-txt": "Normal Clearing"}),
+    ]
+    tracker = CallTracker(CID)
+    for i, event in enumerate(events):
+        tracker.apply(event, T0 + dt.timedelta(seconds=i))
+    snap = tracker.snapshot()
+    assert (snap.state, snap.outcome) == (CallState.ENDED, CallOutcome.TECHNICAL_FAILURE)
+    assert snap.pbx_stopped and snap.end_reason == "Asterisk shut down or restarted during the call"
+    assert (snap.hangup_cause, snap.hangup_cause_text) == (0, "Unknown")
+    assert snap.answered_at is not None
+
+
+@pytest.mark.parametrize(
+    ("flags", "stopped"),
+    [("4", True), ("20", True), ("16", False), ("32", False), ("8", False), ("", False)],
+    ids=["shutdown", "shutdown-and-16", "ordinary-end", "explicit", "timeout", "none"],
+)
+def test_only_a_stopping_asterisk_marks_the_call(flags: str, stopped: bool) -> None:
+    """Every ordinary end of a call on the development PBX (callee or OpenDeep hanging up,
+    busy, ring time-out) sends 16; a hang-up asked for by hand (`channel request hangup`: 32)
+    or a dialplan time-out (8) is an ordinary end too."""
+    tracker = CallTracker(CID)
+    for i, event in enumerate([*START, *ANSWERED, *soft_hangup(flags), *hangup("16", "x")]):
+        tracker.apply(event, T0 + dt.timedelta(seconds=i))
+    snap = tracker.snapshot()
+    assert snap.pbx_stopped is stopped
+    assert snap.outcome is (CallOutcome.TECHNICAL_FAILURE if stopped else CallOutcome.ANSWERED)
+    assert snap.end_reason == (
+        "Asterisk shut down or restarted during the call" if stopped else None
+    )
+
+
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_scenarios(name: str) -> None:
     events, outcome, cause, text = SCENARIOS[name]

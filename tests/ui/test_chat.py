@@ -18,6 +18,7 @@ from core.db import Database
 from core.db.migrate import upgrade
 from core.settings import Settings
 from tests.helpers import free_port
+from tests.kit import make_user
 from tests.ui.browser import open_tab, signed_in
 from tests.ui.conftest import Account, ServedApp
 
@@ -77,12 +78,11 @@ class InProcessApp:
         async def start() -> Account:
             await asyncio.to_thread(upgrade, self.url)
             self.db = Database(self.url)
-            async with self.db.users() as users:
-                uid = await users.add("dana", "dana-password-1", display_name="Dana Chat")
+            uid = await make_user(self.db, "dana", display_name="Dana Chat")
             wanted = PartsWanted(telephony=False, media=False, scheduler=False)
             self.node = Node(self.settings, self.db, wanted)
             await self.node.start()
-            return Account("dana", "dana-password-1", "Dana Chat", uid)
+            return Account("dana", "dana-password-123", "Dana Chat", uid)
 
         account: Account = self.call(start())
         return account

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from core.db import Database
 from core.db.models import CampaignStatus, FeedbackKind, TaskStatus
 from tests.core.services.seed import seed_campaign
+from tests.kit import make_feedback
 from tests.ui.browser import open_tab, pick, signed_in, toast
 from tests.ui.conftest import ServedApp
 
@@ -21,16 +22,17 @@ def test_check_in_buttons_and_words_steer_the_campaign(browser: Any, served_app:
 
     async def seed(db: Database) -> tuple[int, int, int]:
         seeded = await seed_campaign(db, alice.user_id, "Check-in dentists")
-        items = []
-        async with db.scope(alice.user_id) as s:
-            for n in (1, 2):
-                item = await s.feedback.create(
-                    kind=FeedbackKind.CHECK_IN,
-                    question=f"'Check-in dentists' has been running a while ({n}). Keep going?",
-                    campaign_id=seeded.campaign_id,
-                )
-                items.append(item.id)
-        return seeded.campaign_id, items[0], items[1]
+        first, second = [
+            await make_feedback(
+                db,
+                alice.user_id,
+                kind=FeedbackKind.CHECK_IN,
+                question=f"'Check-in dentists' has been running a while ({n}). Keep going?",
+                campaign_id=seeded.campaign_id,
+            )
+            for n in (1, 2)
+        ]
+        return seeded.campaign_id, first.id, second.id
 
     campaign_id, first, second = app.run(seed)
     page = signed_in(browser, app, alice)

@@ -10,10 +10,6 @@ The database is read back at the end.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,19 +19,12 @@ from playwright.sync_api import Page, expect
 
 from core.db import Database
 from core.db.models import REHEARSAL_VOICE, CallOutcome, CampaignStatus, TaskStatus
-from tests.conftest import _reset_postgres
-from tests.helpers import free_port, wait_for_line
-from tests.kit.devpbx import require_devpbx
 from tests.ui.browser import VIEWPORT, open_tab, pick
-from tests.ui.conftest import Account, ServedApp
+from tests.ui.conftest import Account, ServedApp, WholeNode
 
 pytestmark = [pytest.mark.browser, pytest.mark.asterisk, pytest.mark.slow]
 
-PROJECT = Path(__file__).resolve().parents[2]
 DEMO = "Rehearsal: book a dental cleaning"
-# Variables of a surrounding `make` (its jobserver) and keys that would make the run real.
-_DROP = {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "OPENAI_API_KEY", "GOOGLE_API_KEY"}
-_DROP_PREFIXES = ("OPENAI_", "GOOGLE_", "REALTIME_", "ASSISTANT_", "ANALYZER_", "ORCHESTRATOR_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,62 +34,13 @@ class MadeRun:
     rehearsal_output: str
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def made_run(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MadeRun]:
+@pytest.fixture
+def made_run(whole_node: WholeNode) -> MadeRun:
     """`make run` in the project, its data in a folder of the test's own."""
-    require_devpbx()
-    data = tmp_path / "data"
-    if request.param == "sqlite":
-        database_url = f"sqlite+aiosqlite:///{data / 'opendeep.db'}"
-    else:
-        database_url = request.getfixturevalue("pg_database")
-        _reset_postgres(database_url)
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in _DROP and not k.startswith(_DROP_PREFIXES) and not k.endswith("_MODEL")
-    }
-    env.update(
-        {
-            "DATA_DIR": str(data),
-            "DATABASE_URL": database_url,
-            "UI_PORT": str(port),
-            "AUDIOSOCKET_PORT": str(free_port()),
-            "LOG_FORMAT": "console",
-            # The journey must pass at any hour: the callee-local calling window (8 am–9 pm by
-            # default) is a documented setting, opened all day here so the wall clock decides
-            # nothing. The gate's window itself is tested with an injected clock.
-            "CALLING_WINDOW_START": "00:00",
-            "CALLING_WINDOW_END": "23:59:59",
-        }
-    )
-    proc = subprocess.Popen(
-        ["make", "--no-print-directory", "run"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # make, uv and opendeep: one group, stopped together
-    )
-    lines: list[str] = []
-    try:
-        lines = wait_for_line(proc, "OpenDeep is running", timeout=420)
-        password = (data / "secrets" / "admin_password").read_text().strip()
-        admin = Account("admin", password, "Admin", 1)
-        app = ServedApp(f"http://127.0.0.1:{port}", database_url, data, admin, admin, admin)
-        yield MadeRun(app, admin, "".join(lines))
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            out, _ = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-        (tmp_path / "make-run.log").write_text("".join(lines) + (out or ""))
-        assert "Traceback" not in (out or ""), out
+    lines = whole_node.start(["make", "--no-print-directory", "run"], timeout=420)
+    password = (whole_node.data_dir / "secrets" / "admin_password").read_text().strip()
+    admin = Account("admin", password, "Admin", 1)
+    return MadeRun(whole_node.app(admin), admin, "".join(lines))
 
 
 def _sign_in(browser: Any, run: MadeRun) -> Page:

@@ -7,7 +7,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from core.db.models import CampaignStatus
-from core.services.calls import CallView, LiveCallView
+from core.domain import TurnRole
+from core.services.calls import CallView, LiveCallView, Turn
 from core.services.campaigns import CampaignDetail, CampaignSummary
 from ui.render import call_block, campaign_cards, campaign_head, header, live_calls, when
 
@@ -63,6 +64,20 @@ def test_a_technical_failure_is_shown_as_one_with_its_reason() -> None:
     assert 'od-badge-technical-failure">technical failure<' in html
     assert "answered" not in html
     assert "Why it ended:</strong> the voice could not start: OPENAI_API_KEY is empty" in html
+
+
+def test_a_call_without_its_recording_says_why_where_the_player_would_be() -> None:
+    why = "the PBX could not write x.wav: the recordings folder /rec is full (0 KiB free)"
+    html = call_block(_call(recording_problem=why), lambda call_id: f"/recordings/{call_id}")
+    assert "<audio" not in html
+    assert f'<p class="od-recording-missing"><strong>No recording:</strong> {why}</p>' in html
+    # A recording there to play is played, whatever was noted before.
+    played = call_block(
+        _call(has_recording=True, recording_problem=why), lambda call_id: f"/recordings/{call_id}"
+    )
+    assert '<audio controls preload="metadata" src="/recordings/7">' in played
+    assert "No recording" not in played
+    assert "No recording" not in call_block(_call(), None)
 
 
 def test_a_rehearsal_call_says_so_on_its_card_and_in_live_calls() -> None:
@@ -121,3 +136,22 @@ def test_the_audit_table_escapes_and_reads_in_the_users_zone() -> None:
     assert "&lt;b&gt;asked&lt;/b&gt;" in html and "<b>asked" not in html
     assert "1 decision<" in html
     assert "No decisions recorded yet" in audit_table([])
+
+
+# --- the owner on the line -------------------------------------------------------------------
+
+
+def test_an_answered_call_has_a_listen_button_and_shows_the_owners_notes_as_theirs() -> None:
+    turns = (
+        Turn("AI", "Hello.", NOW, TurnRole.AGENT),
+        Turn("Your note", "Offer <Wednesday> instead", NOW, TurnRole.OWNER_NOTE),
+    )
+    live = LiveCallView(_call(state="answered", transcript=turns), 1, "Dentists", "Smile Dental")
+    html = live_calls([live], {})
+    assert '<button type="button" class="od-listen" data-listen-call="7"' in html
+    assert 'data-listen-status="7"' in html
+    note = '<div class="od-turn od-turn-note"><span class="od-speaker">Your note</span>'
+    assert note + "<span>Offer &lt;Wednesday&gt; instead</span></div>" in html
+    assert '<div class="od-turn od-turn-ai">' in html
+    ringing = LiveCallView(_call(state="ringing"), 1, "Dentists", "Smile Dental")
+    assert "data-listen-call" not in live_calls([ringing], {})  # nothing to hear yet

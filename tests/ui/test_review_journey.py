@@ -11,12 +11,8 @@ rescheduled at that time → the next call happens then → the owner presses "D
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import signal
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,13 +23,11 @@ from playwright.sync_api import Page, expect
 from core.db import Database
 from core.db.models import CampaignStatus, TaskStatus
 from core.phone import time_zones
-from tests.conftest import _reset_postgres
-from tests.helpers import PROJECT, free_port, wait_for_line
-from tests.kit.devpbx import require_devpbx
+from tests.helpers import PROJECT
+from tests.kit import make_campaign, make_task
 from tests.ui.browser import open_tab, signed_in, toast
-from tests.ui.conftest import Account, ServedApp
+from tests.ui.conftest import Account, ServedApp, WholeNode
 from tests.ui.serve_process import add_user
-from tests.ui.test_journey import _DROP, _DROP_PREFIXES
 
 pytestmark = [pytest.mark.browser, pytest.mark.asterisk, pytest.mark.slow]
 
@@ -43,63 +37,15 @@ NUMBER = "+12125550101"  # the development PBX's receptionist (test mode sends e
 NODE = [sys.executable, "-m", "tests.ui.review_node"]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def review_node(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServedApp]:
-    """`opendeep serve` with every part, its data in a folder of the test's own."""
-    require_devpbx()
-    data = tmp_path / "data"
-    if request.param == "sqlite":
-        database_url = f"sqlite+aiosqlite:///{data / 'opendeep.db'}"
-    else:
-        database_url = request.getfixturevalue("pg_database")
-        _reset_postgres(database_url)
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in _DROP and not k.startswith(_DROP_PREFIXES) and not k.endswith("_MODEL")
-    }
-    env.update(
-        {
-            "DATA_DIR": str(data),
-            "DATABASE_URL": database_url,
-            "UI_PORT": str(port),
-            "AUDIOSOCKET_PORT": str(free_port()),
-            "LOG_FORMAT": "console",
-            "GRADIO_ANALYTICS_ENABLED": "False",
-            "ANALYZER_MODEL": "scripted:doubtful",
-            # Open all day: the hour of the run decides nothing (the window has its own tests).
-            "CALLING_WINDOW_START": "00:00",
-            "CALLING_WINDOW_END": "23:59:59",
-        }
-    )
+@pytest.fixture
+def review_node(whole_node: WholeNode) -> ServedApp:
+    """`opendeep serve` with every part and a doubtful analyzer, its data in a folder of the
+    test's own, used by alice."""
+    whole_node.env["ANALYZER_MODEL"] = "scripted:doubtful"
     password = "alice-password-123"
-    user_id = add_user(PROJECT, env, "alice", password, "Alice Example")
-    # The working folder is the project's, where the development PBX's AMI secret is kept.
-    proc = subprocess.Popen(
-        [*NODE, "serve"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    lines: list[str] = []
-    try:
-        lines = wait_for_line(proc, "OpenDeep is running", timeout=180)
-        alice = Account("alice", password, "Alice Example", user_id)
-        yield ServedApp(f"http://127.0.0.1:{port}", database_url, data, alice, alice, alice)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            out, _ = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-        (tmp_path / "serve.log").write_text("\n".join(lines) + "\n" + (out or ""))
-        assert "Traceback" not in (out or ""), out
+    user_id = add_user(PROJECT, whole_node.env, "alice", password, "Alice Example")
+    whole_node.start([*NODE, "serve"], timeout=180)
+    return whole_node.app(Account("alice", password, "Alice Example", user_id))
 
 
 def _callee_clock(card: Any) -> dt.time:
@@ -123,20 +69,21 @@ def test_a_review_answered_in_words_brings_the_next_call_at_that_time(
     suffix = "pg" if app.database_url.startswith("postgresql") else "sqlite"
 
     async def seed(db: Database) -> tuple[int, int]:
-        async with db.scope(alice.user_id) as s:
-            campaign = await s.campaigns.create(
-                idempotency_key="review-journey",
-                name="Cleaning",
-                objective="Book a dental cleaning next week, mornings.",
-                status=CampaignStatus.ACTIVE,
-            )
-            task = await s.tasks.add(
-                campaign_id=campaign.id,
-                target_name=TARGET,
-                phone_e164=NUMBER,
-                time_zones=time_zones(NUMBER),
-                instructions="Ask for a cleaning next week, in the morning.",
-            )
+        campaign = await make_campaign(
+            db,
+            alice.user_id,
+            name="Cleaning",
+            objective="Book a dental cleaning next week, mornings.",
+        )
+        task = await make_task(
+            db,
+            alice.user_id,
+            campaign_id=campaign.id,
+            target_name=TARGET,
+            phone=NUMBER,
+            time_zones=time_zones(NUMBER),
+            instructions="Ask for a cleaning next week, in the morning.",
+        )
         return campaign.id, task.id
 
     campaign_id, task_id = app.run(seed)  # due at once: the scheduler dials it

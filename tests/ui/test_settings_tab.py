@@ -39,6 +39,7 @@ def test_a_bad_value_is_explained_and_a_good_one_saved(browser: Any, served_app:
     page.locator("#pref-start textarea").fill("7:00am")
     page.locator("#pref-disclosure textarea").fill("Hello, calling for {owner}.")
     page.locator("#pref-time-zone textarea").fill("Mars/Olympus")
+    page.locator("#pref-caller-id textarea").fill("+12125550101")
     page.locator("#pref-save").click()
     result = page.locator("#pref-result")
     expect(result).to_contain_text("Nothing was saved", timeout=15_000)
@@ -48,6 +49,10 @@ def test_a_bad_value_is_explained_and_a_good_one_saved(browser: Any, served_app:
     expect(result).to_contain_text("Calling window start: '7:00am' is not a time")
     expect(result).to_contain_text("AI disclosure line: must tell the callee")
     expect(result).to_contain_text("Your time zone: 'Mars/Olympus' is not a time zone")
+    expect(result).to_contain_text(
+        "Caller ID: +12125550101 is not a caller ID this server may send; its choices: "
+        "+12125550100, +16465550123"
+    )
     assert "max_concurrent_calls" not in _stored(app)
 
     max_calls.fill("2")
@@ -56,8 +61,10 @@ def test_a_bad_value_is_explained_and_a_good_one_saved(browser: Any, served_app:
     page.locator("#pref-disclosure textarea").fill("Hi, this is an AI assistant for {owner}.")
     page.locator("#pref-redirect textarea").fill("(212) 555-0102")
     page.locator("#pref-time-zone textarea").fill("America/New_York")
+    page.locator("#pref-caller-id textarea").fill("(646) 555-0123")
     page.locator("#pref-save").click()
     expect(result).to_contain_text("Saved.", timeout=15_000)
+    expect(page.locator("#pref-caller-id textarea")).to_have_value("+16465550123")
     expect(page.locator("#pref-redirect textarea")).to_have_value("+12125550102")
     # The header shows what the dispatcher enforces today: the node's own test number.
     expect(page.locator("#od-header")).to_contain_text("calls go to +1 212-555-0101")
@@ -69,6 +76,7 @@ def test_a_bad_value_is_explained_and_a_good_one_saved(browser: Any, served_app:
     )
     assert stored["test_redirect_number"] == "+12125550102"
     assert stored["time_zone"] == "America/New_York"
+    assert stored["caller_id"] == "+16465550123"
 
     page.reload()
     open_tab(page, "Settings")

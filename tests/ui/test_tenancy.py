@@ -114,6 +114,12 @@ def test_forged_requests_with_another_users_ids_fail(browser: Any, served_app: S
         assert event == "error" and "was not found" in payload["error"]
     event, payload = _call(bob, "dnc_remove", "+1 212 555 0177")
     assert event == "error" and "not on your Do-Not-Call list" in payload["error"]
+    # Alice's call in progress: Bob can neither steer it nor listen in.
+    live_call = seeded.call_ids[-1]
+    event, payload = _call(bob, "send_note", live_call, "Forged: hang up now.")
+    assert (event, payload["error"]) == ("error", "The call was not found; refresh the page.")
+    listen = bob.get(f"/live/{live_call}/listen")
+    assert (listen.status_code, listen.json()) == (404, {"detail": "no such call"})
 
     async def alices_rows(db: Database) -> tuple[Any, ...]:
         async with db.scope(app.alice.user_id) as s:
@@ -122,21 +128,31 @@ def test_forged_requests_with_another_users_ids_fail(browser: Any, served_app: S
                 (await s.feedback.require(question)).status,
                 (await s.feedback.require(plan)).status,
                 {e.phone_e164 for e in await list_numbers(db, app.alice.user_id)},
+                await s.feedback.undelivered_notes(seeded.call_ids[-1]),
             )
 
-    status, q_status, p_status, numbers = app.run(alices_rows)
+    status, q_status, p_status, numbers, notes = app.run(alices_rows)
     assert (status, q_status, p_status) == (
         CampaignStatus.ACTIVE,
         FeedbackStatus.PENDING,
         FeedbackStatus.PENDING,
     )
     assert "+12125550177" in numbers
+    assert notes == []  # nothing for Alice's call to deliver
 
     # The same requests with Alice's own session do work: the refusal above was the scoping.
     alice = _client(app, app.alice)
     event, _ = _call(alice, "pause_campaign", campaign)
     assert event == "complete"
     assert app.run(alices_rows)[0] is CampaignStatus.PAUSED
+    event, payload = _call(alice, "send_note", live_call, "Offer Wednesday instead.")
+    assert event == "complete" and payload[0].startswith("Note sent")
+    [note] = app.run(alices_rows)[-1]
+    assert note.answer == {"text": "Offer Wednesday instead."}
+    # The call is carried by another node (this one serves the UI alone): Alice is told where.
+    listen = alice.get(f"/live/{live_call}/listen")
+    assert listen.status_code == 409
+    assert listen.json()["detail"].startswith("this call is carried by the node test")
 
     # A recording link is signed for its user and call, and only plays in that user's session.
     page = signed_in(browser, app, app.alice)

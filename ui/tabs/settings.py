@@ -75,6 +75,20 @@ class SettingsTab:
                     elem_id="pref-time-zone",
                     scale=1,
                 )
+            choices = node.caller_id_numbers
+            self.caller_id = gr.Textbox(
+                label="Caller ID: the number your calls show",
+                placeholder=node.caller_id or "the trunk's own",
+                interactive=bool(choices),
+                info=(
+                    f"One of {', '.join(choices)}; empty: this server's"
+                    f" ({node.caller_id or 'the trunk decides'}). A campaign may name its own."
+                    if choices
+                    else "This server sends its own caller ID; its administrator can offer "
+                    "numbers of yours (CALLER_ID_CHOICES)."
+                ),
+                elem_id="pref-caller-id",
+            )
         with gr.Accordion("Models (provider:model)", open=False):
             self.models = [
                 gr.Textbox(label=label, elem_id=f"pref-model-{key}") for key, label in AGENTS
@@ -91,6 +105,7 @@ class SettingsTab:
             self.window_end,
             self.disclosure,
             self.time_zone,
+            self.caller_id,
             *self.models,
         ]
         self.reset.click(self.load, outputs=[*self.fields, self.result])
@@ -112,6 +127,7 @@ class SettingsTab:
             prefs.calling_window_end.strftime("%H:%M"),
             prefs.ai_disclosure,
             prefs.time_zone,
+            prefs.caller_id,
             *(models[key] for key, _ in AGENTS),
         )
 
@@ -130,6 +146,7 @@ class SettingsTab:
         end: str,
         disclosure: str,
         time_zone: str,
+        caller_id: str,
         assistant: str,
         orchestrator: str,
         analyzer: str,
@@ -148,6 +165,7 @@ class SettingsTab:
                 "calling_window_end": end,
                 "ai_disclosure": disclosure,
                 "time_zone": time_zone,
+                "caller_id": caller_id,
                 "models": {key: value for (key, _), value in zip(AGENTS, models, strict=True)},
             }
             try:

@@ -79,6 +79,7 @@ async def test_other_users_rows_are_invisible_and_untouchable(
         assert await s.feedback.late_answers(a["task"]) == []
         assert await s.feedback.list_for_campaign(a["campaign"], FeedbackKind.CHECK_IN) == []
         assert await s.feedback.list_unapplied([FeedbackKind.CHECK_IN]) == []
+        assert await s.feedback.undelivered_notes(a["call"]) == []
         assert await s.audit.get(a["audit"]) is None
         assert await s.audit.list() == []
         for call in (
@@ -98,6 +99,7 @@ async def test_other_users_rows_are_invisible_and_untouchable(
             s.calls.append_fact(a["call"], RecordedFact(name="sneaky", value="")),
             s.calls.set_voice_activity(a["call"], VoiceActivityRecord(voiced_ms=1)),
             s.feedback.create(kind=FeedbackKind.CHECK_IN, question="?", campaign_id=a["campaign"]),
+            s.feedback.add_note(a["call"], "hang up now"),
             s.tasks.set_phone(a["task"], "+12125550199", ["America/New_York"]),
             s.feedback.lock(a["feedback"]),
             s.feedback.mark_applied(a["feedback"], "x"),
@@ -182,6 +184,8 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "list_unapplied",
             "lock",
             "mark_applied",
+            "add_note",
+            "undelivered_notes",
         },
         AuditRepo: {"get", "require", "record", "list"},
     }
@@ -248,6 +252,8 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
             await s.feedback.close_call_questions(ids["call"], "the call ended")
             await s.feedback.late_answers(ids["task"])
             await s.feedback.list_unapplied([FeedbackKind.CHECK_IN])
+            await s.feedback.add_note(ids["call"], "offer Wednesday")
+            await s.feedback.undelivered_notes(ids["call"])
             await s.feedback.lock(ids["feedback"])
             await s.feedback.close(ids["feedback"], FeedbackStatus.CLOSED, reason="gone")
             await s.feedback.keep_late_answer(ids["feedback"], {"text": "late"})

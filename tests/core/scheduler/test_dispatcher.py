@@ -16,7 +16,7 @@ from core.db import Claim, Database
 from core.db.models import CallState, CampaignStatus, StopRule, TaskStatus
 from core.scheduler import Dispatcher
 from core.settings import Settings
-from tests.kit import make_campaign, make_task, until
+from tests.kit import make_call, make_campaign, make_task, until
 
 NY = ZoneInfo("America/New_York")
 # The dispatcher's clock in these tests: a Tuesday noon in New York, inside the default calling
@@ -197,13 +197,13 @@ async def test_lease_reaper_reconciles_before_retrying(
         )
     async with db.scope(alice) as s:
         await s.tasks.record_attempt(tid, claim.attempt)
-        await s.calls.create(
-            task_id=tid,
-            attempt=1,
-            call_uuid="11111111-1111-4111-8111-111111111111",
-            dialed_number="+12125550101",
-            node_id="node-a",
-        )
+    await make_call(
+        db,
+        alice,
+        task_id=tid,
+        call_uuid="11111111-1111-4111-8111-111111111111",
+        node_id="node-a",
+    )
     runner = RecordingRunner(db, live=live)
     later = now + dt.timedelta(seconds=5)
     d = Dispatcher(db, settings(), runner, clock=lambda: later)

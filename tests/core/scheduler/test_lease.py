@@ -21,7 +21,7 @@ from core.db.models import CallState, TaskStatus
 from core.scheduler import Dispatcher
 from core.scheduler.lease import renew_every, why_lost
 from tests.core.scheduler.test_dispatcher import NOON, RecordingRunner, drain, seed, settings
-from tests.kit import FakeClock, until
+from tests.kit import FakeClock, make_call, until
 
 T0 = NOON.astimezone(dt.UTC)
 
@@ -40,14 +40,15 @@ class CallingRunner(RecordingRunner):
 
     async def run_attempt(self, claim: Claim, number: str) -> None:
         self.claims.append(claim)
-        async with self.db.scope(claim.user_id) as s:
-            await s.calls.create(
-                task_id=claim.task_id,
-                attempt=claim.attempt,
-                call_uuid=f"00000000-0000-4000-8000-{claim.task_id:06d}{claim.attempt:06d}",
-                dialed_number=number,
-                node_id="node-a",
-            )
+        await make_call(
+            self.db,
+            claim.user_id,
+            task_id=claim.task_id,
+            attempt=claim.attempt,
+            call_uuid=f"00000000-0000-4000-8000-{claim.task_id:06d}{claim.attempt:06d}",
+            dialed_number=number,
+            node_id="node-a",
+        )
         self.dialled.set()
         await self.hang_up.wait()
         self.ended.append(claim.attempt)  # the conversation ran to its end

@@ -16,6 +16,7 @@ from core.db.models import CallState, FeedbackKind, Task, TaskStatus
 from core.scheduler import Dispatcher, SchedulerPart
 from core.scheduler.reaper import still_held
 from tests.core.scheduler.test_dispatcher import NOON, RecordingRunner, seed, settings
+from tests.kit import make_call
 
 LEASE = dt.timedelta(minutes=5)
 RESTART = NOON + dt.timedelta(minutes=1)  # the claim was made at noon, a minute before
@@ -31,14 +32,15 @@ async def left_by_a_killed_node(
         (claim,) = await system.claim_due(node_id=node_id, now=NOON, lease=LEASE, limit=1)
     async with db.scope(user_id) as s:
         await s.tasks.record_attempt(tid, claim.attempt)
-        if dialled:
-            await s.calls.create(
-                task_id=tid,
-                attempt=claim.attempt,
-                call_uuid="22222222-2222-4222-8222-222222222222",
-                dialed_number="+12125550101",
-                node_id=node_id,
-            )
+    if dialled:
+        await make_call(
+            db,
+            user_id,
+            task_id=tid,
+            attempt=claim.attempt,
+            call_uuid="22222222-2222-4222-8222-222222222222",
+            node_id=node_id,
+        )
     return tid
 
 

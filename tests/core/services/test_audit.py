@@ -32,6 +32,7 @@ from core.services import (
 from core.services.audit import AuditEntryView, answer_event
 from core.settings import Settings
 from tests.core.services.seed import seed_campaign, seed_plan_approval, seed_question
+from tests.kit import make_feedback
 
 AT = dt.datetime(2026, 12, 1, 14, 30, tzinfo=dt.UTC)
 
@@ -41,10 +42,9 @@ async def _trail(db: Database, user_id: int) -> list[AuditEntryView]:
 
 
 async def _item(db: Database, user_id: int, kind: FeedbackKind, campaign_id: int) -> int:
-    async with db.scope(user_id) as s:
-        return (
-            await s.feedback.create(kind=kind, question="What now?", campaign_id=campaign_id)
-        ).id
+    return (
+        await make_feedback(db, user_id, kind=kind, question="What now?", campaign_id=campaign_id)
+    ).id
 
 
 @pytest.mark.parametrize(

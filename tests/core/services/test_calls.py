@@ -18,13 +18,17 @@ from core.services import ServiceError, live_calls, recording_of
 from core.services.calls import recording_file
 from tests.core.services.seed import seed_campaign
 
+# A WAV file with a little audio after its 44-byte header.
+SOME_AUDIO = b"RIFF....WAVE" + bytes(100)
+
 
 @pytest.fixture
 def recordings(tmp_path: Path) -> Path:
     folder = tmp_path / "recordings"
     folder.mkdir()
-    (folder / "a.wav").write_bytes(b"RIFF....WAVE")
-    (tmp_path / "secret.wav").write_bytes(b"RIFF....WAVE")
+    (folder / "a.wav").write_bytes(SOME_AUDIO)
+    (folder / "empty.wav").write_bytes(SOME_AUDIO[:44])  # what a full disk leaves
+    (tmp_path / "secret.wav").write_bytes(SOME_AUDIO)
     (folder / "link.wav").symlink_to(tmp_path / "secret.wav")
     return folder
 
@@ -38,6 +42,7 @@ def recordings(tmp_path: Path) -> Path:
         ("{root}/../secret.wav", False),
         ("link.wav", False),
         ("missing.wav", False),
+        ("empty.wav", False),
         ("", False),
         # Asterisk's own path (its spool, e.g. inside the development PBX's chroot): by name
         ("/var/spool/asterisk/recordings/a.wav", True),
@@ -79,7 +84,7 @@ def test_an_unreadable_file_is_not_offered() -> None:
     try:
         folder.chmod(0o755)
         for name in ("locked.wav", "open.wav"):
-            (folder / name).write_bytes(b"RIFF....WAVE")
+            (folder / name).write_bytes(SOME_AUDIO)
         (folder / "locked.wav").chmod(0)
         with without_root():
             assert recording_file(Call(recording_path="locked.wav"), folder) is None

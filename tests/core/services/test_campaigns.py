@@ -17,6 +17,7 @@ from core.services import (
     next_status,
 )
 from tests.core.services.seed import seed_campaign, seed_plan_approval, seed_question
+from tests.kit import make_task
 
 S = CampaignStatus
 A = CampaignAction
@@ -102,10 +103,9 @@ async def test_pause_resume_cancel(db: Database, two_users: tuple[int, int]) -> 
     with pytest.raises(ServiceError, match="is paused: only a campaign that is active"):
         await apply_action(db, alice, seeded.campaign_id, A.PAUSE)
     assert (await apply_action(db, alice, seeded.campaign_id, A.RESUME)).campaign.status is S.ACTIVE
-    async with db.scope(alice) as s:
-        await s.tasks.add(
-            campaign_id=seeded.campaign_id, target_name="New", phone_e164="+12125550119"
-        )
+    await make_task(
+        db, alice, campaign_id=seeded.campaign_id, target_name="New", phone="+12125550119"
+    )
     cancelled = await apply_action(db, alice, seeded.campaign_id, A.CANCEL)
     assert cancelled.campaign.status is S.CANCELLED
     assert cancelled.tasks_cancelled == 1  # the one not started; the live call's task goes on

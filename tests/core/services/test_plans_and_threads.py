@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.domain import FeedbackPayload
 from core.services import ServiceError, check_chat_thread, new_chat_thread, plan_view
 
 
@@ -18,7 +19,7 @@ def test_a_plan_is_read_from_a_payload_or_a_plan() -> None:
         "max_attempts": 2,
         "warnings": ["B has no number yet"],
     }
-    view = plan_view({"plan": data})
+    view = plan_view(FeedbackPayload.read({"plan": data}).plan)
     assert view is not None and view == plan_view(data)
     assert [(t.name, t.phone, t.notes) for t in view.targets] == [
         ("A", "+12125550101", "ask for Sam"),

@@ -169,3 +169,23 @@ def test_dialing_rules(
     rules = dialing_rules(settings, prefs)
     assert (rules.test_mode, rules.redirect_number, rules.max_concurrent_calls) == expected
     assert (rules.window_start, rules.window_end) == (dt.time(9), dt.time(21))
+
+
+def test_a_caller_id_must_be_one_the_node_offers() -> None:
+    offering = node(caller_id_choices="+12125550100,+16465550123")
+    prefs = validate_preferences(offering, good(caller_id="(646) 555-0123"))
+    assert prefs.caller_id == "+16465550123"
+    assert validate_preferences(offering, good(caller_id="")).caller_id == ""
+    with pytest.raises(InvalidInput) as refused:
+        validate_preferences(offering, good(caller_id="+12125550101"))
+    assert refused.value.problems == [
+        "Caller ID: +12125550101 is not a caller ID this server may send; its choices: "
+        "+12125550100, +16465550123"
+    ]
+    with pytest.raises(InvalidInput, match="Caller ID"):
+        validate_preferences(node(), good(caller_id="+12125550100"))  # nothing offered
+
+
+def test_a_caller_id_the_node_no_longer_offers_falls_back_to_the_nodes() -> None:
+    prefs = effective_preferences(node(), {"caller_id": "+12125550100"})
+    assert prefs.caller_id == ""

@@ -9,33 +9,28 @@ import datetime as dt
 import pytest
 
 from core.db import Database
-from core.db.models import CampaignStatus, FeedbackKind, StopRule, TaskStatus
+from core.db.models import FeedbackKind, TaskStatus
 from core.services import CampaignAction, apply_action
 from core.services.tasks import apply_next_step, ask_owner_about_call
+from tests.kit import T0, make_campaign, make_task
 
-NOW = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
+NOW = T0
 LEASE = dt.timedelta(minutes=5)
 
 
 async def campaign_of(db: Database, user_id: int, *phones: str) -> tuple[int, list[int]]:
-    async with db.scope(user_id) as s:
-        campaign = await s.campaigns.create(
-            idempotency_key="steps",
-            name="Dentists",
-            objective="Book a cleaning",
-            status=CampaignStatus.ACTIVE,
-            stop_rule=StopRule.CALL_EVERYONE,
+    campaign = await make_campaign(db, user_id, objective="Book a cleaning")
+    tasks = [
+        await make_task(
+            db,
+            user_id,
+            campaign_id=campaign.id,
+            target_name=f"T{i}",
+            phone=phone,
+            due_at=NOW - dt.timedelta(minutes=1),
         )
-        tasks = [
-            await s.tasks.add(
-                campaign_id=campaign.id,
-                target_name=f"T{i}",
-                phone_e164=phone,
-                time_zones=["America/New_York"],
-                due_at=NOW - dt.timedelta(minutes=1),
-            )
-            for i, phone in enumerate(phones)
-        ]
+        for i, phone in enumerate(phones)
+    ]
     return campaign.id, [t.id for t in tasks]
 
 

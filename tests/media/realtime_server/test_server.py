@@ -281,6 +281,39 @@ async def test_function_call_waits_for_output_and_response_create(
     ]
 
 
+def MESSAGE_AS(role: str, text: str = "Offer Wednesday instead.") -> dict[str, Any]:
+    return {"type": "message", "role": role, "content": [{"type": "input_text", "text": text}]}
+
+
+async def test_a_system_message_is_recorded_and_the_next_response_acts_on_it(
+    make_server: Any, open_client: Any
+) -> None:
+    script = Script(
+        responses=[ScriptedResponse(outputs=[Say(text="Tuesday at nine, then.")])],
+        note_reply="Actually, $note",
+    )
+    srv = await make_server(script)
+    client = await open_client(srv)
+    await client.send(PCMU_SESSION)
+    note = "A note from the owner:\nOffer Wednesday instead."
+    await client.send({"type": "conversation.item.create", "item": MESSAGE_AS("system", note)})
+    added = (await client.until("conversation.item.added"))["item"]
+    assert (added["role"], added["content"][0]["text"]) == ("system", note)
+    await client.until("conversation.item.done")
+    with pytest.raises(TimeoutError):  # a message asks for no response of its own
+        await client.next(timeout=0.3)
+    await client.send({"type": "response.create"})
+    said = []
+    while len(said) < 2:
+        said.append((await client.until("response.output_audio_transcript.done"))["transcript"])
+    assert said == ["Actually, Offer Wednesday instead.", "Tuesday at nine, then."]
+    # A user message is recorded too, and acted on by nothing.
+    await client.send({"type": "conversation.item.create", "item": MESSAGE_AS("user", "Hi")})
+    await client.until("conversation.item.done")
+    record = srv.connections[0]
+    assert [(m.role, m.text) for m in record.messages] == [("system", note), ("user", "Hi")]
+
+
 async def test_an_exhausted_script_answers_with_an_empty_response(
     make_server: Any, open_client: Any
 ) -> None:
@@ -312,6 +345,40 @@ async def test_an_exhausted_script_answers_with_an_empty_response(
         ),
         (
             json.dumps({"type": "conversation.item.truncate", "item_id": "i"}),
+            "missing_required_parameter",
+        ),
+        (
+            json.dumps({"type": "conversation.item.create", "item": MESSAGE_AS("owner")}),
+            "invalid_value",
+        ),
+        (
+            json.dumps(
+                {
+                    "type": "conversation.item.create",
+                    "item": {**MESSAGE_AS("system"), "content": []},
+                }
+            ),
+            "missing_required_parameter",
+        ),
+        (
+            json.dumps(
+                {
+                    "type": "conversation.item.create",
+                    "item": {
+                        **MESSAGE_AS("system"),
+                        "content": [{"type": "input_audio", "audio": ""}],
+                    },
+                }
+            ),
+            "invalid_value",
+        ),
+        (
+            json.dumps(
+                {
+                    "type": "conversation.item.create",
+                    "item": {**MESSAGE_AS("user"), "content": [{"type": "input_text"}]},
+                }
+            ),
             "missing_required_parameter",
         ),
         (json.dumps({"type": "input_audio_buffer.commit"}), "input_audio_buffer_commit_empty"),
