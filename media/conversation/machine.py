@@ -206,7 +206,9 @@ class Conversation:
                 return [FlushPlayout()]
             case CalleeAudio(duration_ms=duration_ms, level=level, played=played):
                 self._voice.audio(duration_ms, level)
-                echo = self._echo.frame(level, played)
+                self._echo.feed(level, played)
+                # Only a voiced frame can be a bid for the turn: only then is echo a question.
+                echo = level >= self._interruption.level and self._echo.is_echo()
                 due = self._interruption.audio(duration_ms, level, echo=echo)
                 # On hold the music, or a recording, is nobody's bid for the turn.
                 return self._barge_in_now() if due and self.phase is not Phase.HOLD else []
