@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 FRAME_MS: Final = 20
 FLOOR_DB: Final = -70.0  # quieter than any line's noise: the level of digital silence
@@ -94,12 +94,19 @@ class EchoCheck:
             return False
         heard = np.fromiter(self._heard, float, size)
         played_db = np.fromiter(self._played, float, len(self._played))
-        then = sliding_window_view(played_db, size)  # one row per lag (the last row: lag 0)
+        step = played_db.strides[0]
+        # One row per lag (the last row: lag 0), a view: no copy, none of the checks of
+        # `sliding_window_view` (a third of this method's time).
+        then = as_strided(played_db, (len(played_db) - size + 1, size), (step, step))
         loud = then >= PLAYED_DB  # the agent was silent elsewhere: nothing to echo there
         count = loud.sum(axis=1)
-        diff = np.where(loud, heard - then, 0.0)
+        diff = (heard - then) * loud
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = diff.sum(axis=1) / count
-            spread = np.sqrt((np.where(loud, diff - mean[:, None], 0.0) ** 2).sum(axis=1) / count)
-        echo = (count > 0) & (mean <= -self.min_attenuation_db) & (spread <= self.max_spread_db)
+            variance = (diff * diff).sum(axis=1) / count - mean * mean
+        echo = (
+            (count > 0)
+            & (mean <= -self.min_attenuation_db)
+            & (variance <= self.max_spread_db**2 + 1e-9)
+        )
         return bool(echo.any())
