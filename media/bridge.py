@@ -12,7 +12,10 @@ in and carries its commands out. The tasks of a call, all owned here and cancell
 - `owner-notes`: polls the call's notes from its owner (the database is the truth: any node's
   UI may write one) and hands each new one to the conversation;
 - one task per running tool (a question to the owner may take a minute: barge-in and
-  transcripts keep flowing meanwhile), per running timer, and one watching the playout drain.
+  transcripts keep flowing meanwhile), per running timer, and one watching the playout drain;
+- when the call is handed over: one placing the owner's leg (`media.owner_leg`: it comes back
+  to this node's AudioSocket server under its own UUID, and the agent's brief plays there),
+  and one hanging it up if the owner does not take the call.
 
 The call's first Realtime session is the one opened while its phone rang (`media.prewarm`)
 when there is one, else it is opened at answer. Agent audio goes into the playout buffer, which
@@ -52,6 +55,7 @@ from media.conversation import (
     inputs,
 )
 from media.listen import CallLine
+from media.owner_leg import OwnerLeg, OwnerLegs, owner_leg_uuid
 from media.playout import PlayoutBuffer
 from media.prewarm import PrewarmSource
 from media.realtime_client import RealtimeClient, RealtimeConfigError, RealtimeConnectionError
@@ -138,11 +142,15 @@ class RealtimeBridge:
         line: CallLine | None = None,
         note_poll_s: float = NOTE_POLL_S,
         prewarmed: PrewarmSource | None = None,
+        owner_legs: OwnerLegs | None = None,
     ) -> None:
         """`prewarmed`: where the call's session may wait, opened while the phone rang
         (`media.prewarm`); without one, or without a session there, the bridge connects at
-        answer."""
+        answer. `owner_legs`: where the owner's leg of a handover is awaited (without it, or
+        without `actions`, a call cannot be handed over)."""
         self._store = store
+        self._owner_legs = owner_legs
+        self._owner_leg: OwnerLeg | None = None
         self._settings = settings
         self._write_script = script
         self._realtime_factory = realtime
@@ -222,6 +230,8 @@ class RealtimeBridge:
     async def on_end(self, reason: EndReason) -> None:
         if self._line is not None:
             self._line.end()
+        if self._owner_legs is not None and self._brief is not None:
+            self._owner_legs.forget(owner_leg_uuid(self._brief.call_uuid))
         tasks = [*self._tasks, *([self._main] if self._main else [])]
         for task in tasks:
             task.cancel()
@@ -286,14 +296,19 @@ class RealtimeBridge:
 
     async def _execute(self, command: Command) -> Input | None:
         match command:
-            case commands.Play(audio=audio, item_id=item_id, response_id=response_id):
-                self._playout.push(ulaw_to_slin(audio), item_id=item_id, response_id=response_id)
-            case commands.FlushPlayout():
-                self._playout.flush()
+            case commands.Play(
+                audio=audio, item_id=item_id, response_id=response_id, to_owner=to_owner
+            ):
+                playout = self._playout_of(to_owner)
+                if playout is not None:
+                    playout.push(ulaw_to_slin(audio), item_id=item_id, response_id=response_id)
+            case commands.FlushPlayout(to_owner=to_owner):
+                if (playout := self._playout_of(to_owner)) is not None:
+                    playout.flush()
             case commands.ClearPlayout():
                 return inputs.PlayoutCleared(self._playout.clear())
-            case commands.WatchPlayout():
-                self._spawn(self._watch_playout(), "playout-drain")
+            case commands.WatchPlayout(to_owner=to_owner):
+                self._spawn(self._watch_playout(to_owner), "playout-drain")
             case commands.CreateResponse(instructions=instructions):
                 await self._send(response_create(instructions=instructions))
             case commands.CancelResponse():
@@ -318,6 +333,12 @@ class RealtimeBridge:
                     await rt.close()
             case commands.StartTool(call_id=call_id, request=request):
                 self._spawn(self._run_tool(call_id, request), f"tool-{type(request).__name__}")
+            case commands.DialOwner(number=number, ring_s=ring_s):
+                self._spawn(self._dial_owner(number, ring_s), "owner-leg")
+            case commands.HangUpOwner():
+                self._spawn(self._hang_up_owner(), "owner-hangup")
+            case commands.BridgeLegs():
+                return await self._bridge_legs()
             case commands.WriteTurn(role=role, text=text):
                 # Never waits; a full queue drops the turn and logs it (the writer's job).
                 self._transcripts.write(self._store.user_id, self._store.call_id, role, text)
@@ -492,10 +513,69 @@ class RealtimeBridge:
         except Exception:
             self._log.exception("could not record the owner's note", note_id=note_id)
 
-    async def _watch_playout(self) -> None:
-        while not self._playout.is_empty:  # noqa: ASYNC110
+    async def _watch_playout(self, to_owner: bool = False) -> None:
+        playout = self._playout_of(to_owner)
+        while playout is not None and not playout.is_empty:  # noqa: ASYNC110
             await asyncio.sleep(PLAYOUT_POLL_S)
-        await self._inputs.put(inputs.PlayoutDrained())
+        await self._inputs.put(inputs.PlayoutDrained(to_owner=to_owner))
+
+    def _playout_of(self, to_owner: bool) -> PlayoutBuffer | None:
+        """The callee's playout, or the owner's leg's (None: no leg is up)."""
+        if not to_owner:
+            return self._playout
+        return self._owner_leg.playout if self._owner_leg is not None else None
+
+    # --- handing the call over to the owner ------------------------------------------------
+
+    async def _dial_owner(self, number: str, ring_s: int) -> None:
+        """Await the owner's leg on this node's AudioSocket server, then have telephony ring
+        it; a leg that cannot be placed is reported to the conversation."""
+        assert self._brief is not None  # a handover comes after CallStarted
+        if self._actions is None or self._owner_legs is None:
+            await self._inputs.put(inputs.OwnerLegFailed("this node does not place calls"))
+            return
+        call_uuid = self._brief.call_uuid
+        leg_uuid = owner_leg_uuid(call_uuid)
+        self._owner_leg = OwnerLeg(self._offer)
+        self._owner_legs.expect(leg_uuid, self._owner_leg)
+        try:
+            async with asyncio.timeout(HANGUP_TIMEOUT_S):
+                await self._actions.call_owner(
+                    call_uuid,
+                    leg_uuid,
+                    number,
+                    ring_timeout_s=ring_s,
+                    audiosocket=self._settings.audiosocket_address,
+                )
+        except Exception as exc:
+            self._log.warning("the owner's leg could not be placed", error=repr(exc))
+            self._owner_legs.forget(leg_uuid)
+            await self._inputs.put(inputs.OwnerLegFailed(str(exc) or type(exc).__name__))
+
+    async def _hang_up_owner(self) -> None:
+        if self._actions is None or self._owner_legs is None or self._brief is None:
+            return
+        leg_uuid = owner_leg_uuid(self._brief.call_uuid)
+        self._owner_legs.forget(leg_uuid)
+        try:
+            async with asyncio.timeout(HANGUP_TIMEOUT_S):
+                await self._actions.hangup_owner(self._brief.call_uuid, leg_uuid)
+        except Exception:
+            self._log.exception("the owner's leg could not be hung up")
+
+    async def _bridge_legs(self) -> inputs.LegsBridged:
+        """Have the PBX bridge the callee with the owner. The callee's AudioSocket closes as it
+        does: the line's end may cancel this wait, and then says the same."""
+        if self._actions is None or self._brief is None:
+            return inputs.LegsBridged("this node does not place calls")
+        call_uuid = self._brief.call_uuid
+        try:
+            async with asyncio.timeout(HANGUP_TIMEOUT_S):
+                await self._actions.bridge_owner(call_uuid, owner_leg_uuid(call_uuid))
+        except Exception as exc:
+            self._log.warning("the legs could not be bridged", error=repr(exc))
+            return inputs.LegsBridged(str(exc) or type(exc).__name__)
+        return inputs.LegsBridged()
 
     # --- the line and the database -----------------------------------------------------------
 

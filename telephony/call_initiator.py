@@ -51,6 +51,7 @@ from telephony.errors import (
     OriginateRefused,
 )
 from telephony.originate import originate_action
+from telephony.owner_leg import bridge_action, owner_leg_action
 
 log = get_logger("opendeep.telephony.calls")
 
@@ -405,6 +406,48 @@ class CallInitiator:
                     "Duration": str(DTMF_DURATION_MS),
                 }
             )
+
+    # --- handing a call over to its owner ------------------------------------------------
+    async def call_owner(
+        self,
+        call: PlacedCall,
+        leg_uuid: str,
+        number: str,
+        *,
+        ring_timeout_s: int,
+        audiosocket: str,
+    ) -> None:
+        """Ring the owner's phone `number` (E.164) on a leg of its own whose audio goes to
+        `audiosocket` under `leg_uuid`. Raises `CallNotLive` when the call is not up,
+        `AmiError` when Asterisk refuses or cannot be reached."""
+        self._require_live(call)
+        action = owner_leg_action(
+            call_uuid=call.call_uuid,
+            leg_uuid=leg_uuid,
+            number=number,
+            user_id=call.user_id,
+            ring_timeout_s=ring_timeout_s,
+            audiosocket=audiosocket,
+            action_id=f"owner-{call.call_uuid}-{uuid.uuid4().hex[:8]}",
+        )
+        log.info("ringing the owner", call_uuid=call.call_uuid, ring_timeout_s=ring_timeout_s)
+        await self._ami.send(action)
+
+    async def bridge_owner(self, call: PlacedCall, leg_uuid: str) -> None:
+        """Bridge the call with its owner's leg in the PBX (both leave AudioSocket)."""
+        live = self._require_live(call)
+        if live.tracker.channel is None:
+            raise CallNotLive(f"call {call.call_uuid} has no channel yet")
+        action_id = f"bridge-{call.call_uuid}-{uuid.uuid4().hex[:8]}"
+        await self._ami.send(bridge_action(live.tracker.channel, leg_uuid, action_id))
+        log.info("call bridged with its owner", call_uuid=call.call_uuid)
+
+    async def hangup_owner(self, call: PlacedCall, leg_uuid: str) -> None:
+        """Hang up the call's owner leg, ringing or answered (gone already: nothing to do)."""
+        try:
+            await self._ami.send({"Action": "Hangup", "Channel": leg_uuid, "Cause": "16"})
+        except AmiActionFailed as exc:
+            log.info("owner leg already gone", call_uuid=call.call_uuid, error=exc.message)
 
     def _require_live(self, call: PlacedCall) -> _Live:
         live = self._calls.get(call.channel_id)

@@ -102,6 +102,7 @@ class EndedBy(StrEnum):
     CALLEE = "callee"
     VOICEMAIL = "voicemail"  # the message was left on a mailbox
     FAILURE = "failure"  # the voice or the line failed
+    HANDED_OVER = "handed_over"  # the agent bridged the callee with the owner and left
 
 
 class TurnRole(StrEnum):
@@ -111,6 +112,7 @@ class TurnRole(StrEnum):
     CALLEE = "callee"
     OWNER = "owner"  # the owner's answer to a live question, read out on the call
     OWNER_NOTE = "owner_note"  # a note the owner sent the agent during the call (not said)
+    HANDOVER = "handover"  # the call handed to the owner, or why it was not (not said)
 
 
 class FeedbackKind(StrEnum):

@@ -349,6 +349,17 @@ class HeardAmd:
     async def send_dtmf(self, call_uuid: str, digits: str) -> None:
         return None
 
+    async def call_owner(
+        self, call_uuid: str, leg_uuid: str, number: str, *, ring_timeout_s: int, audiosocket: str
+    ) -> None:
+        raise LookupError("no owner's leg in this test")
+
+    async def bridge_owner(self, call_uuid: str, leg_uuid: str) -> None:
+        raise LookupError("no owner's leg in this test")
+
+    async def hangup_owner(self, call_uuid: str, leg_uuid: str) -> None:
+        return None
+
     def amd_status(self, call_uuid: str) -> str | None:
         return self.verdict
 
