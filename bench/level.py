@@ -46,6 +46,7 @@ from bench.loop_lag import LoopLag
 from bench.procfs import cpu_seconds, loadavg, machine_cpu, rss_bytes
 from core.db import Database
 from core.db.migrate import upgrade
+from core.domain import TurnTaking
 from core.logging import configure_logging
 from core.settings import Settings
 from media.audiosocket_server import AudioSocketServer
@@ -79,14 +80,20 @@ async def seed(db: Database, calls: int) -> list[str]:
     """One user, one campaign, `calls` tasks each with a call row; returns the call UUIDs.
 
     Each task's instructions carry its call UUID, which is how the Realtime server tells which
-    call a connection belongs to (the instructions reach it in `session.update`).
+    call a connection belongs to (the instructions reach it in `session.update`). The campaign
+    cuts the agent off at the callee's first sound (`interrupt_after_ms` 0): the barge-in figure
+    is the media path's own latency, not the telephone default's deliberate 300 ms of the
+    callee's voice before the agent stops (which adds to it as it is).
     """
     async with db.users() as users:
         user_id = await users.add("bench", "bench-password-1", display_name="Bench Owner")
     uuids = [str(uuid.uuid4()) for _ in range(calls)]
     async with db.scope(user_id) as s:
         campaign = await s.campaigns.create(
-            idempotency_key="media-bench", name="Media bench", objective="Measure the media path"
+            idempotency_key="media-bench",
+            name="Media bench",
+            objective="Measure the media path",
+            plan={"turn_taking": TurnTaking(interrupt_after_ms=0).model_dump(mode="json")},
         )
         for i, call_uuid in enumerate(uuids):
             number = f"+1212555{i:04d}"

@@ -7,6 +7,7 @@ algorithm as the reference implementation and CPython's `audioop`), applied with
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final
 
 import numpy as np
@@ -85,8 +86,10 @@ def rms(samples: npt.NDArray[Any]) -> float:
     """Root-mean-square level of int16 `samples`, as a fraction of full scale (0.0 – 1.0)."""
     if samples.size == 0:
         return 0.0
-    x = samples.astype(np.float64) / 32768.0
-    return float(np.sqrt(np.mean(x * x)))
+    # One conversion and one dot product: measured per 20 ms frame on both sides of every
+    # call, so the fewest numpy calls (float32 holds a frame's sum of squares to 1e-7).
+    x = samples.astype(np.float32)
+    return math.sqrt(float(np.dot(x, x)) / samples.size) / 32768.0
 
 
 def slin_silence(ms: int = FRAME_MS, rate: int = SAMPLE_RATE) -> bytes:

@@ -9,13 +9,14 @@ in and carries its commands out. The tasks of a call, all owned here and cancell
 - `model-in`: the Realtime connection's server events into that queue;
 - `callee-in`: callee audio (8 kHz s16le from Asterisk) → G.711 μ-law →
   `input_audio_buffer.append`, through a bounded queue that keeps the newest frames;
-- `owner-notes`: polls the call's notes from its owner (the database is the truth: any node's
-  UI may write one) and hands each new one to the conversation;
 - one task per running tool (a question to the owner may take a minute: barge-in and
   transcripts keep flowing meanwhile), per running timer, and one watching the playout drain;
 - when the call is handed over: one placing the owner's leg (`media.owner_leg`: it comes back
   to this node's AudioSocket server under its own UUID, and the agent's brief plays there),
   and one hanging it up if the owner does not take the call.
+
+The owner's notes to the call come from the process's `media.owner_notes.NoteBoard` (one read
+for every call), which hands each new one to the conversation.
 
 The call's first Realtime session is the one opened while its phone rang (`media.prewarm`)
 when there is one, else it is opened at answer. Agent audio goes into the playout buffer, which
@@ -31,7 +32,7 @@ import contextlib
 import datetime as dt
 import time
 from collections import deque
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, assert_never
 
@@ -56,6 +57,7 @@ from media.conversation import (
 )
 from media.listen import CallLine
 from media.owner_leg import OwnerLeg, OwnerLegs, owner_leg_uuid
+from media.owner_notes import NoteBoard
 from media.playout import PlayoutBuffer
 from media.prewarm import PrewarmSource
 from media.realtime_client import RealtimeClient, RealtimeConfigError, RealtimeConnectionError
@@ -92,7 +94,6 @@ TURN_FLUSH_S = 5.0
 STORE_TIMEOUT_S = 10.0  # one read or write of the call's rows
 HANGUP_TIMEOUT_S = 5.0
 PLAYOUT_POLL_S = 0.02  # the pacer drains the buffer on its own clock: its frame rate is enough
-NOTE_POLL_S = 0.5  # how often the call looks for notes from its owner
 
 
 @dataclass(slots=True)
@@ -140,14 +141,15 @@ class RealtimeBridge:
         machine_wait_s: float = 6.0,
         voice: str | None = None,
         line: CallLine | None = None,
-        note_poll_s: float = NOTE_POLL_S,
+        notes: NoteBoard | None = None,
         prewarmed: PrewarmSource | None = None,
         owner_legs: OwnerLegs | None = None,
     ) -> None:
         """`prewarmed`: where the call's session may wait, opened while the phone rang
         (`media.prewarm`); without one, or without a session there, the bridge connects at
-        answer. `owner_legs`: where the owner's leg of a handover is awaited (without it, or
-        without `actions`, a call cannot be handed over)."""
+        answer. `notes`: where the owner's notes to the call come from (none: no notes).
+        `owner_legs`: where the owner's leg of a handover is awaited (without it, or without
+        `actions`, a call cannot be handed over)."""
         self._store = store
         self._owner_legs = owner_legs
         self._owner_leg: OwnerLeg | None = None
@@ -174,7 +176,8 @@ class RealtimeBridge:
         self._line = line
         if line is not None:
             self._playout.tap = line.outbound
-        self._note_poll_s = note_poll_s
+        self._notes = notes
+        self._unwatch_notes: Callable[[], None] | None = None
         self._tools = CallTools(
             store,
             self._playout,
@@ -228,6 +231,8 @@ class RealtimeBridge:
             self._offer(event)
 
     async def on_end(self, reason: EndReason) -> None:
+        if self._unwatch_notes is not None:
+            self._unwatch_notes()
         if self._line is not None:
             self._line.end()
         if self._owner_legs is not None and self._brief is not None:
@@ -267,7 +272,10 @@ class RealtimeBridge:
         except Exception:
             self._log.exception("bridge failed")
             await self._feed(inputs.BridgeFailed())
-        self._spawn(self._poll_notes(), "owner-notes")
+        if self._notes is not None:
+            self._unwatch_notes = self._notes.watch(
+                self._store.user_id, self._store.call_id, self._note_arrived
+            )
         while True:
             event = await self._inputs.get()
             try:
@@ -488,24 +496,14 @@ class RealtimeBridge:
         if task is not None:
             task.cancel()
 
-    async def _poll_notes(self) -> None:
-        """Hand each note of the owner's to the conversation, once, in the order written."""
-        offered: set[int] = set()
-        failing = False
-        while True:
-            try:
-                notes = await self._stored(self._store.undelivered_notes())
-            except Exception as exc:
-                if not failing:  # once per outage, not every poll
-                    self._log.warning("could not read the owner's notes", error=repr(exc))
-                failing, notes = True, []
-            else:
-                failing = False
-            for note_id, text in notes:
-                if note_id not in offered:
-                    offered.add(note_id)
-                    await self._inputs.put(inputs.OwnerNote(note_id, text))
-            await asyncio.sleep(self._note_poll_s)
+    def _note_arrived(self, note_id: int, text: str) -> bool:
+        """A new note of the owner's (`NoteBoard`); False when the queue is full (it is handed
+        over again on the board's next read)."""
+        try:
+            self._inputs.put_nowait(inputs.OwnerNote(note_id, text))
+        except asyncio.QueueFull:
+            return False
+        return True
 
     async def _mark_note(self, note_id: int, outcome: str) -> None:
         try:

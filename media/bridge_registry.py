@@ -5,8 +5,9 @@ a `realtime` factory is given, the factory whose clients share one `AsyncOpenAI`
 calls' agent says comes from the `script` writer it is built with (the agents layer's).
 `expected` holds the UUIDs of the calls being placed: the media part's server serves those only;
 `prewarmer` opens a call's Realtime session while its phone rings (`media.prewarm`) and hands it
-to the call's bridge at answer. `lines` holds the lines of the calls up on this node, for their
-owners to listen in on.
+to the call's bridge at answer; `notes` reads the owners' notes to the calls
+(`media.owner_notes`). `lines` holds the lines of the calls up on this node, for their owners to
+listen in on.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from media.call_tools import CallActions
 from media.expected_calls import ExpectedCalls
 from media.listen import CallLines
 from media.owner_leg import OwnerLegs
+from media.owner_notes import NoteBoard
 from media.prewarm import Prewarmer, call_session_opener
 from media.realtime_client import RealtimeClientFactory
 from media.realtime_session import RealtimeFactory
@@ -70,6 +72,7 @@ class BridgeRegistry:
         self.owner_legs = OwnerLegs(self.expected)  # the owners' legs of calls handed over
         self.lines = lines or CallLines()
         self.prewarmer = Prewarmer(call_session_opener(db, settings, script, realtime))
+        self.notes = NoteBoard(db)
 
     @property
     def clients(self) -> RealtimeClientFactory | None:
@@ -95,6 +98,7 @@ class BridgeRegistry:
         """Close the sessions still prewarmed, store the transcript turns still queued
         (bounded) and close the shared clients."""
         await self.prewarmer.aclose()
+        await self.notes.aclose()
         await self._transcripts.aclose()
         if self._own_clients is not None:
             await self._own_clients.aclose()
@@ -142,6 +146,7 @@ class BridgeRegistry:
             machine_wait_s=self._machine_wait_s,
             line=self.lines.open(store.user_id, store.call_id),
             prewarmed=self.prewarmer,
+            notes=self.notes,
             owner_legs=self.owner_legs,
         )
         self._live[str(call_uuid)] = bridge

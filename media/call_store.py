@@ -160,12 +160,6 @@ class CallStore:
             )
             return item.id
 
-    async def undelivered_notes(self) -> list[tuple[int, str]]:
-        """The owner's notes to this call not delivered yet, oldest first: (id, words)."""
-        async with self._db.scope(self.user_id) as s:
-            items = await s.feedback.undelivered_notes(self.call_id)
-        return [(item.id, words) for item in items if (words := _answer_text(item.answer))]
-
     async def mark_note(self, note_id: int, outcome: str) -> None:
         """Record what became of a note ("delivered", or why not): it is not read again."""
         async with self._db.scope(self.user_id) as s:

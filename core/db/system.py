@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Insert, select, update
+from sqlalchemy import ColumnElement, Insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.models import INSTALLATION_ROW, Call, Campaign, Installation, Task
+from core.db.models import INSTALLATION_ROW, Call, Campaign, FeedbackRequest, Installation, Task
 from core.db.types import utcnow
-from core.domain import CampaignStatus, TaskStatus
+from core.domain import CampaignStatus, FeedbackKind, FeedbackStatus, TaskStatus
 
 
 @dataclass(slots=True, eq=False)
@@ -194,6 +194,25 @@ class SystemOps:
             .where(Campaign.status.in_([CampaignStatus.ACTIVE, CampaignStatus.PAUSED]))
             .distinct()
             .order_by(Campaign.user_id)
+        )
+        return list((await self._session.execute(stmt)).scalars().all())
+
+    async def undelivered_notes(
+        self, calls: Collection[tuple[int, int]]
+    ) -> Sequence[FeedbackRequest]:
+        """The owners' notes not delivered yet to the calls given as (user id, call id) — each
+        call's notes from its own user only — oldest first: one read for every call a node
+        carries (`media.owner_notes`)."""
+        if not calls:
+            return []
+        stmt = (
+            select(FeedbackRequest)
+            .where(
+                tuple_(FeedbackRequest.user_id, FeedbackRequest.call_id).in_(list(calls)),
+                FeedbackRequest.kind == FeedbackKind.OWNER_NOTE,
+                FeedbackRequest.status == FeedbackStatus.ANSWERED,
+            )
+            .order_by(FeedbackRequest.answered_at, FeedbackRequest.id)
         )
         return list((await self._session.execute(stmt)).scalars().all())
 

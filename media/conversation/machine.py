@@ -238,7 +238,9 @@ class Conversation:
                 return [FlushPlayout(to_owner=response_id == self._brief_response)]
             case CalleeAudio(duration_ms=duration_ms, level=level, played=played):
                 self._voice.audio(duration_ms, level)
-                echo = self._echo.frame(level, played)
+                self._echo.feed(level, played)
+                # Only a voiced frame can be a bid for the turn: only then is echo a question.
+                echo = level >= self._interruption.level and self._echo.is_echo()
                 due = self._interruption.audio(duration_ms, level, echo=echo)
                 # On hold the music, or a recording, is nobody's bid for the turn.
                 quiet = self.phase is Phase.HOLD or self.phase in HANDING_OVER

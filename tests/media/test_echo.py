@@ -142,6 +142,60 @@ def test_silence_or_a_line_without_the_agent_playing_is_not_echo() -> None:
     assert not any(check.frame(level, 0.0) for level in talker)
 
 
+def reference_echo(check: EchoCheck, heard: list[float], played: list[float]) -> bool:
+    """The check's definition, over the whole history, with no shortcut: some lag of 0 to
+    `max_lag_ms` at which the last `window` inbound levels sit at least `min_attenuation_db`
+    below the loud played levels that lag earlier, with a spread of at most `max_spread_db`."""
+    lags = check.max_lag_ms // 20
+    played_db = [-70.0] * lags + [level_db(p) for p in played]
+    heard_db = [level_db(h) for h in heard][-check.window :]
+    size = len(heard_db)
+    for lag in range(lags + 1):
+        end = len(played_db) - lag
+        if end < size:
+            continue
+        then = played_db[end - size : end]
+        diffs = [h - p for h, p in zip(heard_db, then, strict=True) if p >= -50.0]
+        if not diffs:
+            continue
+        mean = sum(diffs) / len(diffs)
+        spread = (sum((d - mean) ** 2 for d in diffs) / len(diffs)) ** 0.5
+        if mean <= -check.min_attenuation_db and spread <= check.max_spread_db:
+            return True
+    return False
+
+
+def test_asking_only_now_and_then_gives_the_answer_of_the_whole_history() -> None:
+    """Frames are fed every time and judged only when asked (voiced frames): the answer is
+    the definition's over everything fed, through the agent's talk, its silences (longer
+    than every lag compared) and bunches of played frames."""
+    rng = np.random.default_rng(11)
+    check = EchoCheck()
+    heard: list[float] = []
+    played: list[float] = []
+    asked = echoes = 0
+    for n in range(3000):
+        talking = (n // 150) % 3 != 2  # 3 s of talk, 1.5 s of silence
+        bunch = [
+            float(10 ** (rng.uniform(-30, -12) / 20)) if talking else 0.0
+            for _ in range(int(rng.integers(0, 4)))
+        ]
+        # Now and then the echo of the last played frame, else a quiet line or a person.
+        if bunch and rng.random() < 0.6:
+            level = bunch[-1] * 10 ** (-10 / 20)
+        else:
+            level = float(10 ** (rng.uniform(-70, -15) / 20))
+        check.feed(level, bunch)
+        heard.append(level)
+        played += bunch
+        if rng.random() < 0.3:
+            asked += 1
+            expected = reference_echo(check, heard, played)
+            echoes += expected
+            assert check.is_echo() is expected, f"frame {n}"
+    assert asked > 800 and 0 < echoes < asked
+
+
 @pytest.mark.parametrize("interrupt_after_ms", [300, 0])
 def test_a_minute_of_echo_at_minus_10_db_and_100_ms_cuts_the_agent_off_never(
     interrupt_after_ms: int,
