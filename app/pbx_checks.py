@@ -30,13 +30,16 @@ PJSIP_RELOAD = 'asterisk -rx "module reload res_pjsip.so"'
 
 # Each AMI action OpenDeep sends, the class of AMI_WRITE that grants it, and what it is for.
 # (Asterisk 22's own privileges, `manager show command NAME`: Originate originate;
-# Hangup system|call; PlayDTMF call; Redirect call; CoreShowChannels system|reporting; Getvar
-# call|reporting; ShowDialPlan config|reporting. Login, Ping and ListCommands need none.)
+# Hangup system|call; PlayDTMF call; Redirect call; Setvar call; StopMixMonitor system|call;
+# CoreShowChannels system|reporting; Getvar call|reporting; ShowDialPlan config|reporting.
+# Login, Ping and ListCommands need none.)
 ACTIONS: dict[str, tuple[str, str]] = {
     "Originate": ("originate", "place calls"),
     "Hangup": ("call", "end calls"),
     "PlayDTMF": ("call", "press keys in phone menus"),
     "Redirect": ("call", "hand a call over to its owner"),
+    "Setvar": ("call", "tell a call handed over where its owner's leg is"),
+    "StopMixMonitor": ("call", "move a call's recording to the bridge with its owner"),
     "CoreShowChannels": ("reporting", "find the calls still up after a reconnect"),
     "Getvar": ("reporting", "let the doctor read modules and the trunk"),
     "ShowDialPlan": ("reporting", "let the doctor read OpenDeep's contexts"),

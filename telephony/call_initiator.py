@@ -47,11 +47,18 @@ from telephony.errors import (
     CallNotLive,
     ChannelCheckFailed,
     DuplicateCall,
+    HandoverFailed,
     InvalidDtmf,
     OriginateRefused,
 )
-from telephony.originate import originate_action
-from telephony.owner_leg import bridge_action, owner_leg_action
+from telephony.originate import AmiAction, originate_action
+from telephony.owner_leg import (
+    bridge_actions,
+    local_half_2,
+    owner_leg_action,
+    owner_leg_half_2,
+    peer_action,
+)
 
 log = get_logger("opendeep.telephony.calls")
 
@@ -434,13 +441,48 @@ class CallInitiator:
         await self._ami.send(action)
 
     async def bridge_owner(self, call: PlacedCall, leg_uuid: str) -> None:
-        """Bridge the call with its owner's leg in the PBX (both leave AudioSocket)."""
+        """Bridge the call's SIP leg with its owner's in the PBX (`telephony.owner_leg`): both
+        Local pairs, and so both AudioSockets, end. Raises `CallNotLive`, `AmiError`, or
+        `HandoverFailed` when a leg has no SIP peer (it hung up)."""
         live = self._require_live(call)
-        if live.tracker.channel is None:
+        channel = live.tracker.channel
+        if channel is None:
             raise CallNotLive(f"call {call.call_uuid} has no channel yet")
-        action_id = f"bridge-{call.call_uuid}-{uuid.uuid4().hex[:8]}"
-        await self._ami.send(bridge_action(live.tracker.channel, leg_uuid, action_id))
+        tag = f"bridge-{call.call_uuid}-{uuid.uuid4().hex[:8]}"
+        callee_peer = await self._getvar(peer_action(local_half_2(channel), f"{tag}-callee"))
+        owner_peer = await self._getvar(peer_action(owner_leg_half_2(leg_uuid), f"{tag}-owner"))
+        if not callee_peer or not owner_peer:
+            raise HandoverFailed(
+                f"no SIP leg to bridge (callee: {callee_peer or 'none'}, "
+                f"owner: {owner_peer or 'none'})"
+            )
+        recording = await self._getvar(
+            {
+                "Action": "Getvar",
+                "ActionID": f"{tag}-rec",
+                "Channel": channel,
+                "Variable": "OPENDEEP_RECORDING_FILE",
+            }
+        )
+        if recording:
+            # The SIP leg records on into the same file; two writers at once would not do.
+            await self._ami.send(
+                {"Action": "StopMixMonitor", "ActionID": f"{tag}-stop", "Channel": channel}
+            )
+        for action in bridge_actions(
+            callee_peer=callee_peer,
+            owner_peer=owner_peer,
+            recording_file=recording,
+            leg_uuid=leg_uuid,
+            action_id=tag,
+        ):
+            await self._ami.send(action)
         log.info("call bridged with its owner", call_uuid=call.call_uuid)
+
+    async def _getvar(self, action: AmiAction) -> str:
+        response = await self._ami.send(action)
+        value = response.get("Value")
+        return value if isinstance(value, str) and value != "(null)" else ""
 
     async def hangup_owner(self, call: PlacedCall, leg_uuid: str) -> None:
         """Hang up the call's owner leg, ringing or answered (gone already: nothing to do)."""

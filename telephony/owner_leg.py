@@ -5,13 +5,17 @@ Owner's leg  Originate  Channel Local/<owner E.164>@opendeep-outbound (the ;2 ha
              the ;1 half connects to OpenDeep's AudioSocket under the leg's own UUID (the agent
              briefs the owner there). ChannelId: that UUID (media derives it from the call's,
              so a second handover Originate of one call is refused by Asterisk).
-Bridge       Redirect  the callee's channel to opendeep-owner, exten b-<leg UUID>: it leaves
-             AudioSocket as it is (no masquerade: its MixMonitor and its Local pair stay as
-             they were) and runs Bridge(<leg UUID>), which takes the owner's leg out of its
-             AudioSocket into the bridge. When either side hangs up, the other goes on in its
-             dialplan after the bridge: a hang-up. (AMI's own `Bridge` action moves both
-             channels by masquerade; on the development PBX the callee's Local channel then
-             passed no audio to the callee.)
+Bridge       the two SIP legs, not the Local channels OpenDeep originated: `Getvar BRIDGEPEER`
+             of each call's Local ;2 half names its SIP leg (the callee's, the owner's);
+             `StopMixMonitor` ends the call's recording on its ;1 half; `Setvar` tells the
+             callee's SIP leg the owner's and the recording's file; `Redirect` sends it to
+             opendeep-owner, exten b-<leg UUID>: it records on, appending to the same file, and
+             runs Bridge(<owner's SIP leg>). Both Local pairs then hang up (their ;2 halves lost
+             their peers), so both AudioSockets close: the agent has left. When either side
+             hangs up, the other is hung up after the bridge.
+             (Bridging the Local ;1 halves instead, by AMI `Bridge`, or by Redirect into
+             Bridge(), was seen on Asterisk 22 to pass no audio at all once AudioSocket had run
+             on them; two SIP legs bridge like any transferred call.)
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ from telephony.originate import OUTBOUND_CONTEXT, AmiAction, check_variable
 
 OWNER_CONTEXT: Final = "opendeep-owner"
 RING_MARGIN_S: Final = 5  # the Originate's own timeout, behind the dialplan's ring timeout
+
+
+def owner_leg_half_2(leg_uuid: str) -> str:
+    """The unique id of the owner leg's ;2 half (the one that dials the owner)."""
+    return str(uuid.uuid5(uuid.UUID(leg_uuid), "2"))
 
 
 def owner_leg_action(
@@ -62,7 +71,7 @@ def owner_leg_action(
         "Async": "true",
         "Timeout": str((ring_timeout_s + RING_MARGIN_S) * 1000),
         "ChannelId": leg,
-        "OtherChannelId": str(uuid.uuid5(uuid.UUID(leg), "2")),
+        "OtherChannelId": owner_leg_half_2(leg),
         "Variable": [f"{k}={v}" for k, v in variables.items()],
     }
     if caller_id:
@@ -70,13 +79,47 @@ def owner_leg_action(
     return action
 
 
-def bridge_action(callee_channel: str, leg_uuid: str, action_id: str) -> AmiAction:
-    """Send the callee's channel to the dialplan that bridges it with the owner's leg."""
-    return {
-        "Action": "Redirect",
-        "ActionID": action_id,
-        "Channel": callee_channel,
-        "Context": OWNER_CONTEXT,
-        "Exten": f"b-{uuid.UUID(leg_uuid)}",
-        "Priority": "1",
-    }
+def peer_action(local_2: str, action_id: str) -> AmiAction:
+    """Ask for the SIP leg bridged with a Local ;2 half (`local_2`: its name or unique id)."""
+    return {"Action": "Getvar", "ActionID": action_id, "Channel": local_2, "Variable": "BRIDGEPEER"}
+
+
+def local_half_2(local_1: str) -> str:
+    """The ;2 half's name of a Local channel named by its ;1 half."""
+    if not local_1.startswith("Local/") or not local_1.endswith(";1"):
+        raise ValueError(f"not the ;1 half of a Local channel: {local_1!r}")
+    return local_1[:-1] + "2"
+
+
+def bridge_actions(
+    *, callee_peer: str, owner_peer: str, recording_file: str, leg_uuid: str, action_id: str
+) -> list[AmiAction]:
+    """Tell the callee's SIP leg `callee_peer` where to go and send it there: recording on
+    into `recording_file` (empty: no recording), bridged with the owner's SIP leg
+    `owner_peer`."""
+    check_variable("OPENDEEP_OWNER_PEER", owner_peer)
+    check_variable("OPENDEEP_RECORDING_FILE", recording_file)
+    return [
+        {
+            "Action": "Setvar",
+            "ActionID": f"{action_id}-peer",
+            "Channel": callee_peer,
+            "Variable": "OPENDEEP_OWNER_PEER",
+            "Value": owner_peer,
+        },
+        {
+            "Action": "Setvar",
+            "ActionID": f"{action_id}-rec",
+            "Channel": callee_peer,
+            "Variable": "OPENDEEP_RECORDING_FILE",
+            "Value": recording_file,
+        },
+        {
+            "Action": "Redirect",
+            "ActionID": action_id,
+            "Channel": callee_peer,
+            "Context": OWNER_CONTEXT,
+            "Exten": f"b-{uuid.UUID(leg_uuid)}",
+            "Priority": "1",
+        },
+    ]

@@ -8,6 +8,7 @@ their answer); the figures are printed (`pytest -s`)."""
 
 from __future__ import annotations
 
+import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,14 +21,11 @@ from core.settings import Settings
 from media.owner_leg import owner_leg_uuid
 from media.realtime_server import CallTool, Say, Script, ScriptedResponse
 from tests.integration.voice_rig import Rig, call, open_rig, recording, spans, voiced_ms
+from tests.kit.waiting import until
 
 pytestmark = [
     pytest.mark.asterisk,
     pytest.mark.slow,
-    # Unfinished: on the development PBX the handover runs (owner rung, briefed on their leg,
-    # Redirect + Bridge(), the agent's session closed), but the bridged audio does not reach
-    # the callee's SIP leg, and the owner-away call does not end within the wait.
-    pytest.mark.xfail(reason="handover audio path through the bridge not working yet"),
 ]
 
 OWNER_PHONE, OWNER_AWAY, ASKS_PERSON, ASKS_CALLBACK = (f"+1212555011{n}" for n in range(5, 9))
@@ -84,10 +82,26 @@ async def owner_phone(rig: Rig, number: str) -> None:
         await users.set_owner_phone(rig.user_id, number)
 
 
+async def finished(asterisk_path: str) -> Path:
+    """A recording once it is closed (its WAV header written): a bridged call goes on in the
+    PBX after the agent's part of it has ended."""
+    path = await recording(asterisk_path)
+
+    def readable() -> bool:
+        try:
+            with wave.open(str(path)):
+                return True
+        except (wave.Error, EOFError):
+            return False
+
+    await until(readable, 120, f"the recording {path} to be closed", step=0.5)
+    return path
+
+
 async def phone_files(rig: Rig, call_uuid: str) -> tuple[Path, Path]:
     """(what a simulated phone heard, what it said) on the leg named `call_uuid`."""
     (answered,) = rig.user_events("SimCallee", call_uuid)
-    return await recording(answered["HeardFile"]), await recording(answered["SaidFile"])
+    return await finished(answered["HeardFile"]), await finished(answered["SaidFile"])
 
 
 def roles(result: Call, role: str) -> list[str]:
@@ -111,10 +125,11 @@ async def test_the_callee_asks_for_a_person_and_is_bridged_with_the_briefed_owne
     owner_from = spans(owner_said)[0][0]
     brief_ms = voiced_ms(owner_heard, 0, owner_from)
     assert brief_ms > 3000, "the owner heard no brief"
-    # The call's own recording (MixMonitor on the callee's channel) goes on through the
-    # handover and holds the owner's words once bridged.
-    connecting_end = spans(callee_heard)[-1][1]
-    call_recording = await recording(f"/var/spool/asterisk/recordings/{result.call_uuid}.wav")
+    # The callee heard the agent twice (the greeting, "connecting you"), then only the owner.
+    connecting_end = spans(callee_heard)[1][1]
+    # The call's own recording goes on through the handover (on the callee's SIP leg, into
+    # the same file) and holds the owner's words once bridged.
+    call_recording = await finished(f"/var/spool/asterisk/recordings/{result.call_uuid}.wav")
     after_handover = [(a, b) for a, b in spans(call_recording) if a > connecting_end]
     owner_in_recording_ms = sum(b - a for a, b in after_handover)
     assert owner_in_recording_ms > 3000, after_handover
@@ -128,25 +143,26 @@ async def test_the_callee_asks_for_a_person_and_is_bridged_with_the_briefed_owne
     assert conn.closed
     asks = [e for e in conn.received if e.get("type") == "response.create"]
     assert len(asks) == 2  # the greeting and the brief; the connecting line was the server's
-    # Both phones hear each other through the bridge, and nothing of the agent.
+    # Both phones hear each other through the bridge, and nothing of the agent: what each
+    # heard after the bridge is what the other said, give or take a frame's edges.
     callee_to_owner_ms = voiced_ms(owner_heard, owner_from)
     owner_to_callee_ms = voiced_ms(callee_heard, connecting_end)
+    question_from = spans(callee_said)[2][0]
+    callee_after_ms = voiced_ms(callee_said, question_from)
+    owner_said_ms = voiced_ms(owner_said, owner_from)
     measured(
         "handover",
         owner_brief_voiced_ms=brief_ms,
         owner_in_call_recording_ms=owner_in_recording_ms,
         owner_heard_callee_voiced_ms=callee_to_owner_ms,
+        callee_said_after_bridge_ms=callee_after_ms,
         callee_heard_owner_voiced_ms=owner_to_callee_ms,
+        owner_said_ms=owner_said_ms,
     )
-    if owner_to_callee_ms == 0:
-        # Seen on the development PBX: the owner's words reach the callee's Local channel
-        # (they are in the call's recording) but not the callee's SIP leg after the bridge.
-        pytest.xfail("bridged audio does not reach the callee's SIP leg yet")
     assert callee_to_owner_ms > 2000, "the owner's phone did not hear the callee"
-    callee_lines = spans(callee_said)
-    question_from = callee_lines[2][0]
-    owner_bye_ms = sum(b - a for a, b in spans(owner_said)[1:])
-    assert abs(voiced_ms(callee_heard, question_from) - owner_bye_ms) < 1200
+    assert owner_to_callee_ms > 2000, "the callee's phone did not hear the owner"
+    assert abs(callee_to_owner_ms - callee_after_ms) < 1200
+    assert abs(owner_to_callee_ms - owner_said_ms) < 1200
 
 
 async def test_an_owner_who_does_not_answer_brings_the_agent_back_with_a_callback(
