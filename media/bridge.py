@@ -93,6 +93,9 @@ INPUT_QUEUE = 2000
 TURN_FLUSH_S = 5.0
 STORE_TIMEOUT_S = 10.0  # one read or write of the call's rows
 HANGUP_TIMEOUT_S = 5.0
+# A Realtime session closes in a task of its own (its close handshake must not hold up the
+# conversation, nor, cancelled, swallow the call's end); the call's end waits this long for it.
+CLOSE_WAIT_S = 2.0
 PLAYOUT_POLL_S = 0.02  # the pacer drains the buffer on its own clock: its frame rate is enough
 
 
@@ -192,6 +195,7 @@ class RealtimeBridge:
         self._main: asyncio.Task[None] | None = None
         self._callee_in: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing: set[asyncio.Task[None]] = set()  # Realtime sessions being closed
         self._timers: dict[Timer, asyncio.Task[None]] = {}
         self.finished = asyncio.Event()
         self.stats = BridgeStats(self._conversation.counts)
@@ -242,6 +246,8 @@ class RealtimeBridge:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._timers.clear()
+        if self._closing:
+            await asyncio.wait(self._closing, timeout=CLOSE_WAIT_S)
         try:
             # Callee audio still queued counts in the record of their voice; nothing else
             # queued matters once the line is closed.
@@ -338,7 +344,7 @@ class RealtimeBridge:
             case commands.CloseRealtime():
                 rt, self._rt = self._rt, None
                 if rt is not None:
-                    await rt.close()
+                    self._close_later(rt)
             case commands.StartTool(call_id=call_id, request=request):
                 self._spawn(self._run_tool(call_id, request), f"tool-{type(request).__name__}")
             case commands.DialOwner(number=number, ring_s=ring_s):
@@ -631,6 +637,13 @@ class RealtimeBridge:
     async def _stored(self, work: Awaitable[T]) -> T:
         async with asyncio.timeout(STORE_TIMEOUT_S):
             return await work
+
+    def _close_later(self, rt: RealtimeClient) -> None:
+        """Close a Realtime session without waiting: a close handshake, cancelled with the
+        call's end, was seen to swallow the cancellation and hold the end for 10 s."""
+        task = asyncio.create_task(rt.close(), name=f"realtime-close-{self._store.call_id}")
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=f"{name}-{self._store.call_id}")
