@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, assert_never
 
 from core.db import utcnow
-from core.domain import CallOutcome
+from core.domain import CallOutcome, FeedbackKind
 from core.logging import get_logger
 from core.settings import Settings
 from media.audio import slin_to_ulaw, ulaw_to_slin
@@ -502,13 +502,17 @@ class RealtimeBridge:
         if task is not None:
             task.cancel()
 
-    def _note_arrived(self, note_id: int, text: str) -> bool:
-        """A new note of the owner's (`NoteBoard`); False when the queue is full (it is handed
-        over again on the board's next read)."""
+    def _note_arrived(self, note_id: int, text: str, kind: FeedbackKind) -> bool:
+        """A new note of the owner's, or their asking to be called in (`NoteBoard`); False
+        when the queue is full (it is handed over again on the board's next read)."""
+        take_over = kind is FeedbackKind.TAKE_OVER
+        event: Input = inputs.TakeOver(text) if take_over else inputs.OwnerNote(note_id, text)
         try:
-            self._inputs.put_nowait(inputs.OwnerNote(note_id, text))
+            self._inputs.put_nowait(event)
         except asyncio.QueueFull:
             return False
+        if take_over:  # the conversation answers it by ringing the owner, or says why not
+            self._spawn(self._mark_note(note_id, "delivered"), "take-over-mark")
         return True
 
     async def _mark_note(self, note_id: int, outcome: str) -> None:

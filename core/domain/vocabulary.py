@@ -123,6 +123,9 @@ class FeedbackKind(StrEnum):
     # The owner steering a live call: stored answered (the note is the answer), delivered to
     # the call's voice agent by the bridge, which marks it `applied`. Never in the inbox.
     OWNER_NOTE = "owner_note"
+    # The owner asking to take a live call over (*Call me in*): stored answered like a note,
+    # read by the same board and handed to the call's conversation as its TakeOver input.
+    TAKE_OVER = "take_over"
 
 
 class FeedbackStatus(StrEnum):
@@ -149,6 +152,7 @@ class AuditAction(StrEnum):
     DNC_REMOVED = "dnc_removed"
     SETTINGS_CHANGED = "settings_changed"
     NOTE_SENT = "note_sent"  # a note to a live call's agent
+    TAKE_OVER_REQUESTED = "take_over_requested"  # *Call me in* on a live call
 
 
 REHEARSAL_VOICE: Final = "rehearsal"  # `calls.voice` of a call the local scripted voice carried
