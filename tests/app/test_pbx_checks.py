@@ -45,7 +45,6 @@ LIST_COMMANDS = {
     "PlayDTMF": "Play DTMF signal on a specific channel.  (Priv: call,all)",
     "Redirect": "Redirect (transfer) a call.  (Priv: call,all)",
     "Setvar": "Sets a channel variable or function value.  (Priv: call,all)",
-    "StopMixMonitor": "Stop recording a call through MixMonitor, and free the recording's file handle.  (Priv: system,call,all)",
     "CoreShowChannels": "List currently active channels.  (Priv: system,reporting,all)",
     "Getvar": "Gets a channel variable or function value.  (Priv: call,reporting,all)",
     "ShowDialPlan": "Show dialplan contexts and extensions  (Priv: config,reporting,all)",
