@@ -166,6 +166,11 @@ class CallAttemptRunner:
     async def is_call_live(self, call_uuid: str) -> bool | None:
         return await self._calls.channel_up(call_uuid)
 
+    async def was_dialled(
+        self, call_uuid: str, placed_at: dt.datetime, now: dt.datetime
+    ) -> bool | None:
+        return await self._calls.was_dialled(call_uuid, placed_at, now)
+
     async def voice_problem(self) -> str | None:
         return await self._bridges.voice_problem()
 

@@ -31,7 +31,8 @@ PJSIP_RELOAD = 'asterisk -rx "module reload res_pjsip.so"'
 # Each AMI action OpenDeep sends, the class of AMI_WRITE that grants it, and what it is for.
 # (Asterisk 22's own privileges, `manager show command NAME`: Originate originate;
 # Hangup system|call; PlayDTMF call; Redirect call; Setvar call; StopMixMonitor system|call;
-# CoreShowChannels system|reporting; Getvar call|reporting; ShowDialPlan config|reporting.
+# CoreShowChannels system|reporting; Getvar call|reporting; ShowDialPlan config|reporting;
+# DBGet system|reporting.
 # Login, Ping and ListCommands need none. StopMixMonitor, which a handover of a recorded call
 # sends, is not listed: Asterisk lists it only while app_mixmonitor is loaded (the test call
 # checks MixMonitor), and its class is Redirect's.)
@@ -44,6 +45,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "CoreShowChannels": ("reporting", "find the calls still up after a reconnect"),
     "Getvar": ("reporting", "let the doctor read modules and the trunk, find a handover's legs"),
     "ShowDialPlan": ("reporting", "let the doctor read OpenDeep's contexts"),
+    "DBGet": ("reporting", "tell whether a stopped node's last call was dialled"),
 }
 # One action per class that OpenDeep's user must not have: it could run shell commands, load
 # or unload modules, reload Asterisk, or rewrite its configuration.
@@ -59,6 +61,8 @@ MODULES: dict[str, str] = {
     "res_pjsip_header_funcs.so": "the call's UUID in a SIP header",
     "func_logic.so": "IF()",
     "func_strings.so": "LEN()",
+    "func_db.so": "the marks that a call's Originate reached Asterisk",
+    "app_db.so": "clearing old marks (DBdeltree)",
     "app_amd.so": "answering-machine detection",
     "app_mixmonitor.so": "recordings",
     "app_userevent.so": "AMD verdicts and recordings reach OpenDeep",

@@ -4,7 +4,9 @@ Two OpenDeep nodes without UI (`bench.multinode.node_process`: `opendeep serve -
 short claim lease, recording what it does) share one fresh PostgreSQL database and the
 development PBX. N tasks, all due at one instant, dial numbers that answer and hang up at once
 inside the Local channel. Once ~30 % of the tasks were claimed one node is killed with
-SIGKILL; the other must finish everything, the tasks the dead node held coming back through
+SIGKILL — at its next Originate, held back by a relay on its AMI connection (`AmiTripwire`):
+its call row is written and Asterisk never told, the window a kill from outside hits only by
+chance. The other must finish everything, the tasks the dead node held coming back through
 the lease reaper.
 
 Checked: every task dialled exactly once — by an AMI session of the benchmark's own
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bench.multinode.ami_tripwire import AmiTripwire
     from bench.multinode.figures import Observed
     from core.db import Database
 
@@ -51,6 +54,9 @@ RELEASE_LEAD_S = 6.0
 READY_TIMEOUT_S = 120.0
 POLL_S = 0.1
 AMI_SETTLE_S = 2.0
+# On cue the victim is killed at its next Originate (`AmiTripwire`); if it sends none this soon
+# (no free call slot), it is killed from outside.
+TRIP_WAIT_S = 3.0
 
 
 class BenchError(Exception):
@@ -76,11 +82,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def node_env(database_url: str, node_id: str, port: int, max_calls: int) -> dict[str, str]:
+def node_env(
+    database_url: str, node_id: str, port: int, max_calls: int, ami_port: int | None = None
+) -> dict[str, str]:
     """Settings of one node: live dialling (test mode off), a window open all day, no keys
-    (rehearsal models; a call nobody spoke on is decided without a model)."""
+    (rehearsal models; a call nobody spoke on is decided without a model); `ami_port`: AMI
+    through a relay (the victim's tripwire)."""
     return {
         **os.environ,
+        **({"AMI_HOST": "127.0.0.1", "AMI_PORT": str(ami_port)} if ami_port else {}),
         "DATABASE_URL": database_url,
         "NODE_ID": node_id,
         "AUDIOSOCKET_HOST": "127.0.0.1",
@@ -98,7 +108,11 @@ def node_env(database_url: str, node_id: str, port: int, max_calls: int) -> dict
 
 
 async def start_node(
-    args: argparse.Namespace, work: Path, database_url: str, index: int
+    args: argparse.Namespace,
+    work: Path,
+    database_url: str,
+    index: int,
+    ami_port: int | None = None,
 ) -> NodeProcess:
     node_id = f"bench-node-{chr(ord('a') + index)}"
     port = _free_port()
@@ -113,7 +127,7 @@ async def start_node(
         f"--reap-s={args.reap_s}",
         f"--retry-technical-s={args.retry_technical_s}",
         cwd=ROOT,
-        env=node_env(database_url, node_id, port, args.max_calls),
+        env=node_env(database_url, node_id, port, args.max_calls, ami_port),
         stdout=asyncio.subprocess.PIPE,
         stderr=log.open("a"),
     )
@@ -160,6 +174,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from bench.multinode import database as bench_db
     from bench.multinode import figures as fig
     from bench.multinode.ami_listener import AmiListener
+    from bench.multinode.ami_tripwire import AmiTripwire
     from core.db import Database
     from core.db.migrate import upgrade
     from core.settings import load_settings
@@ -188,6 +203,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "re-render it with asterisk/devpbx up"
         )
 
+    tripwire = AmiTripwire(settings.ami_host, settings.ami_port)
     work = Path(tempfile.mkdtemp(prefix="opendeep-multinode-"))
     print(f"work folder (node logs and records): {work}", file=sys.stderr, flush=True)
     nodes: list[NodeProcess] = []
@@ -208,11 +224,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             file=sys.stderr,
             flush=True,
         )
-        nodes = [await start_node(args, work, database_url, i) for i in range(args.nodes)]
+        # The victim (the first node) talks to AMI through the tripwire.
+        await tripwire.start()
+        nodes = [
+            await start_node(
+                args, work, database_url, i, tripwire.port if i == 0 and args.kill_at else None
+            )
+            for i in range(args.nodes)
+        ]
         await asyncio.gather(*(wait_ready(n) for n in nodes))
         t_release = time.time() + RELEASE_LEAD_S
         await bench_db.release(db, dt.datetime.fromtimestamp(t_release, dt.UTC))
-        seen = await watch(args, db, nodes, t_release, len(seeded.task_ids))
+        seen = await watch(args, db, nodes, t_release, len(seeded.task_ids), tripwire)
         await asyncio.sleep(AMI_SETTLE_S)
         for node in nodes:
             await stop_node(node)
@@ -223,6 +246,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if node.alive:
                 node.proc.kill()
                 await node.proc.wait()
+        await tripwire.close()
         listener.close()
         await db.dispose()
         if not args.keep_db:
@@ -275,13 +299,16 @@ async def watch(
     nodes: list[NodeProcess],
     t_release: float,
     total: int,
+    tripwire: AmiTripwire,
 ) -> Observed:
-    """Poll the tasks until every one has ended (or the time is up); kill the victim on cue."""
+    """Poll the tasks until every one has ended (or the time is up); kill the victim on cue:
+    at its next Originate (the tripwire), or from outside if it sends none soon."""
     from bench.multinode import database as bench_db
     from bench.multinode.figures import Observed
 
     victim = nodes[0] if args.kill_at > 0 else None
     t_kill: float | None = None
+    t_armed: float | None = None
     started_at_kill = 0
     held: list[bench_db.TaskRow] = []
     left: dict[int, float] = {}
@@ -292,21 +319,34 @@ async def watch(
         started = total - counts.get("pending", 0)
         if (
             victim is not None
-            and t_kill is None
+            and t_armed is None
             and started >= args.kill_at * total
             and counts.get(f"claimed@{victim.node_id}", 0) > 0
         ):
-            victim.proc.send_signal(signal.SIGKILL)
-            t_kill = time.time()
-            await victim.proc.wait()
-            held = await bench_db.claimed_by(db, victim.node_id)
-            started_at_kill = started
-            print(
-                f"SIGKILL {victim.node_id} at {t_kill - t_release:.1f} s: {started} of {total} "
-                f"tasks started, {len(held)} held by it",
-                file=sys.stderr,
-                flush=True,
-            )
+            tripwire.arm(victim.proc.pid)
+            t_armed = time.time()
+        if victim is not None and t_armed is not None and t_kill is None:
+            if tripwire.tripped is not None:
+                t_kill = tripwire.tripped.at
+            elif time.time() - t_armed > TRIP_WAIT_S:
+                if victim.alive:
+                    victim.proc.send_signal(signal.SIGKILL)
+                t_kill = time.time()
+            if t_kill is not None:
+                await victim.proc.wait()
+                held = await bench_db.claimed_by(db, victim.node_id)
+                started_at_kill = started
+                how = (
+                    f"at its Originate of task {tripwire.tripped.task_id}"
+                    if tripwire.tripped
+                    else "from outside"
+                )
+                print(
+                    f"SIGKILL {victim.node_id} {how} at {t_kill - t_release:.1f} s: {started} of "
+                    f"{total} tasks started, {len(held)} held by it",
+                    file=sys.stderr,
+                    flush=True,
+                )
         if held and len(left) < len(held):
             now = time.time()
             for row in await bench_db.tasks(db, tuple(h.id for h in held)):
@@ -331,6 +371,7 @@ async def watch(
         left_claimed=left,
         lease_s=args.lease_s,
         reap_s=args.reap_s,
+        killed_at_originate_of=tripwire.tripped.task_id if tripwire.tripped else None,
     )
 
 
@@ -389,6 +430,10 @@ def table(result: dict[str, Any]) -> list[tuple[str, str]]:
             (
                 "SIGKILL",
                 f"{r['victim']} at {r['killed_after_s']} s, {r['tasks_started_at_kill']} started",
+            ),
+            (
+                "  killed at its Originate of task",
+                str(r.get("killed_at_originate_of") or "- (killed from outside)"),
             ),
             ("tasks the killed node held", str(r["tasks_held"])),
             ("their fates", "; ".join(f"{k}: {n}" for k, n in r["fates"].items()) or "-"),

@@ -21,6 +21,7 @@ cause unknown — or `answered` if it had been answered) and its slot freed; a l
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
@@ -32,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from core.db import Database, rerun_if_connection_lost, utcnow
 from core.logging import get_logger
 from core.settings import Settings
+from telephony import dial_marks
 from telephony.ami_connection import AmiConnection, AmiState
 from telephony.ami_panoramisk import AmiMessage
 from telephony.call_slots import CallSlots
@@ -553,6 +555,40 @@ class CallInitiator:
                 "cannot tell whether a channel is up", channel_id=channel_id, error=str(exc)
             )
             return None
+
+    async def was_dialled(
+        self, call_uuid: str, placed_at: dt.datetime, now: dt.datetime
+    ) -> bool | None:
+        """Whether the attempt whose row was written at `placed_at` reached Asterisk (the
+        dialplan's mark, see `dial_marks`): False only when this PBX's dialplan marks calls and
+        has no mark for it; None when it cannot tell (no AMI, no DBGet, too long ago)."""
+        if not self._ami.connected or not dial_marks.can_judge(placed_at, now):
+            return None
+        try:
+            if not await self._astdb_has(dial_marks.SWEPT_KEY):
+                return None  # this dialplan has never marked a call: its silence says nothing
+            for key in dial_marks.mark_keys(call_uuid, placed_at):
+                if await self._astdb_has(key):
+                    return True
+        except AmiError as exc:
+            log.warning(
+                "cannot tell whether a call was dialled", call_uuid=call_uuid, error=str(exc)
+            )
+            return None
+        return False
+
+    async def _astdb_has(self, key: str) -> bool:
+        """Whether the AstDB has `key` in the marks' family; raises `AmiError` when Asterisk
+        cannot be asked (DBGet not granted, AMI down)."""
+        try:
+            found = await self._ami.send_list(
+                {"Action": "DBGet", "Family": dial_marks.FAMILY, "Key": key}
+            )
+        except AmiActionFailed as exc:
+            if "not found" in exc.message.lower():
+                return False
+            raise
+        return any(m.get("Event") == "DBGetResponse" for m in found)
 
     async def _channel_listed(self, channel_id: str) -> bool:
         """Whether `CoreShowChannels` lists a channel with this id; raises `AmiError` when

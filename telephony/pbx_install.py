@@ -43,6 +43,7 @@ AMI_WRITE = ("call", "originate", "reporting")
 # OpenDeep's own contexts in extensions.conf.in, in the order they are written.
 OPENDEEP_CONTEXTS = (
     "opendeep-outbound",
+    "opendeep-dialled",
     "opendeep-predial",
     "opendeep-dial-result",
     "opendeep-agent",

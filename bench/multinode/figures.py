@@ -36,6 +36,9 @@ class Observed:
     left_claimed: dict[int, float]  # held task → when it was first seen out of `claimed`
     lease_s: float
     reap_s: float
+    # The task whose Originate the victim was killed at (held back by `AmiTripwire`: its call
+    # row written, Asterisk never told); None when the kill came from outside.
+    killed_at_originate_of: int | None = None
 
 
 def summary_ms(values_s: Iterable[float]) -> dict[str, float | int] | None:
@@ -232,6 +235,7 @@ def recovery(
         "killed_after_s": round(seen.t_kill - seen.t_release, 2),
         "tasks_started_at_kill": seen.started_at_kill,
         "tasks_held": len(held),
+        "killed_at_originate_of": seen.killed_at_originate_of,
         "lease_s": seen.lease_s,
         "reap_interval_s": seen.reap_s,
         "all_returned_after_s": max(returned) if len(returned) == len(held) and held else None,

@@ -67,6 +67,11 @@ class RecordingRunner:
     async def is_call_live(self, call_uuid: str) -> bool | None:
         return await self._inner.is_call_live(call_uuid)
 
+    async def was_dialled(
+        self, call_uuid: str, placed_at: dt.datetime, now: dt.datetime
+    ) -> bool | None:
+        return await self._inner.was_dialled(call_uuid, placed_at, now)
+
     async def voice_problem(self) -> str | None:
         return await self._inner.voice_problem()
 

@@ -379,6 +379,22 @@ class CallRepo(_Scoped[Call]):
         stmt = self._select().where(Call.task_id == task_id).order_by(Call.attempt)
         return (await self._session.execute(stmt)).scalars().all()
 
+    async def forget_undialled(self, ident: int) -> bool:
+        """Delete the row of a call the PBX never saw (its node died between writing the row
+        and sending the Originate): only while it still reads `originating`. Returns whether
+        it was deleted."""
+        result = await self._session.execute(
+            delete(Call)
+            .where(
+                Call.user_id == self.user_id,
+                Call.id == ident,
+                Call.state == CallState.ORIGINATING,
+                Call.answered_at.is_(None),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def list_live(self) -> Sequence[Call]:
         stmt = self._select().where(Call.state != CallState.ENDED).order_by(Call.created_at)
         return (await self._session.execute(stmt)).scalars().all()

@@ -45,6 +45,13 @@ class AttemptRunner(Protocol):
         """Whether the PBX still has this call's channel; None when it cannot tell now."""
         ...
 
+    async def was_dialled(
+        self, call_uuid: str, placed_at: dt.datetime, now: dt.datetime
+    ) -> bool | None:
+        """Whether the PBX saw the Originate of the call whose row was written at `placed_at`
+        (a node may die between the two); None when it cannot tell."""
+        ...
+
     async def voice_problem(self) -> str | None:
         """Why a call's voice cannot start now (one line naming the setting), or None."""
         ...

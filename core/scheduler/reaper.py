@@ -2,7 +2,8 @@
 
 A task whose lease ran out (its node died, or lost track of it) is first reconciled against the
 PBX — is its call still up? — and only then retried, with a new attempt number, so an attempt
-is never dialled twice. A task whose call had ended and was being analysed goes to its owner
+is never dialled twice. An attempt whose call row was written but whose Originate the PBX never
+saw (the node died in between) is given back uncounted, so no task is lost to it. A task whose call had ended and was being analysed goes to its owner
 as a review instead (the call happened: dialling again would only guess). A node restarted
 under the same `NODE_ID` does the same at once for the claims its previous run left, expired or
 not (`find_left_claims`, then `reap`). Every change is made only while the holder seen still
@@ -16,7 +17,7 @@ from collections.abc import Callable, Container
 from typing import Literal, Protocol
 
 from core.db import Database
-from core.db.models import Task
+from core.db.models import Call, Task
 from core.db.system import LEASED_STATUSES, Lease
 from core.domain import CallOutcome, CallState, TaskStatus
 from core.logging import get_logger
@@ -32,6 +33,13 @@ STOPPED = "its analysis stopped before it finished (the node analysing it stoppe
 class CallProbe(Protocol):
     async def is_call_live(self, call_uuid: str) -> bool | None:
         """Whether the PBX still has this call's channel; None when it cannot tell now."""
+        ...
+
+    async def was_dialled(
+        self, call_uuid: str, placed_at: dt.datetime, now: dt.datetime
+    ) -> bool | None:
+        """Whether the PBX saw the Originate of the call whose row was written at `placed_at`
+        (a node may die between the two); None when it cannot tell."""
         ...
 
 
@@ -143,6 +151,10 @@ class Reaper:
                 if mine:
                     await self._extend(lease, now)
                 return "kept"  # still talking: never dial it again meanwhile
+            if last.state is CallState.ORIGINATING:
+                undialled = await self._give_back_undialled(lease, last, expired_by, now)
+                if undialled is not None:
+                    return undialled
             end_call_id = last.id
         if not await self.release(
             lease.user_id,
@@ -160,6 +172,32 @@ class Reaper:
             task_id=lease.task_id,
             user_id=lease.user_id,
             node_id=lease.node_id,
+        )
+        return "released"
+
+    async def _give_back_undialled(
+        self, lease: Lease, call: Call, expired_by: dt.datetime | None, now: dt.datetime
+    ) -> Settled | None:
+        """Give back, uncounted, an attempt whose row was written but whose Originate never
+        reached the PBX (its node stopped in between; the dialplan marks every Originate that
+        arrives, see `telephony.dial_marks`): its row goes and the task is due again. None,
+        changing nothing, unless the PBX says so for certain."""
+        if await self._probe.was_dialled(call.call_uuid, call.created_at, now) is not False:
+            return None
+        async with self._db.scope(lease.user_id) as scope:
+            task = await scope.tasks.get(lease.task_id)
+            if task is None or not still_held(task, lease.node_id, expired_by=expired_by):
+                return "gone"
+            if not await scope.calls.forget_undialled(call.id):
+                return None  # the call moved on meanwhile: settle it as a call
+            await scope.tasks.record_attempt(task.id, call.attempt - 1)
+            await scope.tasks.set_status(task.id, TaskStatus.PENDING, due_at=now)
+        log.warning(
+            "attempt never reached the PBX (its node stopped before dialling); task returned",
+            task_id=lease.task_id,
+            user_id=lease.user_id,
+            node_id=lease.node_id,
+            attempt=call.attempt,
         )
         return "released"
 

@@ -48,6 +48,7 @@ LIST_COMMANDS = {
     "CoreShowChannels": "List currently active channels.  (Priv: system,reporting,all)",
     "Getvar": "Gets a channel variable or function value.  (Priv: call,reporting,all)",
     "ShowDialPlan": "Show dialplan contexts and extensions  (Priv: config,reporting,all)",
+    "DBGet": "Get DB Entry.  (Priv: system,reporting,all)",
     "PJSIPShowRegistrationsOutbound": "Lists PJSIP outbound registrations.  (Priv: system,reporting,all)",
     "Ping": "Keepalive command.  (Priv: <none>)",
 }

@@ -1,5 +1,5 @@
 """The many-nodes benchmark's CI mode: two nodes on one PostgreSQL, one of them SIGKILLed
-mid-run. Every task must be dialled exactly once (by the AMI events and by the calls rows),
+mid-run, at an Originate it was about to send (its call row written, Asterisk never told). Every task must be dialled exactly once (by the AMI events and by the calls rows),
 none lost, every one ended. The figures themselves are not judged here (they depend on the
 machine); the full run's are in bench/RESULTS.md.
 """
@@ -57,6 +57,12 @@ def test_two_nodes_one_killed_dial_every_task_exactly_once(
 
     assert recovery is not None, "no node was killed"
     assert recovery["tasks_held"] > 0, "the killed node held no task"
+    # Killed between its call row and its Originate: that task too is dialled once, after.
+    tripped = recovery["killed_at_originate_of"]
+    assert tripped is not None, "the node was not killed at an Originate" + report
+    (at_originate,) = [h for h in recovery["held"] if h["task"] == tripped]
+    assert at_originate["dialled_by"] == ["bench-node-b"], at_originate
+    assert at_originate["calls_rows"] == 1, at_originate
     assert all(h["dials"] == 1 for h in recovery["held"]), recovery["held"]
     assert recovery["all_returned_after_s"] is not None, "a held task never left 'claimed'"
     assert done.returncode == 0, report

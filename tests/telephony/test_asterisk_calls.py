@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from core.db import Database
 from core.db.migrate import upgrade
 from core.db.models import CallOutcome, CallState
 from core.settings import Settings
+from telephony import dial_marks
 from telephony.ami_connection import AmiConnection, AmiState
 from telephony.backoff import Backoff
 from telephony.call_initiator import CallInitiator, PlacedCall
@@ -297,6 +299,32 @@ async def test_a_live_attempt_is_not_dialled_twice(pbx: Pbx) -> None:
     channel = pbx.log.where("Newchannel", Uniqueid=ids.channel_id)[0]["Channel"]
     await pbx.conn.send({"Action": "Hangup", "Channel": channel})
     await until(lambda: pbx.log.where("Hangup", Uniqueid=ids.channel_id), 10)
+
+
+async def test_the_pbx_marks_each_originate_that_reaches_it(pbx: Pbx) -> None:
+    """`was_dialled` (what the reaper asks of a stopped node's last call row): the dialplan's
+    mark is read back for a call that went out; a row whose Originate never left has none; too
+    long after the row was written, a missing mark proves nothing."""
+    call = await pbx.place(QUICK_HANGUP)
+    await call.wait_ended(20)
+    placed_at = (await call_row(pbx.db, pbx.user, call.call_id)).created_at
+    soon = placed_at + dt.timedelta(minutes=5)
+    assert await pbx.calls.was_dialled(call.call_uuid, placed_at, soon) is True
+
+    task = await new_task(pbx.db, pbx.user, HUMAN)
+    ids = await pbx.calls.ids_of(task, 1)
+    async with pbx.db.scope(pbx.user) as scope:  # the row a node writes just before Originate
+        row = await scope.calls.create(
+            task_id=task, attempt=1, call_uuid=ids.call_uuid, dialed_number=HUMAN, node_id="gone"
+        )
+        written_at = row.created_at
+    assert await pbx.calls.was_dialled(ids.call_uuid, written_at, soon) is False
+    late = written_at + dial_marks.TRUSTED_FOR + dt.timedelta(seconds=1)
+    assert await pbx.calls.was_dialled(ids.call_uuid, written_at, late) is None
+    # A mark the PBX made "yesterday" by its clock (the row's day differs from the PBX's) is
+    # found too: the node looks in the buckets either side of the row's day.
+    yesterday = placed_at - dt.timedelta(days=1)
+    assert await pbx.calls.was_dialled(call.call_uuid, yesterday, yesterday) is True
 
 
 async def test_the_limit_holds_when_three_times_oversubscribed(

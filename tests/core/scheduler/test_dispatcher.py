@@ -29,10 +29,19 @@ def clock() -> dt.datetime:
 
 
 class RecordingRunner:
-    def __init__(self, db: Database, slots: int = 4, live: bool | None = False) -> None:
+    def __init__(
+        self,
+        db: Database,
+        slots: int = 4,
+        live: bool | None = False,
+        marked: bool | None = None,
+    ) -> None:
         self.db = db
         self.slots = slots
         self.live = live
+        # The PBX's mark of an Originate (`was_dialled`); None: it cannot tell.
+        self.marked = marked
+        self.asked_dialled: list[tuple[str, dt.datetime]] = []
         self.attempts: list[tuple[int, int, str]] = []
         self.release = asyncio.Event()
         self.release.set()
@@ -49,6 +58,12 @@ class RecordingRunner:
 
     async def is_call_live(self, call_uuid: str) -> bool | None:
         return self.live
+
+    async def was_dialled(
+        self, call_uuid: str, placed_at: dt.datetime, now: dt.datetime
+    ) -> bool | None:
+        self.asked_dialled.append((call_uuid, now))
+        return self.marked
 
     async def voice_problem(self) -> str | None:
         return self.problem

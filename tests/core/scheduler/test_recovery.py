@@ -56,12 +56,14 @@ async def call_state(db: Database, user_id: int, tid: int) -> CallState:
     return call.state
 
 
+@pytest.mark.parametrize("dialled", [True, None], ids=["PBX marked it", "PBX cannot tell"])
 async def test_a_call_gone_with_its_node_is_retried_at_start(
-    db: Database, two_users: tuple[int, int]
+    db: Database, two_users: tuple[int, int], dialled: bool | None
 ) -> None:
     alice, _ = two_users
     tid = await left_by_a_killed_node(db, alice)
-    d = Dispatcher(db, settings(), RecordingRunner(db, live=False), clock=lambda: RESTART)
+    runner = RecordingRunner(db, live=False, marked=dialled)
+    d = Dispatcher(db, settings(), runner, clock=lambda: RESTART)
     assert await d.reap() == 0  # the lease still runs: the reaper alone would wait it out
     assert await d.recover() == 1
     status, holder, attempts = await state(db, alice, tid)
@@ -73,6 +75,43 @@ async def test_a_call_gone_with_its_node_is_retried_at_start(
     async with db.system() as system:  # the next claim dials a new attempt, never attempt 1
         (again,) = await system.claim_due(node_id="node-a", now=task.due_at, lease=LEASE, limit=1)
     assert again.attempt == 2
+
+
+async def test_a_call_row_whose_originate_never_reached_the_pbx_is_given_back_uncounted(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    """The node died between writing the row and sending the Originate: the PBX has no mark of
+    it (`was_dialled` False), so the row goes and the same attempt is dialled again later."""
+    alice, _ = two_users
+    tid = await left_by_a_killed_node(db, alice)
+    runner = RecordingRunner(db, live=False, marked=False)
+    d = Dispatcher(db, settings(), runner, clock=lambda: RESTART)
+    assert await d.recover() == 1
+    assert runner.asked_dialled == [("22222222-2222-4222-8222-222222222222", RESTART)]
+    assert await state(db, alice, tid) == (TaskStatus.PENDING, None, 0)
+    async with db.scope(alice) as s:
+        assert list(await s.calls.list_for_task(tid)) == []
+    async with db.system() as system:
+        (again,) = await system.claim_due(node_id="node-a", now=RESTART, lease=LEASE, limit=1)
+    assert (again.task_id, again.attempt) == (tid, 1)
+
+
+async def test_a_call_that_moved_on_is_never_forgotten_as_undialled(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    """Only a row still reading `originating` is taken for an Originate that never left: one
+    that rang is the call's evidence, whatever the PBX's marks say."""
+    alice, _ = two_users
+    tid = await left_by_a_killed_node(db, alice)
+    async with db.scope(alice) as s:
+        (call,) = await s.calls.list_for_task(tid)
+        await s.calls.set_progress(call.id, state=CallState.RINGING)
+    runner = RecordingRunner(db, live=False, marked=False)
+    d = Dispatcher(db, settings(), runner, clock=lambda: RESTART)
+    assert await d.recover() == 1
+    assert runner.asked_dialled == []
+    assert await state(db, alice, tid) == (TaskStatus.PENDING, None, 1)
+    assert await call_state(db, alice, tid) is CallState.ENDED
 
 
 async def test_an_attempt_counted_but_never_dialled_is_given_back_at_start(
