@@ -102,6 +102,9 @@ class PlacedCalls:
     async def hangup_owner(self, call_uuid: str, leg_uuid: str) -> None:
         await self._calls.hangup_owner(self._followed(call_uuid), leg_uuid)
 
+    async def transfer_call(self, call_uuid: str, number: str) -> str:
+        return await self._calls.transfer_call(self._followed(call_uuid), number)
+
     def amd_status(self, call_uuid: str) -> str | None:
         placed = self._placed.get(call_uuid)
         snap = self._calls.snapshot(placed) if placed is not None else None

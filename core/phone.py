@@ -40,6 +40,17 @@ def normalize(raw: str, region: str = "US") -> str:
     return phonenumbers.format_number(_parse(raw, region), phonenumbers.PhoneNumberFormat.E164)
 
 
+def numbers_in(text: str, region: str = "US") -> tuple[str, ...]:
+    """The valid phone numbers written in `text` (E.164, in order, each once), read as a person
+    would: "+1 212 555 0115", "(212) 555-0115" in `region`'s format."""
+    found: list[str] = []
+    for match in phonenumbers.PhoneNumberMatcher(text, region):
+        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        if e164 not in found:
+            found.append(e164)
+    return tuple(found)
+
+
 def time_zones(e164: str) -> tuple[str, ...]:
     """The IANA time zones a number may be in (several for non-geographic numbers).
 

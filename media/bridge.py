@@ -353,6 +353,8 @@ class RealtimeBridge:
                 self._spawn(self._hang_up_owner(), "owner-hangup")
             case commands.BridgeLegs():
                 return await self._bridge_legs()
+            case commands.TransferCallee(number=number):
+                return await self._transfer_callee(number)
             case commands.WriteTurn(role=role, text=text):
                 # Never waits; a full queue drops the turn and logs it (the writer's job).
                 self._transcripts.write(self._store.user_id, self._store.call_id, role, text)
@@ -584,6 +586,21 @@ class RealtimeBridge:
             self._log.warning("the legs could not be bridged", error=repr(exc))
             return inputs.LegsBridged(str(exc) or type(exc).__name__)
         return inputs.LegsBridged()
+
+    async def _transfer_callee(self, number: str) -> inputs.CalleeTransferred:
+        """Have the PBX send the callee on to `number` (a cold transfer). The callee's
+        AudioSocket closes as it does: the line's end may cancel this wait, and then says the
+        same."""
+        if self._actions is None or self._brief is None:
+            return inputs.CalleeTransferred("this node does not place calls")
+        try:
+            async with asyncio.timeout(HANGUP_TIMEOUT_S):
+                dialled = await self._actions.transfer_call(self._brief.call_uuid, number)
+        except Exception as exc:
+            self._log.warning("the call could not be transferred", error=repr(exc))
+            return inputs.CalleeTransferred(str(exc) or type(exc).__name__)
+        self._log.info("call transferred", redirected=dialled != number)
+        return inputs.CalleeTransferred()
 
     # --- the line and the database -----------------------------------------------------------
 

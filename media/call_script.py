@@ -32,6 +32,8 @@ class CallBrief:
     turn_taking: TurnTaking = field(default_factory=TurnTaking)  # the campaign's, or defaults
     hold_limit_s: int = HOLD_LIMIT_S  # the campaign's: the longest wait on hold, in all
     owner_phone: str | None = None  # where the owner takes a call over (E.164); None: not set
+    # The numbers the task's instructions name (E.164): the only ones a cold transfer may dial.
+    transfer_numbers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,10 @@ class CallScript:
     connecting: str = ""
     owner_brief: str = ""
     owner_unavailable: str = ""
+    # A cold transfer (`transfer_call`): the numbers the task's instructions name, the only ones
+    # it may dial, and the agent's words to the callee when the PBX could not send them on.
+    transfer_numbers: tuple[str, ...] = ()
+    transfer_failed: str = ""
 
     def resumed_instructions(self, history: str) -> str:
         """The session's instructions after a dropped line, with what was said so far."""

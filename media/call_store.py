@@ -25,6 +25,7 @@ from core.domain import (
     read_items,
 )
 from core.logging import get_logger
+from core.phone import numbers_in
 from core.services.preferences import effective_preferences
 from core.settings import Settings
 from media.call_script import CallBrief
@@ -79,6 +80,7 @@ class CallStore:
             turn_taking=self._turn_taking(campaign.plan),
             hold_limit_s=self._hold_limit_s(campaign.plan),
             owner_phone=profile.owner_phone if profile else None,
+            transfer_numbers=numbers_in(task.instructions or "", self._settings.default_region),
         )
 
     def _turn_taking(self, plan: dict[str, Any] | None) -> TurnTaking:

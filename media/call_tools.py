@@ -39,6 +39,11 @@ class CallActions(Protocol):
 
     async def hangup_owner(self, call_uuid: str, leg_uuid: str) -> None: ...
 
+    async def transfer_call(self, call_uuid: str, number: str) -> str:
+        """Send the callee on to `number` (E.164) in the PBX, the agent leaving (a cold
+        transfer); returns the number dialled (the redirect number in test mode)."""
+        ...
+
     def amd_status(self, call_uuid: str) -> str | None:
         """The dialplan's answering-machine verdict as telephony heard it over AMI (None: none
         yet), from memory: it is known before the database has it."""

@@ -60,6 +60,8 @@ from telephony.owner_leg import (
     owner_leg_action,
     owner_leg_half_2,
     peer_action,
+    transfer_actions,
+    transfer_leg_uuid,
 )
 
 log = get_logger("opendeep.telephony.calls")
@@ -458,19 +460,7 @@ class CallInitiator:
                 f"no SIP leg to bridge (callee: {callee_peer or 'none'}, "
                 f"owner: {owner_peer or 'none'})"
             )
-        recording = await self._getvar(
-            {
-                "Action": "Getvar",
-                "ActionID": f"{tag}-rec",
-                "Channel": channel,
-                "Variable": "OPENDEEP_RECORDING_FILE",
-            }
-        )
-        if recording:
-            # The SIP leg records on into the same file; two writers at once would not do.
-            await self._ami.send(
-                {"Action": "StopMixMonitor", "ActionID": f"{tag}-stop", "Channel": channel}
-            )
+        recording = await self._hand_recording_over(channel, tag)
         for action in bridge_actions(
             callee_peer=callee_peer,
             owner_peer=owner_peer,
@@ -480,6 +470,60 @@ class CallInitiator:
         ):
             await self._ami.send(action)
         log.info("call bridged with its owner", call_uuid=call.call_uuid)
+
+    async def transfer_call(self, call: PlacedCall, number: str) -> str:
+        """Send the callee on to `number` (E.164; in test mode the redirect number instead):
+        their SIP leg leaves the agent and dials it through the trunk, recording on. Returns
+        the number dialled. Raises `CallNotLive`, `InvalidNumber`, `AmiError`, or
+        `HandoverFailed` when the callee's leg is gone."""
+        live = self._require_live(call)
+        channel = live.tracker.channel
+        if channel is None:
+            raise CallNotLive(f"call {call.call_uuid} has no channel yet")
+        target = dial_target(
+            number,
+            test_mode=self._settings.app_test_mode,
+            redirect_number=self._settings.app_test_mode_redirect_number,
+            region=self._settings.default_region,
+        )
+        tag = f"transfer-{call.call_uuid}-{uuid.uuid4().hex[:8]}"
+        callee_peer = await self._getvar(peer_action(local_half_2(channel), f"{tag}-callee"))
+        if not callee_peer:
+            raise HandoverFailed("the callee's line is gone: nothing to transfer")
+        recording = await self._hand_recording_over(channel, tag)
+        for action in transfer_actions(
+            callee_peer=callee_peer,
+            number=target.dialed,
+            recording_file=recording,
+            leg_uuid=transfer_leg_uuid(call.call_uuid),
+            action_id=tag,
+        ):
+            await self._ami.send(action)
+        log.info(
+            "call transferred",
+            call_uuid=call.call_uuid,
+            number=target.dialed,
+            redirected=target.redirected,
+        )
+        return target.dialed
+
+    async def _hand_recording_over(self, channel: str, tag: str) -> str:
+        """The call's recording file (empty: not recorded), its MixMonitor on the Local ;1 half
+        stopped: the callee's SIP leg records on into the same file (two writers at once would
+        not do)."""
+        recording = await self._getvar(
+            {
+                "Action": "Getvar",
+                "ActionID": f"{tag}-rec",
+                "Channel": channel,
+                "Variable": "OPENDEEP_RECORDING_FILE",
+            }
+        )
+        if recording:
+            await self._ami.send(
+                {"Action": "StopMixMonitor", "ActionID": f"{tag}-stop", "Channel": channel}
+            )
+        return recording
 
     async def _getvar(self, action: AmiAction) -> str:
         response = await self._ami.send(action)

@@ -13,6 +13,8 @@ Bridge       the two SIP legs, not the Local channels OpenDeep originated: `Getv
              runs Bridge(<owner's SIP leg>). Both Local pairs then hang up (their ;2 halves lost
              their peers), so both AudioSockets close: the agent has left. When either side
              hangs up, the other is hung up after the bridge.
+             A cold transfer is the same Redirect of the callee's SIP leg, to exten t<E.164>:
+             it dials the number through the trunk itself (no bridge to wait for).
              (Bridging the Local ;1 halves instead, by AMI `Bridge`, or by Redirect into
              Bridge(), was seen on Asterisk 22 to pass no audio at all once AudioSocket had run
              on them; two SIP legs bridge like any transferred call.)
@@ -20,6 +22,7 @@ Bridge       the two SIP legs, not the Local channels OpenDeep originated: `Getv
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Final
 
@@ -27,6 +30,7 @@ from telephony.originate import OUTBOUND_CONTEXT, AmiAction, check_variable
 
 OWNER_CONTEXT: Final = "opendeep-owner"
 RING_MARGIN_S: Final = 5  # the Originate's own timeout, behind the dialplan's ring timeout
+_E164: Final = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 
 
 def owner_leg_half_2(leg_uuid: str) -> str:
@@ -89,6 +93,45 @@ def local_half_2(local_1: str) -> str:
     if not local_1.startswith("Local/") or not local_1.endswith(";1"):
         raise ValueError(f"not the ;1 half of a Local channel: {local_1!r}")
     return local_1[:-1] + "2"
+
+
+def transfer_leg_uuid(call_uuid: str) -> str:
+    """The UUID of the leg a cold transfer of call `call_uuid` dials (in its SIP header)."""
+    return str(uuid.uuid5(uuid.UUID(call_uuid), "transfer"))
+
+
+def transfer_actions(
+    *, callee_peer: str, number: str, recording_file: str, leg_uuid: str, action_id: str
+) -> list[AmiAction]:
+    """Send the callee's SIP leg `callee_peer` on to `number` (E.164, already checked and
+    allowed): recording on into `recording_file` (empty: no recording)."""
+    if not _E164.match(number):
+        raise ValueError(f"a transfer needs an E.164 number, got {number!r}")
+    check_variable("OPENDEEP_RECORDING_FILE", recording_file)
+    return [
+        {
+            "Action": "Setvar",
+            "ActionID": f"{action_id}-leg",
+            "Channel": callee_peer,
+            "Variable": "OPENDEEP_TRANSFER_UUID",
+            "Value": str(uuid.UUID(leg_uuid)),
+        },
+        {
+            "Action": "Setvar",
+            "ActionID": f"{action_id}-rec",
+            "Channel": callee_peer,
+            "Variable": "OPENDEEP_RECORDING_FILE",
+            "Value": recording_file,
+        },
+        {
+            "Action": "Redirect",
+            "ActionID": action_id,
+            "Channel": callee_peer,
+            "Context": OWNER_CONTEXT,
+            "Exten": f"t{number}",
+            "Priority": "1",
+        },
+    ]
 
 
 def bridge_actions(

@@ -42,4 +42,6 @@ def call_script(brief: CallBrief) -> CallScript:
         owner_unavailable=render_prompt(
             AGENT, "owner_unavailable", PROMPT_VERSION, owner=brief.owner
         ),
+        transfer_numbers=brief.transfer_numbers,
+        transfer_failed=render_prompt(AGENT, "transfer_failed", PROMPT_VERSION, owner=brief.owner),
     )

@@ -86,6 +86,24 @@ TRANSFER_TO_OWNER = FunctionTool(
     },
 )
 
+TRANSFER_CALL = FunctionTool(
+    name="transfer_call",
+    description=(
+        "Transfer the call to a phone number your instructions name (and only such a number), "
+        "when they say to. First tell the person you are transferring them; say nothing after "
+        "calling it: the call goes on to that number without you. Returns an error for any "
+        "number the instructions do not name."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {
+            "number": {"type": "string", "description": "the number, as the instructions write it"},
+            "reason": {"type": "string", "description": "why the call is transferred"},
+        },
+        "required": ["number", "reason"],
+    },
+)
+
 CALL_TOOLS = (
     END_CALL,
     SEND_DTMF,
@@ -93,5 +111,6 @@ CALL_TOOLS = (
     RECORD_FACT,
     WAIT_ON_HOLD,
     TRANSFER_TO_OWNER,
+    TRANSFER_CALL,
 )
 TOOL_NAMES = frozenset(t.name for t in CALL_TOOLS)

@@ -103,6 +103,7 @@ class EndedBy(StrEnum):
     VOICEMAIL = "voicemail"  # the message was left on a mailbox
     FAILURE = "failure"  # the voice or the line failed
     HANDED_OVER = "handed_over"  # the agent bridged the callee with the owner and left
+    TRANSFERRED = "transferred"  # the agent sent the callee on to a number the plan names
 
 
 class TurnRole(StrEnum):

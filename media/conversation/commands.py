@@ -186,6 +186,14 @@ class HangUpOwner:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferCallee:
+    """Send the callee on to `number` (E.164, one the plan names) in the PBX: a cold transfer,
+    the agent leaves; answer with `CalleeTransferred`."""
+
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
 class BridgeLegs:
     """Bridge the callee's leg with the owner's in the PBX (the agent's audio leaves both);
     answer with `LegsBridged`."""
@@ -279,6 +287,7 @@ Command = (
     | DialOwner
     | HangUpOwner
     | BridgeLegs
+    | TransferCallee
     | WriteTurn
     | MarkNote
     | MarkOutcome

@@ -152,6 +152,13 @@ class LegsBridged:
 
 
 @dataclass(frozen=True, slots=True)
+class CalleeTransferred:
+    """The PBX sent the callee on (answers `TransferCallee`); `problem`: why not."""
+
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryLoaded:
     """The transcript so far as plain lines (answers `LoadHistory`)."""
 
@@ -192,6 +199,7 @@ Input = (
     | OwnerLegFailed
     | OwnerLegEnded
     | LegsBridged
+    | CalleeTransferred
     | HistoryLoaded
     | BridgeFailed
     | CallEnded

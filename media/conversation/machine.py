@@ -53,6 +53,7 @@ from media.conversation.commands import (
     StopListening,
     StoreVoiceActivity,
     Timer,
+    TransferCallee,
     Truncate,
     WatchPlayout,
     WriteTurn,
@@ -62,6 +63,7 @@ from media.conversation.inputs import (
     AmdVerdict,
     BridgeFailed,
     CalleeAudio,
+    CalleeTransferred,
     CallEnded,
     CallStarted,
     Connected,
@@ -87,9 +89,11 @@ from media.conversation.phases import TRANSITIONS, IllegalTransition, Phase
 from media.conversation.tools import (
     EndCall,
     Refused,
+    TransferCall,
     TransferToOwner,
     WaitOnHold,
     read_tool_call,
+    transfer_number,
 )
 from media.echo import EchoCheck
 from media.playout import Cleared
@@ -126,6 +130,7 @@ NO_OWNER_PHONE = (
     "the phone now and offer a callback"
 )
 HANDED_OVER = "handed over"
+TRANSFERRED = "transferred to"
 HANDED_OVER_TURN = "The owner took the call over; the agent left it. The recording goes on."
 
 
@@ -220,6 +225,8 @@ class Conversation:
         self._brief_awaits = False  # the next response created is the brief to the owner
         self._brief_response: str | None = None  # … and this is it: its audio goes to them
         self._bridging = False  # the PBX was asked to bridge the callee with the owner
+        # A cold transfer the drain ends in, instead of a hang-up: (number, reason).
+        self._transfer_out: tuple[str, str] | None = None
 
     def handle(self, event: Input, now_ms: int) -> list[Command]:
         """What to do about `event`, which happened at monotonic `now_ms`."""
@@ -327,6 +334,8 @@ class Conversation:
                 return self._owner_gone("the owner hung up")
             case LegsBridged(problem=problem):
                 return self._bridged(problem)
+            case CalleeTransferred(problem=problem):
+                return self._transferred(problem)
             case ToolFailed(call_id=call_id, error=error):
                 name = self._tools.get(call_id, "tool")
                 return self._answer(call_id, {"error": f"{name} failed: {error}"})
@@ -338,7 +347,7 @@ class Conversation:
                 return self._bridge() if self.phase is Phase.BRIEFING else []
             case PlayoutDrained():
                 if self.phase is Phase.DRAINING and self._drain_playout:
-                    return self._hang_up(*self._drain)
+                    return self._drain_done()
                 return []
             case CallStarted(script=script, amd_status=amd_status):
                 if self.phase is not Phase.STARTING or self._script is not None:
@@ -585,6 +594,8 @@ class Conversation:
             return self._wait_on_hold(call)
         if isinstance(request, TransferToOwner):
             return self._transfer(call.call_id, request.reason)
+        if isinstance(request, TransferCall):
+            return self._cold_transfer(call, request)
         self._tools[call.call_id] = call.name
         return [StartTool(call.call_id, request)]
 
@@ -766,6 +777,87 @@ class Conversation:
             *self._ask_when_free(self._script_().owner_unavailable),
         ]
 
+    # --- a cold transfer to a number the plan names --------------------------------------------
+
+    def _cold_transfer(self, call: FunctionCall, request: TransferCall) -> list[Command]:
+        """The model's `transfer_call`: only to a number the task's instructions name. Its
+        "transferring you" (the response that called the tool) plays out first, then the PBX
+        sends the callee on and the agent leaves."""
+        allowed = self._script_().transfer_numbers
+        number = transfer_number(request.number, allowed)
+        if number is None or self.phase not in (Phase.TALKING, Phase.HOLD):
+            if self.phase not in (Phase.TALKING, Phase.HOLD):
+                problem = "the call cannot be transferred now"
+            elif not allowed:
+                problem = "your instructions name no number to transfer to: do not transfer"
+            else:
+                problem = (
+                    f"{request.number} is not a number your instructions name; you may only "
+                    f"transfer to {', '.join(allowed)}"
+                )
+            self._log.info("transfer refused", reason=request.reason, problem=problem)
+            return self._answer(call.call_id, {"error": problem})
+        self._log.info("transferring the call", reason=request.reason)
+        self._transfer_out = (number, request.reason)
+        self._server_answers = False
+        announcement = self._turns.active_response
+        return [
+            *self._realtime(RespondToTurns(on=False)),
+            *self._answer(call.call_id, {"transferring_to": number}, then="end"),
+            *self._begin_drain(
+                EndedBy.TRANSFERRED, f"transferred to {number}", response=announcement
+            ),
+        ]
+
+    def _drain_done(self) -> list[Command]:
+        """The last response played: hang up, or send the callee on (a cold transfer)."""
+        if self._transfer_out is None:
+            return self._hang_up(*self._drain)
+        number, reason = self._transfer_out
+        self._enter(Phase.TRANSFERRING_OUT)
+        return [
+            *self._cancel_timers(),
+            WriteTurn(TurnRole.HANDOVER, f"Transferring the call to {number}: {reason}"),
+            TransferCallee(number),
+        ]
+
+    def _transferred(self, problem: str | None) -> list[Command]:
+        """The PBX sent the callee on (the agent leaves; the line closes under it), or could
+        not: the agent is back with the callee, says so and carries on."""
+        if self.phase is not Phase.TRANSFERRING_OUT or self._transfer_out is None:
+            return []
+        number, _ = self._transfer_out
+        if problem is None:
+            return self._left_after_transfer(number)
+        self._log.info("transfer failed", problem=problem)
+        self._transfer_out = None
+        self._enter(Phase.TALKING)
+        commands: list[Command] = [
+            WriteTurn(TurnRole.HANDOVER, f"The transfer to {number} failed ({problem})."),
+        ]
+        if not self._connected:
+            return [*commands, *self._fail(CONNECTION_LOST)]
+        self._server_answers = True
+        return [
+            *commands,
+            *self._realtime(RespondToTurns()),
+            *self._ask_when_free(self._script_().transfer_failed),
+        ]
+
+    def _left_after_transfer(self, number: str) -> list[Command]:
+        self.result.handover = f"{TRANSFERRED} {number}"
+        self._log.info("transferred; the agent left the call")
+        self._enter(Phase.HANDED_OVER)
+        self._connected = False
+        return [
+            *self._cancel_timers(),
+            WriteTurn(
+                TurnRole.HANDOVER, f"The call was transferred to {number}; the agent left it."
+            ),
+            StopListening(),
+            CloseRealtime(),
+        ]
+
     def _ask_when_free(self, instructions: str) -> list[Command]:
         """Our own response now, or once the one in progress is done (the server refuses a
         second while one is active)."""
@@ -889,9 +981,15 @@ class Conversation:
         elif self._bridging and self.phase is not Phase.HANDED_OVER:
             # The PBX took the callee's leg into the bridge before its answer reached us.
             handover += self._handed_over()
+        elif self.phase is Phase.TRANSFERRING_OUT and self._transfer_out is not None:
+            # The PBX took the callee's leg on before its answer reached us.
+            handover += self._left_after_transfer(self._transfer_out[0])
         if self.result.handover == HANDED_OVER:
             self.result.ended_by = EndedBy.HANDED_OVER
             self.result.reason = "handed over to the owner"
+        elif self.result.handover.startswith(TRANSFERRED):
+            self.result.ended_by = EndedBy.TRANSFERRED
+            self.result.reason = self.result.handover
         self.result.on_hold_ms = self._hold.total_ms(self._now)
         self._enter(Phase.ENDED)
         self._connected = False
@@ -935,7 +1033,7 @@ class Conversation:
             return []
         if fired.timer is Timer.DRAIN_RESPONSE:
             return self._await_playout()
-        return self._hang_up(*self._drain)  # DRAIN_PLAYOUT: what did not play in time is lost
+        return self._drain_done()  # DRAIN_PLAYOUT: what did not play in time is lost
 
     def _set_timer(self, timer: Timer, delay_ms: int) -> SetTimer:
         self._timer_seq += 1

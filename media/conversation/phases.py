@@ -17,6 +17,9 @@ class Phase(StrEnum):
     TRANSFERRING = "transferring"  # the owner's phone rings; the callee waits, the agent silent
     BRIEFING = "briefing"  # the owner answered: the agent briefs them, then the PBX bridges
     HANDED_OVER = "handed_over"  # owner and callee are bridged: the agent has left the call
+    # The agent's "transferring you" played: the PBX is sending the callee on to a number the
+    # plan names (a cold transfer); the agent leaves once it has.
+    TRANSFERRING_OUT = "transferring_out"
     DRAINING = "draining"  # the last response (goodbye, mailbox message) finishes and plays
     HANGING_UP = "hanging_up"  # the hang-up is sent; the line closes
     ENDED = "ended"  # the line closed
@@ -60,10 +63,14 @@ TRANSITIONS: Final[Mapping[Phase, frozenset[Phase]]] = {
     Phase.BRIEFING: frozenset({Phase.HANDED_OVER, Phase.TALKING, Phase.HANGING_UP, Phase.ENDED}),
     # The PBX took both legs from the AudioSocket: the line closes under the agent.
     Phase.HANDED_OVER: frozenset({Phase.ENDED}),
+    # Sent on (the agent leaves), or not (back with the callee, who hears why).
+    Phase.TRANSFERRING_OUT: frozenset(
+        {Phase.HANDED_OVER, Phase.TALKING, Phase.HANGING_UP, Phase.ENDED}
+    ),
     Phase.RECONNECTING: frozenset(
         {Phase.TALKING, Phase.SCREENING, Phase.HOLD, Phase.HANGING_UP, Phase.ENDED}
     ),
-    Phase.DRAINING: frozenset({Phase.HANGING_UP, Phase.ENDED}),
+    Phase.DRAINING: frozenset({Phase.HANGING_UP, Phase.TRANSFERRING_OUT, Phase.ENDED}),
     Phase.HANGING_UP: frozenset({Phase.ENDED}),
     Phase.ENDED: frozenset(),
 }

@@ -38,6 +38,15 @@ class TransferToOwner:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferCall:
+    """The agent sends the callee on to `number` (as the model wrote it: checked against the
+    numbers the plan names before anything is dialled)."""
+
+    number: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Refused:
     """Answered at once with `{"error": error}`; nothing was done."""
 
@@ -46,7 +55,7 @@ class Refused:
 
 def read_tool_call(
     call: FunctionCall,
-) -> ToolRequest | EndCall | WaitOnHold | TransferToOwner | Refused:
+) -> ToolRequest | EndCall | WaitOnHold | TransferToOwner | TransferCall | Refused:
     """What the model asked for with `call`."""
     try:
         args = call.parsed_arguments()
@@ -58,6 +67,11 @@ def read_tool_call(
         return WaitOnHold()
     if call.name == "transfer_to_owner":
         return TransferToOwner(str(args.get("reason") or "the callee asked for a person"))
+    if call.name == "transfer_call":
+        number = str(args.get("number") or "").strip()
+        if not number:
+            return Refused("give the number to transfer to, as your instructions write it")
+        return TransferCall(number, str(args.get("reason") or "the plan says to transfer"))
     if call.name == "send_dtmf":
         digits = str(args.get("digits", ""))
         if not DTMF_DIGITS.match(digits):
@@ -74,3 +88,14 @@ def read_tool_call(
             quote=str(args.get("quote", "")),
         )
     return Refused(f"unknown tool {call.name!r}")
+
+
+def transfer_number(asked: str, allowed: tuple[str, ...]) -> str | None:
+    """The number the plan names that `asked` (as the model wrote it) is, or None: the same
+    digits, or the last seven or more of exactly one of them (the model may drop the country
+    code). Only ever a number from `allowed` is dialled, never what the model wrote."""
+    digits = re.sub(r"\D", "", asked)
+    if len(digits) < 7:
+        return None
+    matches = [n for n in allowed if re.sub(r"\D", "", n).endswith(digits)]
+    return matches[0] if len(matches) == 1 else None

@@ -85,7 +85,7 @@ AT = dt.datetime(2025, 3, 4, 9, 30, 15, 123456, tzinfo=dt.UTC)
             NextAction,
             ["done", "retry_at", "call_back_at", "ask_owner", "cancel_siblings", "cancel"],
         ),
-        (EndedBy, ["agent", "callee", "voicemail", "failure", "handed_over"]),
+        (EndedBy, ["agent", "callee", "voicemail", "failure", "handed_over", "transferred"]),
         (TurnRole, ["agent", "callee", "owner", "owner_note", "handover"]),
         (
             FeedbackKind,

@@ -20,6 +20,7 @@ from core.domain import TaskStatus
 from core.settings import Settings
 from media.owner_leg import owner_leg_uuid
 from media.realtime_server import CallTool, Say, Script, ScriptedResponse
+from telephony.owner_leg import transfer_leg_uuid
 from tests.integration.voice_rig import Rig, call, open_rig, recording, spans, voiced_ms
 from tests.kit.waiting import until
 
@@ -40,7 +41,21 @@ BRIEF = (
     "Alex, this is your assistant. I'm on the line with Harbor Insurance about your March bill;"
     " they asked to speak to you. Connecting you now."
 )
+ASSISTANT_NOTE = "If they ask for a person, transfer the call to my assistant at +1 212 555 0115."
+TRANSFERRING = ScriptedResponse(
+    outputs=[
+        Say(text="Of course, I'm transferring you to Alex's assistant now. Goodbye."),
+        CallTool(
+            name="transfer_call",
+            arguments={"number": "+1 212 555 0115", "reason": "the callee asked for a person"},
+        ),
+    ]
+)
 SCRIPTS = {
+    "Harbor Claims": Script(
+        responses=[ScriptedResponse(outputs=[Say(text=GREETING)]), TRANSFERRING],
+        caller_transcripts=["Can I speak to a person, please?"],
+    ),
     "Harbor Insurance": Script(
         responses=[
             ScriptedResponse(outputs=[Say(text=GREETING)]),
@@ -189,3 +204,43 @@ async def test_an_owner_who_does_not_answer_brings_the_agent_back_with_a_callbac
         due_at=task.due_at.isoformat(),
         callee_heard_voiced_ms=voiced_ms(callee_heard),
     )
+
+
+async def test_a_cold_transfer_sends_the_callee_on_to_the_number_the_plan_names(rig: Rig) -> None:
+    """The instructions name the owner's assistant; the callee asks for a person: the agent
+    says it is transferring them and calls `transfer_call`, the PBX dials the number from the
+    callee's own line and the agent leaves. The assistant's phone hears the callee, the callee
+    hears the assistant, and the call's recording goes on."""
+    result = await call(rig, "Harbor Claims", ASKS_PERSON, notes=ASSISTANT_NOTE)
+    handover = roles(result, "handover")
+    assert handover == [
+        f"Transferring the call to {OWNER_PHONE}: the callee asked for a person",
+        f"The call was transferred to {OWNER_PHONE}; the agent left it.",
+    ]
+    conn = rig.connection()
+    assert conn.closed
+    callee_heard, callee_said = await phone_files(rig, result.call_uuid)
+    assistant_heard, assistant_said = await phone_files(rig, transfer_leg_uuid(result.call_uuid))
+    # The callee heard the agent twice (the greeting, "transferring you"), then the assistant.
+    transferring_end = spans(callee_heard)[1][1]
+    assistant_to_callee_ms = voiced_ms(callee_heard, transferring_end)
+    assistant_said_ms = voiced_ms(assistant_said)
+    # What the callee said after the transfer (their thanks) reached the assistant's phone.
+    question_from = spans(callee_said)[2][0]
+    callee_after_ms = voiced_ms(callee_said, question_from)
+    callee_to_assistant_ms = voiced_ms(assistant_heard)
+    call_recording = await finished(f"/var/spool/asterisk/recordings/{result.call_uuid}.wav")
+    after_transfer = [(a, b) for a, b in spans(call_recording) if a > transferring_end]
+    in_recording_ms = sum(b - a for a, b in after_transfer)
+    measured(
+        "cold transfer",
+        assistant_heard_callee_voiced_ms=callee_to_assistant_ms,
+        callee_said_after_transfer_ms=callee_after_ms,
+        callee_heard_assistant_voiced_ms=assistant_to_callee_ms,
+        assistant_said_ms=assistant_said_ms,
+        in_call_recording_after_transfer_ms=in_recording_ms,
+    )
+    assert assistant_to_callee_ms > 2000, "the callee's phone did not hear the assistant"
+    assert abs(assistant_to_callee_ms - assistant_said_ms) < 1200
+    assert callee_to_assistant_ms > 1000, "the assistant's phone did not hear the callee"
+    assert in_recording_ms > 2000, after_transfer

@@ -72,13 +72,13 @@ async def open_rig(
             yield rig
 
 
-async def call(rig: Rig, name: str, phone: str, **plan: Any) -> Call:
-    """Plan, approve and place one call to `phone` (the target `name`); the call read back
-    from the database once it has ended and its task moved on."""
+async def call(rig: Rig, name: str, phone: str, notes: str = "", **plan: Any) -> Call:
+    """Plan, approve and place one call to `phone` (the target `name`, with `notes`); the call
+    read back from the database once it has ended and its task moved on."""
     campaign = CampaignPlan(
         name=name,
         objective="Book an appointment.",
-        targets=[Target(name=name, phone=phone)],
+        targets=[Target(name=name, phone=phone, notes=notes)],
         max_attempts=1,
         **plan,
     )

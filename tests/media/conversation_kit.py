@@ -79,13 +79,13 @@ class Call:
         self.now_ms = max(self.now_ms, due)
         return self(TimerFired(which, token))
 
-    def talking(self) -> None:
+    def talking(self, script: CallScript = SCRIPT) -> None:
         """A person answered (AMD said HUMAN: their "Hello?" has been said and has ended), the
         session is up, the greeting asked for."""
-        assert self(CallStarted(SCRIPT, "HUMAN")) == [
-            Connect(SCRIPT.instructions, respond_to_turns=False)
+        assert self(CallStarted(script, "HUMAN")) == [
+            Connect(script.instructions, respond_to_turns=False)
         ]
-        assert self(Connected()) == GREET
+        assert self(Connected()) == [CreateResponse(script.greeting), RespondToTurns()]
         assert self.phase is Phase.TALKING
 
     def screening(self) -> None:

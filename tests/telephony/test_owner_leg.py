@@ -13,6 +13,8 @@ from telephony.owner_leg import (
     owner_leg_action,
     owner_leg_half_2,
     peer_action,
+    transfer_actions,
+    transfer_leg_uuid,
 )
 
 CALL = "6729c107-32b3-4c07-864c-fcc1411a6925"
@@ -70,4 +72,40 @@ def test_a_peer_name_that_cannot_travel_in_a_variable_is_refused() -> None:
             recording_file="",
             leg_uuid=LEG,
             action_id="b",
+        )
+
+
+def test_a_cold_transfer_redirects_the_callee_sip_leg_to_dial_the_number() -> None:
+    call = "0b3c4d5e-6f70-4182-93a4-b5c6d7e8f901"
+    leg = transfer_leg_uuid(call)
+    assert leg == transfer_leg_uuid(call) and leg != call  # fixed, and the call's own
+    actions = transfer_actions(
+        callee_peer="PJSIP/opendeep-sim-00000012",
+        number="+12125550115",
+        recording_file="/var/spool/asterisk/recordings/x.wav",
+        leg_uuid=leg,
+        action_id="t1",
+    )
+    assert [(a["Action"], a.get("Variable"), a.get("Value")) for a in actions[:2]] == [
+        ("Setvar", "OPENDEEP_TRANSFER_UUID", leg),
+        ("Setvar", "OPENDEEP_RECORDING_FILE", "/var/spool/asterisk/recordings/x.wav"),
+    ]
+    assert actions[2] == {
+        "Action": "Redirect",
+        "ActionID": "t1",
+        "Channel": "PJSIP/opendeep-sim-00000012",
+        "Context": "opendeep-owner",
+        "Exten": "t+12125550115",
+        "Priority": "1",
+    }
+
+
+def test_a_cold_transfer_needs_an_e164_number() -> None:
+    with pytest.raises(ValueError, match=r"E\.164"):
+        transfer_actions(
+            callee_peer="PJSIP/x",
+            number="2125550115",
+            recording_file="",
+            leg_uuid=str(uuid.uuid4()),
+            action_id="t1",
         )
