@@ -187,12 +187,43 @@ def demo_scripts(owner: str) -> dict[str, Script]:
     }
 
 
+def handover_replies(owner: str, target: str, objective: str) -> dict[str, ScriptedResponse]:
+    """What the rehearsal voice says when the call is handed over (`Script.replies`, keyed by
+    words of each response's instructions in `prompts/v1`): to the callee when the owner asks
+    to be called in, its brief to the owner on their own leg, and to the callee when the owner
+    does not come or a transfer could not be made."""
+    about = f" about this: {objective.rstrip('.')}" if objective else ""
+    where = target or "the person I called"
+    return {
+        "is joining this call now": ScriptedResponse(
+            outputs=[
+                Say(text=f"One moment, I'm connecting you to {owner}. Please stay on the line.")
+            ]
+        ),
+        "on their own phone": ScriptedResponse(
+            outputs=[
+                Say(
+                    text=f"Hi {owner}, this is your assistant. I'm on the line with {where}{about}."
+                    " They're waiting for you. Connecting you now."
+                )
+            ]
+        ),
+        "could not come to the phone": ScriptedResponse(
+            outputs=[Say(text=f"I'm sorry, {owner} can't come to the phone. We'll call you back.")]
+        ),
+        "the call could not be transferred": ScriptedResponse(
+            outputs=[Say(text="I'm sorry, I couldn't transfer you. We'll call you back.")]
+        ),
+    }
+
+
 def rehearsal_script(instructions: str) -> Script:
     """The script of one call, from the instructions its agent was given."""
     owner, target, objective = brief_of(instructions)
     owner = owner or DEFAULT_OWNER
     demo = demo_scripts(owner).get(target)
-    return demo if demo is not None else receptionist_script(owner, objective)
+    script = demo if demo is not None else receptionist_script(owner, objective)
+    return script.model_copy(update={"replies": handover_replies(owner, target, objective)})
 
 
 def script_selector(

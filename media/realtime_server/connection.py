@@ -459,7 +459,9 @@ class SimConnection:
                 "Wait until the response is finished before creating a new one.",
                 "conversation_already_has_active_response",
             )
-        self._responses.start()
+        response = event.get("response")
+        instructions = response.get("instructions") if isinstance(response, dict) else None
+        self._responses.start(instructions if isinstance(instructions, str) else None)
 
     async def _on_response_cancel(self, event: JsonDict) -> None:
         wanted = event.get("response_id")

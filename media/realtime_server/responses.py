@@ -103,10 +103,17 @@ class ResponseStreamer:
     def active_id(self) -> str | None:
         return self._active.id if self._active else None
 
-    def start(self) -> None:
-        """Start the next scripted response (an empty one once the script is exhausted)."""
+    def start(self, instructions: str | None = None) -> None:
+        """Start the next scripted response (an empty one once the script is exhausted), or
+        the script's reply to the response's own `instructions` (`Script.replies`)."""
         scripted = None
-        if self._cursor < len(self._script.responses):
+        answer = next(
+            (r for key, r in self._script.replies.items() if instructions and key in instructions),
+            None,
+        )
+        if answer is not None:
+            scripted = answer
+        elif self._cursor < len(self._script.responses):
             scripted = self._script.responses[self._cursor]
             self._cursor += 1
         if self._notes and self._script.note_reply is not None:

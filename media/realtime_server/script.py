@@ -64,7 +64,10 @@ class ScriptedResponse(BaseModel):
 class Script(BaseModel):
     """`note_reply`: what the agent says first in its next response after the client adds a
     `system` message (a model acting on new context); `$note` is the message's last line, which
-    is where OpenDeep's bridge puts the owner's words. None: such messages are only recorded."""
+    is where OpenDeep's bridge puts the owner's words. None: such messages are only recorded.
+    `replies`: what a `response.create` whose instructions contain a key is answered with (a
+    model following that response's instructions), instead of the next scripted response, which
+    stays next."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -72,6 +75,7 @@ class Script(BaseModel):
     responses: list[ScriptedResponse] = Field(default_factory=list)
     caller_transcripts: list[str] = Field(default_factory=list)
     note_reply: str | None = Field(default=None, min_length=1)
+    replies: dict[str, ScriptedResponse] = Field(default_factory=dict)
     base_dir: Path | None = Field(default=None, exclude=True)  # where `audio_file`s are read
 
 

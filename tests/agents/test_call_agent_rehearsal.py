@@ -71,7 +71,8 @@ def test_any_other_call_gets_the_receptionist_with_the_owner_and_objective() -> 
 def test_demo_targets_get_their_own_scripts() -> None:
     for target in ("Bright Smile Dental", "Harbor Dental", "Quiet Street Dental"):
         script = rehearsal_script(instructions("Admin", target, "Book."))
-        assert script == demo_scripts("Admin")[target]
+        assert script.model_copy(update={"replies": {}}) == demo_scripts("Admin")[target]
+        assert script.replies  # with the handover's lines
 
 
 def test_the_receptionist_says_what_the_development_pbx_plays() -> None:
@@ -91,3 +92,40 @@ def test_a_selector_over_given_scripts_matches_by_target() -> None:
     assert select(instructions("Alex", "Harbor Dental", "x")) == scripts["Harbor Dental"]
     assert select(instructions("Alex", "Nobody", "x")) is None
     assert script_selector()(instructions("Alex", "Nobody", "x")) is not None
+
+
+def test_the_rehearsal_voice_answers_each_handover_instruction_with_its_own_line() -> None:
+    """The handover's response instructions (rendered from `prompts/v1`) each pick one reply of
+    the rehearsal voice, not the next line of its script."""
+    from agents.call_agent.script import call_script
+
+    brief = CallBrief(
+        user_id=1,
+        call_id=2,
+        task_id=3,
+        call_uuid="u",
+        owner="Alex Morgan",
+        target_name="Harbor Insurance",
+        objective="Ask about the March bill.",
+        instructions="Ask for mornings.",
+        disclosure="Hi.",
+        voicemail_message=None,
+    )
+    script = call_script(brief)
+    voice = rehearsal_script(script.instructions)
+    said = {}
+    for name in ("connecting", "owner_brief", "owner_unavailable", "transfer_failed"):
+        asked = getattr(script, name)
+        (reply,) = [r for key, r in voice.replies.items() if key in asked]
+        (line,) = reply.outputs
+        assert isinstance(line, Say)
+        said[name] = line.text
+    assert said["connecting"].startswith("One moment, I'm connecting you to Alex Morgan")
+    assert said["owner_brief"] == (
+        "Hi Alex Morgan, this is your assistant. I'm on the line with Harbor Insurance about "
+        "this: Ask about the March bill. They're waiting for you. Connecting you now."
+    )
+    assert "can't come to the phone" in said["owner_unavailable"]
+    assert "couldn't transfer you" in said["transfer_failed"]
+    # The greeting and the script's own lines are not taken for one of them.
+    assert not [k for k in voice.replies if k in script.greeting]

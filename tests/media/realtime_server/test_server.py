@@ -314,6 +314,26 @@ async def test_a_system_message_is_recorded_and_the_next_response_acts_on_it(
     assert [(m.role, m.text) for m in record.messages] == [("system", note), ("user", "Hi")]
 
 
+async def test_a_response_asked_with_instructions_a_script_replies_to_gets_that_reply(
+    make_server: Any, open_client: Any
+) -> None:
+    """A model following a response's own instructions: the script's reply to them plays, and
+    the scripted response that was next is still next."""
+    script = Script(
+        responses=[ScriptedResponse(outputs=[Say(text="Tuesday at nine, then.")])],
+        replies={"stay on the line": ScriptedResponse(outputs=[Say(text="Connecting you.")])},
+    )
+    client = await open_client(await make_server(script))
+    await client.send(PCMU_SESSION)
+    asked = {"instructions": "Tell them to stay on the line."}
+    await client.send({"type": "response.create", "response": asked})
+    first = (await client.until("response.output_audio_transcript.done"))["transcript"]
+    await client.until("response.done")
+    await client.send({"type": "response.create", "response": {"instructions": "Go on."}})
+    second = (await client.until("response.output_audio_transcript.done"))["transcript"]
+    assert (first, second) == ("Connecting you.", "Tuesday at nine, then.")
+
+
 async def test_an_exhausted_script_answers_with_an_empty_response(
     make_server: Any, open_client: Any
 ) -> None:
