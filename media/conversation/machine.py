@@ -223,6 +223,9 @@ class Conversation:
         self._notes_seen: set[int] = set()
         self._owner_rung = False  # the owner's leg was dialled (at most once a call)
         self._brief_awaits = False  # the next response created is the brief to the owner
+        # The owner answered before the callee was told they are being connected: the brief
+        # is asked once that line has been said.
+        self._brief_deferred = False
         self._brief_response: str | None = None  # … and this is it: its audio goes to them
         self._bridging = False  # the PBX was asked to bridge the callee with the owner
         # A cold transfer the drain ends in, instead of a hang-up: (number, reason).
@@ -466,6 +469,12 @@ class Conversation:
             # The cancellation is confirmed: now the message's own response can start.
             ask, self._deferred_ask = self._deferred_ask, None
             commands += self._ask(ask)
+        elif (
+            self._brief_deferred and self._turns.active_response is None and not self._turns.asking
+        ):
+            # The callee has been told they are being connected: now the owner's brief.
+            self._brief_deferred = False
+            commands += self._ask_brief()
         if self.phase is Phase.HOLD and self._hold.check_owed and not commands:
             commands += self._check_on_hold()
         if self.phase is Phase.BRIEFING and response_id == self._brief_response:
@@ -708,11 +717,23 @@ class Conversation:
         commands = self._cancel_timer(Timer.OWNER_ANSWER)
         if not self._connected:
             return [*commands, *self._bridge()]  # no voice to brief them with: bridge at once
+        if (
+            self._turns.active_response is not None
+            or self._turns.asking
+            or self._deferred_ask is not None
+        ):
+            # The agent still speaks to the callee, or is about to ("connecting you", asked
+            # while it spoke): that response is theirs; the brief (the owner's) follows it.
+            self._brief_deferred = True
+            return commands
+        return [*commands, *self._ask_brief()]
+
+    def _ask_brief(self) -> list[Command]:
+        """The brief to the owner, cut short if it runs longer than a drain."""
         self._brief_awaits = True
         return [
-            *commands,
             self._set_timer(Timer.OWNER_BRIEF, self._timing.drain_ms),
-            *self._ask_when_free(self._script_().owner_brief),
+            *self._ask(self._script_().owner_brief),
         ]
 
     def _bridge(self) -> list[Command]:
@@ -763,7 +784,9 @@ class Conversation:
                 f"The owner did not take the call ({why}); the agent offered a callback.",
             ),
         ]
-        self._brief_awaits = False
+        self._brief_awaits = self._brief_deferred = False
+        if self._deferred_ask == self._script_().connecting:
+            self._deferred_ask = None  # the owner is not coming: no "connecting you" now
         if self._brief_response is not None and self._brief_response == self._turns.active_response:
             self._silenced = self._brief_response
             commands += self._realtime(CancelResponse())
@@ -861,7 +884,7 @@ class Conversation:
     def _ask_when_free(self, instructions: str) -> list[Command]:
         """Our own response now, or once the one in progress is done (the server refuses a
         second while one is active)."""
-        if self._turns.active_response is not None:
+        if self._turns.active_response is not None or self._turns.asking:
             self._deferred_ask = instructions
             return []
         return self._ask(instructions)

@@ -224,6 +224,40 @@ def test_call_me_in_asks_the_agent_to_tell_the_callee_once_it_has_finished_speak
     assert call.phase is Phase.TRANSFERRING
 
 
+def test_an_owner_who_answers_before_the_callee_was_told_is_briefed_after_them() -> None:
+    """*Call me in* while the agent spoke, and the owner's phone answers before that sentence
+    ended: the callee hears "connecting you" first, then the owner gets the brief."""
+    call = talking()
+    assert call(ResponseCreated("r2")) == []  # the agent is mid-sentence
+    call(TakeOver())
+    assert call(OwnerLegUp(), after_ms=800) == [CancelTimer(Timer.OWNER_ANSWER)]
+    assert call(ResponseDone("r2", "completed")) == [CreateResponse(WITH_OWNER.connecting)]
+    assert call(ResponseCreated("r3")) == []
+    assert call(AudioDelta("r3", "item-3", AUDIO)) == [Play(AUDIO, "item-3", "r3")]  # callee
+    # The brief's time limit runs from its ask, not from the owner's answer.
+    assert call(ResponseDone("r3", "completed"), after_ms=9000) == [
+        timer(Timer.OWNER_BRIEF, 15_000),
+        CreateResponse(WITH_OWNER.owner_brief),
+    ]
+    assert call(ResponseCreated("r4")) == []
+    assert call(AudioDelta("r4", "item-4", AUDIO)) == [Play(AUDIO, "item-4", "r4", to_owner=True)]
+    assert call(ResponseDone("r4", "completed")) == [WatchPlayout(to_owner=True)]
+    assert call(PlayoutDrained(to_owner=True)) == [CancelTimer(Timer.OWNER_BRIEF), BridgeLegs()]
+
+
+def test_an_owner_who_answers_while_connecting_you_is_asked_waits_for_that_line() -> None:
+    """*Call me in* with the agent silent: "connecting you" is asked at once; the owner answers
+    before the server created it. That response is the callee's; the brief follows it."""
+    call = talking()
+    assert CreateResponse(WITH_OWNER.connecting) in call(TakeOver())
+    assert CreateResponse(WITH_OWNER.owner_brief) not in call(OwnerLegUp(), after_ms=500)
+    assert call(ResponseCreated("r2")) == []
+    assert call(AudioDelta("r2", "item-2", AUDIO)) == [Play(AUDIO, "item-2", "r2")]  # callee
+    assert CreateResponse(WITH_OWNER.owner_brief) in call(ResponseDone("r2", "completed"))
+    assert call(ResponseCreated("r3")) == []
+    assert call(AudioDelta("r3", "item-3", AUDIO)) == [Play(AUDIO, "item-3", "r3", to_owner=True)]
+
+
 def test_the_callee_hanging_up_while_the_owner_rings_hangs_the_owner_up() -> None:
     call = transferring()
     ended = call(CallEnded("hangup"))

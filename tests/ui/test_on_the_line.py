@@ -206,3 +206,47 @@ def test_the_owner_listens_in_and_steers_a_call_nobody_else_can(
         (t.role, t.text) for t in turns
     ]
     assert "Forged" not in str([t.text for t in turns])
+
+
+def test_the_owner_calls_themselves_in_on_the_embedded_default(
+    browser: Any, made_run: Run, screenshots: Path
+) -> None:
+    """*Call me in* on a real call of `make run`'s app: the rehearsal voice tells the callee
+    it is connecting them, the owner's (simulated) phone rings and is briefed, the PBX bridges
+    the two and the agent leaves; the transcript read back says so, step by step."""
+    run = made_run
+
+    async def seed(db: Database) -> int:
+        async with db.users() as users:
+            await users.set_owner_phone(run.admin.user_id, "+12125550115")
+        campaign = await make_campaign(
+            db, run.admin.user_id, name="Call me in", objective="Book a cleaning next week"
+        )
+        return (await make_task(db, run.admin.user_id, campaign_id=campaign.id)).id
+
+    page = _signed_in(browser, run, run.admin)
+    open_tab(page, "Live calls")
+    live = page.locator("#live-calls")
+    expect(live).to_contain_text("No calls in progress", timeout=15_000)
+    task_id = run.app.run(seed)
+    expect(page.locator("[data-listen-call]")).to_be_visible(timeout=60_000)  # answered
+    page.locator("#live-take-over").click()
+    expect(page.locator("#live-note-result")).to_contain_text("Calling you in", timeout=15_000)
+    expect(live.locator(".od-turn-handover").first).to_be_visible(timeout=30_000)
+    page.screenshot(path=screenshots / "on-the-line-call-me-in.png", full_page=True)
+    expect(live).to_contain_text("No calls in progress", timeout=120_000)
+    page.context.close()
+
+    async def read_back(db: Database) -> list[TranscriptTurn]:
+        async with db.scope(run.admin.user_id) as s:
+            (call,) = await s.calls.list_for_task(task_id)
+        return read_items(TranscriptTurn, call.transcript)
+
+    turns = run.app.run(read_back)
+    said = [(t.role, t.text) for t in turns]
+    handover = [t.text for t in turns if t.role is TurnRole.HANDOVER]
+    assert handover[0].startswith("Ringing the owner to take the call over"), said
+    assert any(t.startswith("To the owner: Hi Admin, this is your assistant.") for t in handover)
+    assert handover[-1].startswith("The owner took the call over"), said
+    agent = [t.text for t in turns if t.role is TurnRole.AGENT]
+    assert "One moment, I'm connecting you to Admin. Please stay on the line." in agent, said
