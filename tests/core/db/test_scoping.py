@@ -65,6 +65,7 @@ async def test_other_users_rows_are_invisible_and_untouchable(
         assert await s.dnd.list() == []
         assert not await s.dnd.blocks("+12125550108")
         assert not await s.dnd.remove("+12125550108")
+        assert not await s.calls.forget_undialled(a["call"])  # still Alice's (required below)
         assert await s.tasks.cancel_pending_siblings(a["campaign"], keep_task_id=None) == 0
         assert await s.tasks.in_progress_siblings(a["campaign"], task_id=0) == 0
         assert not await s.tasks.sibling_succeeded(a["campaign"], task_id=0)
@@ -165,6 +166,7 @@ def test_every_repository_method_is_exercised_by_the_sql_check() -> None:
             "list_for_task",
             "list_live",
             "last_outcomes",
+            "forget_undialled",
             "append_turns",
             "append_fact",
             "set_voice_activity",
@@ -236,6 +238,7 @@ async def test_every_statement_on_user_tables_filters_by_user_id(
                 ids["call"], [TranscriptTurn(role="callee", text="hi", at=T0)]
             )
             await s.calls.set_progress(ids["call"], state=CallState.ANSWERED, hangup_cause=16)
+            assert not await s.calls.forget_undialled(ids["call"])  # it was answered: kept
             await s.calls.set_results(ids["call"], facts=[RecordedFact(name="x", value="")])
             await s.calls.append_fact(ids["call"], RecordedFact(name="y", value=""))
             await s.calls.set_voice_activity(ids["call"], VoiceActivityRecord())
