@@ -261,7 +261,8 @@ class CallAttemptRunner:
             log.error("call still up after the maximum; hanging up", call_uuid=placed.call_uuid)
             await self._calls.hangup(placed)
             snap = await placed.wait_ended(60)
-        release()  # the line is free; the analysis does not need a call slot
+        # The call slot is kept until the call's fate is written: a technical failure may
+        # pause the campaign (`_finish`), and no sibling may be dialled before it has.
         bridge = self._bridges.bridge(placed.call_uuid)
         failure: str | None = None
         not_a_mailbox = False
@@ -314,6 +315,7 @@ class CallAttemptRunner:
                 claim, placed.call_id, AttemptResult.CANCELLED, None, "the call was cancelled"
             )
             return
+        release()  # the line is free; the analysis does not need a call slot
         async with self._db.scope(claim.user_id) as s:
             # The claim stays this node's while the analyzer reads the call (the UI shows it).
             await s.tasks.start_analysis(claim.task_id, node_id=self._settings.effective_node_id)
