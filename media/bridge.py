@@ -39,7 +39,7 @@ from core.logging import get_logger
 from core.settings import Settings
 from media.audio import slin_to_ulaw, ulaw_to_slin
 from media.call_script import CallBrief, CallScript, ScriptWriter
-from media.call_store import CallStore
+from media.call_store import CallRecord
 from media.call_tools import CallActions, CallTools
 from media.conversation import (
     Command,
@@ -53,7 +53,7 @@ from media.conversation import (
     inputs,
 )
 from media.listen import CallLine
-from media.owner_notes import NoteBoard
+from media.owner_notes import NoteSource
 from media.playout import PlayoutBuffer
 from media.prewarm import PrewarmSource
 from media.realtime_client import RealtimeClient, RealtimeConfigError, RealtimeConnectionError
@@ -70,7 +70,7 @@ from media.realtime_events import (
 from media.realtime_session import RealtimeFactory, open_session, session_config
 from media.session import EndReason, InboundAudio, SessionControl, SessionEvent
 from media.speech_activity import VoiceActivity, measure
-from media.transcript_writer import TranscriptWriter
+from media.transcript_writer import TurnSink
 from media.turn_settings import turn_detection
 
 log = get_logger("opendeep.media.bridge")
@@ -123,12 +123,12 @@ class RealtimeBridge:
 
     def __init__(
         self,
-        store: CallStore,
+        store: CallRecord,
         settings: Settings,
         *,
         script: ScriptWriter,
         realtime: RealtimeFactory,
-        transcripts: TranscriptWriter,
+        transcripts: TurnSink,
         actions: CallActions | None = None,
         feedback_timeout_s: float | None = None,
         inbound_queue_frames: int = 50,
@@ -137,7 +137,7 @@ class RealtimeBridge:
         machine_wait_s: float = 6.0,
         voice: str | None = None,
         line: CallLine | None = None,
-        notes: NoteBoard | None = None,
+        notes: NoteSource | None = None,
         prewarmed: PrewarmSource | None = None,
     ) -> None:
         """`prewarmed`: where the call's session may wait, opened while the phone rang

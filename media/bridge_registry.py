@@ -110,6 +110,10 @@ class BridgeRegistry:
         before the call is placed."""
         self.expected.expect(call_uuid)
 
+    def audiosocket_address(self, call_uuid: str) -> str:
+        """Where Asterisk connects the call's AudioSocket: this process's server."""
+        return self._settings.audiosocket_address
+
     def prewarm(self, call_uuid: str, unused_after_s: float) -> None:
         """Open the call's Realtime session now, while its phone rings (its Originate is out),
         unless the settings turn prewarming off; closed unused after `unused_after_s` (the ring

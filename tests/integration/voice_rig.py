@@ -21,6 +21,7 @@ from app.node import Node, PartsWanted
 from app.rehearsal import node_settings
 from core.db import Database
 from core.db.models import Call, CallState
+from core.rules import RetryPolicy
 from core.settings import Settings
 from media.realtime_server import ConnectionRecord, RealtimeTestServer, Script
 from media.realtime_server.responses import SimOptions
@@ -53,16 +54,29 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def open_rig(
-    db: Database, pbx_settings: Settings, scripts: dict[str, Script]
+    db: Database,
+    pbx_settings: Settings,
+    scripts: dict[str, Script],
+    *,
+    settings: dict[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
 ) -> AsyncIterator[Rig]:
-    """A running node whose calls are voiced by `scripts` (by target name), at real time."""
+    """A running node whose calls are voiced by `scripts` (by target name), at real time;
+    `settings`: what differs from the rig's (e.g. `media_workers`); `retry`: the node's."""
     async with RealtimeTestServer(
         Script(responses=[]),
         options=SimOptions(realtime_factor=1.0),
         select_script=script_selector(scripts),
     ) as sim:
-        settings = node_settings(pbx_settings, sim.url).model_copy(update={"database_url": db.url})
-        node = Node(settings, db, PartsWanted(ui=False), ring_timeout_s=10, safety_interval_s=0.5)
+        update = {"database_url": db.url, **(settings or {})}
+        node = Node(
+            node_settings(pbx_settings, sim.url).model_copy(update=update),
+            db,
+            PartsWanted(ui=False),
+            retry=retry,
+            ring_timeout_s=10,
+            safety_interval_s=0.5,
+        )
         user_id = await make_user(db, "owner", display_name="Alex Morgan")
         rig = Rig(node, db, sim, user_id)
         assert node.telephony is not None
