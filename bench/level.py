@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -286,6 +286,7 @@ async def run(
         realtime_prewarm=False,
         media_workers=options.workers,
         media_uvloop=options.uvloop,
+        realtime_append_ms=options.append_ms,
         log_level="WARNING",
         log_format="console",
     )
@@ -393,9 +394,10 @@ class MediaOptions:
 
     workers: int
     uvloop: bool
+    append_ms: Literal[20, 40, 60] = 20
 
     def to_json(self) -> dict[str, Any]:
-        return {"workers": self.workers, "uvloop": self.uvloop}
+        return {"workers": self.workers, "uvloop": self.uvloop, "append_ms": self.append_ms}
 
 
 @dataclass
@@ -516,11 +518,14 @@ def main() -> None:
         "--workers", type=int, default=os.cpu_count() or 1, help="media worker processes"
     )
     parser.add_argument("--uvloop", action="store_true", help="the workers run on uvloop")
+    parser.add_argument(
+        "--append-ms", type=int, choices=(20, 40, 60), default=20, help="callee audio per append"
+    )
     parser.add_argument("--out", type=Path, required=True, help="JSON file for the figures")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (raw data)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="opendeep-media-bench-"))
-    options = MediaOptions(args.workers, args.uvloop)
+    options = MediaOptions(args.workers, args.uvloop, args.append_ms)
     run_to_figures(
         lambda: run(args.calls, args.seconds, args.ramp_per_s, work, options),
         args.out,

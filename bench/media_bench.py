@@ -54,7 +54,13 @@ ROWS = (
 
 
 def run_level(
-    calls: int, seconds: float, ramp_per_s: float, out: Path, workers: int, uvloop: bool
+    calls: int,
+    seconds: float,
+    ramp_per_s: float,
+    out: Path,
+    workers: int,
+    uvloop: bool,
+    append_ms: int = 20,
 ) -> bool:
     """Run one level in a fresh process (its media path in `workers` worker processes); True
     when it wrote its figures."""
@@ -69,6 +75,7 @@ def run_level(
         f"--out={out}",
         f"--workers={workers}",
         *(["--uvloop"] if uvloop else []),
+        f"--append-ms={append_ms}",
     ]
     print(f"--- {calls} calls × {seconds:.0f} s ...", file=sys.stderr, flush=True)
     try:
@@ -253,7 +260,8 @@ def context_lines(result: dict[str, Any]) -> list[str]:
     )
     lines = [
         f"media path: {media['workers']} worker processes on "
-        f"{'uvloop' if media['uvloop'] else 'asyncio'}'s event loop ({workers})",
+        f"{'uvloop' if media['uvloop'] else 'asyncio'}'s event loop, "
+        f"{media.get('append_ms', 20)} ms per append ({workers})",
         f"CPU (cores, of {result['machine']['cpus']}): "
         f"media (node process + workers) {cpu['measured_process_cores']:.2f} "
         f"({cpu['measured_ms_per_call_second']:.1f} ms per call-second, "
@@ -328,6 +336,13 @@ def main(argv: list[str] | None = None) -> int:
         help="media worker processes (default: one per core)",
     )
     parser.add_argument("--uvloop", action="store_true", help="the media workers run on uvloop")
+    parser.add_argument(
+        "--append-ms",
+        type=int,
+        choices=(20, 40, 60),
+        default=20,
+        help="callee audio per input_audio_buffer.append (REALTIME_APPEND_MS)",
+    )
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument(
         "--scenario",
@@ -364,7 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for calls in levels:
         out = args.results_dir / f"media-{calls}.json"
-        if not run_level(calls, seconds, args.ramp_per_s, out, args.workers, args.uvloop):
+        ran = run_level(
+            calls, seconds, args.ramp_per_s, out, args.workers, args.uvloop, args.append_ms
+        )
+        if not ran:
             failed += 1
             continue
         result = json.loads(out.read_text())

@@ -121,6 +121,12 @@ class Settings(BaseSettings):
         "Originate names its worker's). 1: the calls' audio runs in the node's own process. 0: "
         "one per CPU core. With more than one, the UI does not offer listening in to a call yet.",
     )
+    realtime_append_ms: Literal[20, 40, 60] = Field(
+        20,
+        description="How much of the callee's audio each `input_audio_buffer.append` carries: "
+        "20 (every frame as it comes), 40 or 60 ms (fewer, larger messages; the callee's voice "
+        "reaches the model up to 20 or 40 ms later).",
+    )
     media_uvloop: bool = Field(
         False,
         description="Run the media workers' event loops on uvloop (only with MEDIA_WORKERS "

@@ -432,13 +432,21 @@ class RealtimeBridge:
             self._log.warning("realtime send failed", event_type=event.get("type"), error=str(exc))
 
     async def _send_inbound(self) -> None:
+        frames = max(1, self._settings.realtime_append_ms // 20)
         while True:
+            pcm, received = b"", None  # received: when the batch's last frame came
             try:
                 async with asyncio.timeout(INBOUND_GAP_S):
                     pcm, received = await self._inbound.get()
-                audio = slin_to_ulaw(pcm)
+                    # Batches of `frames`: the batch's first frame waits for the others.
+                    for _ in range(frames - 1):
+                        more, received = await self._inbound.get()
+                        pcm += more
             except TimeoutError:
-                audio, received = GAP_SILENCE, None
+                pass  # a gap: what came of the batch goes now, or the gap as silence
+            audio = slin_to_ulaw(pcm) if pcm else GAP_SILENCE
+            if not pcm:
+                received = None
             if self._rt is None or not self._listening:
                 continue
             try:
