@@ -123,6 +123,9 @@ class Node:
                 )
                 media, clients = self.workers, self.workers.clients
             else:
+                if workers > 1:
+                    # A factory of the caller's cannot be handed to another process.
+                    log.warning("a Realtime factory was given: the calls' media stays in-process")
                 registry = BridgeRegistry(
                     db, settings, script=call_script, realtime=realtime, actions=self.placed
                 )

@@ -1,12 +1,16 @@
-"""`python -m bench.level --calls N --seconds S --out F`: one concurrency level of the media
-benchmark. This process is the one measured: it holds only OpenDeep's media path — the
-AudioSocket server, the bridge registry, one `RealtimeBridge` per call with its Realtime client,
-and the SQLite database. The local Realtime server (`bench.sim_process`) and the simulated
-Asterisk peers (`bench.peer_process`) run in processes of their own.
+"""`python -m bench.level --calls N --seconds S --out F [--workers W] [--uvloop] [--append-ms M]`:
+one concurrency level of the media benchmark. What is measured is OpenDeep's media path as a node
+with media workers runs it: this process holds the node's side (`media.workers.MediaWorkers`:
+the calls' briefs, the transcript writer, the answers to the workers' requests, SQLite), and
+W worker processes (`media.worker_process`) carry the calls — the AudioSocket servers, one
+`RealtimeBridge` per call with its Realtime client. The local Realtime server
+(`bench.sim_process`) and the simulated Asterisk peers (`bench.peer_process`) run in processes
+of their own.
 
-Sequence: seed N calls; start the helpers; one warm-up call (first-use imports and caches are
-not per-call memory); baseline RSS; ramp the N calls up; RSS again once every call is live;
-settle; measure for S seconds; hang up; correlate what the three processes recorded.
+Sequence: seed N calls; start the workers and the helpers; expect every call; one warm-up call
+per worker (first-use imports and caches are not per-call memory); baseline RSS; ramp the N
+calls up; RSS again once every call is live; settle; measure for S seconds; hang up; correlate
+what the processes recorded.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ ROWS = (
     ),
     ("peer_jitter_ms", "3b peer jitter", "|inter-arrival − 20 ms| at the peer"),
     ("barge_in_ms", "4 barge-in", "speech_started sent → last agent frame at the peer"),
-    ("", "5 memory per call", "(RSS all calls live − RSS before) / calls; tracemalloc'd"),
+    ("", "5 memory per call", "(workers' RSS all calls live − RSS before) / calls"),
 )
 
 

@@ -119,7 +119,7 @@ class Settings(BaseSettings):
         description="Media worker processes carrying the calls' audio, each with its own event "
         "loop and AudioSocket port (AUDIOSOCKET_PORT, AUDIOSOCKET_PORT+1, …; each call's "
         "Originate names its worker's). 1: the calls' audio runs in the node's own process. 0: "
-        "one per CPU core. With more than one, the UI does not offer listening in to a call yet.",
+        "one per CPU core.",
     )
     realtime_append_ms: Literal[20, 40, 60] = Field(
         20,

@@ -84,6 +84,15 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class Listen:
+    """Someone listens in on the call from the node's UI (`on`), or nobody any more: send its
+    line's mix (`LineAudio`) while someone does."""
+
+    call_uuid: str
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """The answer to a `Request` (its `value`), or why there is none (`error`)."""
 
@@ -148,6 +157,14 @@ class WatchNotes:
     user_id: int
     call_id: int
     watching: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LineAudio:
+    """Records of a call's line mix (`media.listen.encode_record`), for the node's listeners."""
+
+    call_uuid: str
+    records: bytes
 
 
 @dataclass(frozen=True, slots=True)

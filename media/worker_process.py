@@ -33,10 +33,11 @@ from core.domain import CallOutcome, TurnRole, VoiceActivityRecord
 from core.logging import configure_logging, get_logger
 from core.settings import secret_values
 from media.audiosocket_server import AudioSocketServer
+from media.audiosocket_session import AudioSocketSession
 from media.bridge import RealtimeBridge
 from media.call_script import CallBrief
 from media.expected_calls import ExpectedCalls
-from media.listen import CallLines
+from media.listen import CallLine, CallLines, Listener
 from media.owner_notes import Deliver
 from media.prewarm import Prewarmed, Prewarmer
 from media.realtime_client import RealtimeClientFactory
@@ -50,6 +51,8 @@ from media.worker_messages import (
     Expect,
     FiguresWanted,
     Forget,
+    LineAudio,
+    Listen,
     Listening,
     Measure,
     Note,
@@ -254,6 +257,8 @@ class Worker:
             allowed_peers=settings.audiosocket_allowed_networks,
         )
         self._watchers: set[asyncio.Task[None]] = set()
+        self._lines: dict[str, CallLine] = {}
+        self._relays: dict[str, Listener] = {}
         self._lag_at: list[float] = []
         self._lag: list[float] = []
         self._lag_task: asyncio.Task[None] | None = None
@@ -268,6 +273,7 @@ class Worker:
         if amd:
             self.actions.amd[key] = amd
         store = RemoteCall(self.link, brief)
+        line = self._lines[key] = self.lines.open(brief.user_id, brief.call_id)
         self._uuids[brief.call_id] = key
         self._call_ids[key] = brief.call_id
         bridge = RealtimeBridge(
@@ -278,7 +284,7 @@ class Worker:
             transcripts=self.turns,
             actions=self.actions,
             voice=self.config.voice,
-            line=self.lines.open(brief.user_id, brief.call_id),
+            line=line,
             prewarmed=self.prewarmer,
             notes=self.notes,
         )
@@ -304,8 +310,33 @@ class Worker:
         client = await open_session(self.clients, config)
         return Prewarmed(client, written.instructions, respond_to_turns=False)
 
+    def listen(self, call_uuid: str, on: bool) -> None:
+        """Send the call's line mix to the node while someone listens there."""
+        relay = self._relays.pop(call_uuid, None)
+        if relay is not None:
+            relay.leave()
+        line = self._lines.get(call_uuid)
+        if not on or line is None or (listener := line.listen()) is None:
+            return
+        self._relays[call_uuid] = listener
+        task = asyncio.create_task(self._relay(call_uuid, listener), name=f"relay-{call_uuid}")
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+
+    async def _relay(self, call_uuid: str, listener: Listener) -> None:
+        async with contextlib.aclosing(listener.records()) as records:
+            async for record in records:
+                try:
+                    self.link.send(LineAudio(call_uuid, record))
+                except ChannelClosed:
+                    return
+
     def forget(self, call_uuid: str) -> None:
         self.expected.forget(call_uuid)
+        self._lines.pop(call_uuid, None)
+        relay = self._relays.pop(call_uuid, None)
+        if relay is not None:
+            relay.leave()
         self._briefs.pop(call_uuid, None)
         self.actions.amd.pop(call_uuid, None)
         self.live.pop(call_uuid, None)
@@ -328,6 +359,8 @@ class Worker:
                 self.forget(call_uuid)
             case Note():
                 self.notes.arrived(message)
+            case Listen(call_uuid=call_uuid, on=on):
+                self.listen(call_uuid, on)
             case Measure():
                 if self._lag_task is None:
                     self._lag_task = asyncio.create_task(self._measure_lag(), name="loop-lag")
@@ -341,7 +374,7 @@ class Worker:
 
     def figures(self, request_id: int, drain: bool) -> WorkerFigures:
         calls: dict[str, CallFigures] = {}
-        sessions = {str(s.call_id): s for s in self.server.sessions if s.call_id is not None}
+        sessions = {key: s for s in self.server.sessions if (key := _identified(s)) is not None}
         for key, bridge in self.live.items():
             session = sessions.get(key)
             if session is None:
@@ -390,6 +423,14 @@ class Worker:
         await self.clients.aclose()
 
 
+def _identified(session: AudioSocketSession) -> str | None:
+    """The session's call UUID, None while its first frame has not named it."""
+    try:
+        return str(session.call_id)
+    except RuntimeError:
+        return None
+
+
 async def serve(fd: int) -> None:
     sock = socket.socket(fileno=fd)
     reader, writer = await asyncio.open_unix_connection(sock=sock)
@@ -411,8 +452,14 @@ async def serve(fd: int) -> None:
                 message = await channel.receive()
             except ChannelClosed:
                 break
-            if not worker.handle(message):
-                break
+            try:
+                if not worker.handle(message):
+                    break
+            except Exception:
+                # One message gone wrong must not end the calls this worker carries.
+                log.exception(
+                    "media worker could not handle a message", kind=type(message).__name__
+                )
     finally:
         worker.link.fail_all("the worker is stopping")
         await worker.aclose()

@@ -27,8 +27,9 @@ writes of its call's row, its transcript turns, hang-up and keys over AMI, the o
 worker carrying the call stopped"), hung up over AMI, and retried by the normal retry rules; the
 calls it was still expecting are handed to its replacement, which the node starts at once.
 
-Not carried across yet: listening in on a call from the UI (`media.listen`) sees only the calls
-of the node's own process, so with workers the UI has no line to offer.
+Listening in from the UI (`media.listen`): the node keeps a line for each call its workers
+carry; while someone listens, the call's worker sends its line's mix (the records listeners read)
+and the node hands them on. Nobody listening, nothing is mixed or sent.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from media.call_script import CallBrief, ScriptWriter
 from media.call_store import CallStore
 from media.call_tools import CallActions
 from media.conversation import ConversationResult
-from media.listen import CallLines
+from media.listen import CallLine, CallLines, decode_records
 from media.owner_notes import NoteBoard
 from media.realtime_client import RealtimeClientFactory
 from media.transcript_writer import TranscriptWriter
@@ -62,6 +63,8 @@ from media.worker_messages import (
     Expect,
     FiguresWanted,
     Forget,
+    LineAudio,
+    Listen,
     Listening,
     Measure,
     Note,
@@ -133,6 +136,8 @@ class WorkerCall:
     brief: asyncio.Task[CallBrief | None] | None = None
     prewarm_for_s: float | None = None
     arrived: bool = False
+    line: CallLine | None = None  # for listening in, once the call has arrived
+    listening: bool = False  # the worker sends the line's mix
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     ended: ConversationResult = field(default_factory=ConversationResult)
 
@@ -198,7 +203,7 @@ class MediaWorkers:
         self._voice_check = VoiceCheck(self.clients)
         self._transcripts = TranscriptWriter(db)
         self.notes = NoteBoard(db)
-        self.lines = CallLines()  # the UI's listening: no calls of workers (see above)
+        self.lines = CallLines()  # the lines of the workers' calls, for the UI's listeners
         self._calls: dict[str, WorkerCall] = {}
         self._supervisors: list[asyncio.Task[None]] = []
         self._requests: set[asyncio.Task[None]] = set()
@@ -302,6 +307,8 @@ class MediaWorkers:
             return
         if call.brief is not None and not call.brief.done():
             call.brief.cancel()
+        if call.line is not None:
+            call.line.end()
         self.workers[call.worker].send(Forget(key))
 
     def bridge(self, call_uuid: str) -> WorkerCall | None:
@@ -456,6 +463,8 @@ class MediaWorkers:
         for call in lost:
             call.ended = ConversationResult(technical_failure=True, reason=WORKER_STOPPED)
             call.finished.set()
+            if call.line is not None:
+                call.line.end()
             if self.actions is not None:
                 self._spawn(self._hang_up(call.call_uuid), f"hangup-{call.call_uuid}")
         if self._stopping:
@@ -492,11 +501,18 @@ class MediaWorkers:
                     worker.notes[key] = self.notes.watch(
                         user_id, call_id, _note_sender(worker, user_id, call_id)
                     )
+            case LineAudio(call_uuid=call_uuid, records=records):
+                call = self._calls.get(call_uuid)
+                if call is not None and call.line is not None:
+                    for ulaw, at in decode_records(records)[0]:
+                        call.line.relay(ulaw, at)
             case CallEnded(call_uuid=call_uuid, result=result):
                 call = self._calls.get(call_uuid)
                 if call is not None and call.worker == worker.index:
                     call.ended = result
                     call.finished.set()
+                    if call.line is not None:
+                        call.line.end()
             case WorkerFigures(request_id=request_id):
                 future = worker.figures.pop(request_id, None)
                 if future is not None and not future.done():
@@ -528,6 +544,11 @@ class MediaWorkers:
             if brief is None:
                 return None
             call.arrived = True
+            call.line = self.lines.open(
+                brief.user_id,
+                brief.call_id,
+                on_listeners=_listening(self.workers[call.worker], call),
+            )
             return brief, self._heard_amd(call.call_uuid)
         brief = await self._prepare(call)
         if brief is None:
@@ -553,6 +574,17 @@ class MediaWorkers:
         task = asyncio.create_task(coro, name=name)
         self._requests.add(task)
         task.add_done_callback(self._requests.discard)
+
+
+def _listening(worker: WorkerHandle, call: WorkerCall) -> Callable[[int], None]:
+    """Tells the call's worker to send its line's mix while someone listens (`CallLine`)."""
+
+    def listeners(count: int) -> None:
+        if (count > 0) != call.listening:
+            call.listening = count > 0
+            worker.send(Listen(call.call_uuid, call.listening))
+
+    return listeners
 
 
 def _note_sender(worker: WorkerHandle, user_id: int, call_id: int) -> Callable[[int, str], bool]:

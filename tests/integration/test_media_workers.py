@@ -1,10 +1,12 @@
 """A node with two media worker processes, through the development PBX: each call is carried by
-the worker the node gave it to, and killing one worker mid-call ends only that worker's call —
+the worker the node gave it to (and listened in on through the node), and killing one worker
+mid-call ends only that worker's call —
 marked a technical failure and dialled again by the retry rules — while the other worker's call
 goes on to its end; the node starts a new worker in the dead one's place."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -18,6 +20,7 @@ from core.db.models import Call, CallState
 from core.domain import AttemptResult, CallOutcome
 from core.rules import RetryPolicy
 from core.settings import Settings
+from media.listen import decode_records
 from media.realtime_server import CallTool, Say, Script, ScriptedResponse
 from media.workers import WORKER_STOPPED
 from tests.integration.scheduling import dispatching
@@ -135,6 +138,18 @@ async def test_a_killed_media_worker_ends_only_its_calls_which_are_retried(rig: 
     await until(mid_call, 60, "both calls in conversation")
     killed_call = workers.bridge(first[KILLED].call_uuid)
     assert killed_call is not None and not killed_call.finished.is_set()  # still in conversation
+    # The owner can listen in on a call a worker carries: its mix comes through the node.
+    line = workers.lines.line(rig.user_id, first[KEPT].id)
+    assert line is not None and workers.lines.line(rig.user_id + 1, first[KEPT].id) is None
+    listener = line.listen()
+    assert listener is not None
+    heard = 0
+    async with contextlib.aclosing(listener.records()) as records:
+        async for record in records:
+            heard += sum(len(ulaw) for ulaw, _ in decode_records(record)[0])
+            if heard >= 8000:  # one second of the call
+                break
+    assert heard >= 8000
     kept_worker = workers.worker_of(first[KEPT].call_uuid)
     killed_worker = workers.worker_of(first[KILLED].call_uuid)
     assert {kept_worker, killed_worker} == {0, 1}  # one call per worker
