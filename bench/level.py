@@ -57,8 +57,9 @@ from media.workers import MediaWorkers
 
 SETTLE_S = 2.0
 # The warm-up call's first audio comes after the AMD wait (1 s: the seed has no verdict), the
-# greeting wait (1.5 s: no "Hello?" heard) and the first use of the SDK and the prompts.
-WARMUP_S = 6.0
+# greeting wait (1.5 s: no "Hello?" heard) and the first use of the SDK and the prompts, in
+# every worker at once (on a loaded machine 6 s were sometimes not enough).
+WARMUP_S = 8.0
 
 # Goals (reported, never asserted).
 GOALS = {
@@ -150,12 +151,15 @@ class Watch:
         self.appends: array[float] = array("d")
         self.lag: list[list[tuple[float, float]]] = [[] for _ in media.workers]
         self.calls_of: list[set[str]] = [set() for _ in media.workers]
+        self.logged: list[dict[str, int]] = [{} for _ in media.workers]
 
     async def poll(self, keep: bool) -> int:
         """Gather the workers' figures; `keep`: keep the append latencies. Returns how many
         measured calls are live."""
         for index, worker in enumerate(await self.media.figures()):
             self.lag[index].extend(worker.lag)
+            if worker.logged:
+                self.logged[index] = worker.logged
             for call_uuid, call in worker.calls.items():
                 if call_uuid not in self.uuids:
                     continue
@@ -348,6 +352,9 @@ async def run(
         end = watch.snapshot(sim, peers, live)
         window = (start.at, end.at)
 
+        await watch.poll(keep=False)  # what the workers logged up to the end of the window
+        for logged in watch.logged:
+            tally.counts.update(logged)
         await peers.send("stop", window=list(window))
         peers_done = await peers.expect("done", 120)
         await sim.send("stop", window=list(window))

@@ -48,6 +48,7 @@ class WorkerConfig:
     realtime_url: str  # the node's Realtime URL now (the rehearsal voice's when it serves)
     voice: str  # what `calls.voice` says of the calls (the model, or "rehearsal")
     log_level: str
+    places_calls: bool  # the node hangs up and sends keys over AMI (else: over AudioSocket)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,11 +196,13 @@ class CallFigures:
 
 @dataclass(frozen=True, slots=True)
 class WorkerFigures:
-    """The worker's figures: its live calls by UUID, and its loop lag samples (at, lag)."""
+    """The worker's figures: its live calls by UUID, its loop lag samples (at, lag), and the
+    warnings and errors it logged since it started."""
 
     request_id: int
     calls: dict[str, CallFigures] = field(default_factory=dict)
     lag: list[tuple[float, float]] = field(default_factory=list)
+    logged: dict[str, int] = field(default_factory=dict)  # warnings and errors, by message
 
 
 # --- framing -------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import logging
 import socket
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -230,6 +231,22 @@ class RemoteNotes:
             asyncio.get_running_loop().call_later(NOTE_RETRY_S, self.arrived, note)
 
 
+class LogCount(logging.Handler):
+    """The warnings and errors this worker logged, by message (and exception), for its
+    figures."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.msg.get("event") if isinstance(record.msg, dict) else record.msg
+        key = f"{record.levelname.lower()}: {str(message).splitlines()[0] if message else ''}"
+        if record.exc_info and record.exc_info[0] is not None:
+            key += f" ({record.exc_info[0].__name__})"
+        self.counts[key] += 1
+
+
 class Worker:
     """The calls of one media worker (see the module's docstring)."""
 
@@ -262,6 +279,7 @@ class Worker:
         self._lag_at: list[float] = []
         self._lag: list[float] = []
         self._lag_task: asyncio.Task[None] | None = None
+        self.logged = LogCount()
 
     async def resolve(self, call_uuid: uuid.UUID) -> SessionHandler | None:
         key = str(call_uuid)
@@ -282,7 +300,7 @@ class Worker:
             script=self.config.script,
             realtime=self.clients,
             transcripts=self.turns,
-            actions=self.actions,
+            actions=self.actions if self.config.places_calls else None,
             voice=self.config.voice,
             line=line,
             prewarmed=self.prewarmer,
@@ -345,8 +363,8 @@ class Worker:
             self._uuids.pop(call_id, None)
         self.prewarmer.discard(call_uuid, "the call ended before its session was used")
 
-    def handle(self, message: object) -> bool:
-        """Carry out one message of the node's; False on `Stop`."""
+    def handle(self, message: object) -> None:
+        """Carry out one message of the node's (`Stop` is `serve`'s)."""
         match message:
             case Reply():
                 self.link.answered(message)
@@ -366,11 +384,8 @@ class Worker:
                     self._lag_task = asyncio.create_task(self._measure_lag(), name="loop-lag")
             case FiguresWanted(request_id=request_id, drain=drain):
                 self.link.send(self.figures(request_id, drain))
-            case Stop():
-                return False
             case _:
                 log.warning("unknown message from the node", kind=type(message).__name__)
-        return True
 
     def figures(self, request_id: int, drain: bool) -> WorkerFigures:
         calls: dict[str, CallFigures] = {}
@@ -402,7 +417,7 @@ class Worker:
         if drain:
             self._lag_at.clear()
             self._lag.clear()
-        return WorkerFigures(request_id, calls, lag)
+        return WorkerFigures(request_id, calls, lag, dict(self.logged.counts))
 
     async def _measure_lag(self) -> None:
         while True:
@@ -444,28 +459,46 @@ async def serve(fd: int) -> None:
         secrets=secret_values(config.settings),
     )
     worker = Worker(channel, config)
+    logging.getLogger().addHandler(worker.logged)
     await worker.server.start()
     channel.send(Listening(worker.server.port))
+    ending: asyncio.Task[None] | None = None
     try:
         while True:
             try:
                 message = await channel.receive()
             except ChannelClosed:
                 break
+            if isinstance(message, Stop):
+                # End the calls while the node still answers: their last writes (the outcome,
+                # the voice activity, the turns) go through it. Then the channel closes.
+                if ending is None:
+                    ending = asyncio.create_task(_end_calls(worker, channel), name="stopping")
+                continue
             try:
-                if not worker.handle(message):
-                    break
+                worker.handle(message)
             except Exception:
                 # One message gone wrong must not end the calls this worker carries.
                 log.exception(
                     "media worker could not handle a message", kind=type(message).__name__
                 )
     finally:
-        worker.link.fail_all("the worker is stopping")
+        worker.link.fail_all("the node is gone")
+        if ending is None:
+            await worker.aclose()
+        else:
+            with contextlib.suppress(Exception):
+                await ending
+        channel.close()
+
+
+async def _end_calls(worker: Worker, channel: Channel) -> None:
+    try:
         await worker.aclose()
         with contextlib.suppress(Exception):
             await channel.drain()
-        channel.close()
+    finally:
+        channel.close()  # the node sees the end of the channel; our receive loop ends too
 
 
 def main() -> None:

@@ -400,6 +400,7 @@ class MediaWorkers:
                     realtime_url=self.clients.base_url,
                     voice=self.clients.voice,
                     log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()),
+                    places_calls=self.actions is not None,
                 )
             )
             async with asyncio.timeout(START_TIMEOUT_S):
