@@ -62,7 +62,8 @@ class CallAnalyzer(Protocol):
 
 class PlacedCalls:
     """The calls this node's attempts have placed and still follow, by call UUID: what a
-    call's bridge hangs up and sends DTMF through (media's `CallActions`).
+    call's bridge hangs up, sends DTMF and hands over to its owner through (media's
+    `CallActions`).
 
     Built before the bridges and the runner, and given to both, so neither is patched into
     the other after it is built.
@@ -83,6 +84,23 @@ class PlacedCalls:
 
     async def send_dtmf(self, call_uuid: str, digits: str) -> None:
         await self._calls.send_dtmf(self._followed(call_uuid), digits)
+
+    async def call_owner(
+        self, call_uuid: str, leg_uuid: str, number: str, *, ring_timeout_s: int, audiosocket: str
+    ) -> None:
+        await self._calls.call_owner(
+            self._followed(call_uuid),
+            leg_uuid,
+            number,
+            ring_timeout_s=ring_timeout_s,
+            audiosocket=audiosocket,
+        )
+
+    async def bridge_owner(self, call_uuid: str, leg_uuid: str) -> None:
+        await self._calls.bridge_owner(self._followed(call_uuid), leg_uuid)
+
+    async def hangup_owner(self, call_uuid: str, leg_uuid: str) -> None:
+        await self._calls.hangup_owner(self._followed(call_uuid), leg_uuid)
 
     def amd_status(self, call_uuid: str) -> str | None:
         placed = self._placed.get(call_uuid)

@@ -30,14 +30,19 @@ PJSIP_RELOAD = 'asterisk -rx "module reload res_pjsip.so"'
 
 # Each AMI action OpenDeep sends, the class of AMI_WRITE that grants it, and what it is for.
 # (Asterisk 22's own privileges, `manager show command NAME`: Originate originate;
-# Hangup system|call; PlayDTMF call; CoreShowChannels system|reporting; Getvar
-# call|reporting; ShowDialPlan config|reporting. Login, Ping and ListCommands need none.)
+# Hangup system|call; PlayDTMF call; Redirect call; Setvar call; StopMixMonitor system|call;
+# CoreShowChannels system|reporting; Getvar call|reporting; ShowDialPlan config|reporting.
+# Login, Ping and ListCommands need none. StopMixMonitor, which a handover of a recorded call
+# sends, is not listed: Asterisk lists it only while app_mixmonitor is loaded (the test call
+# checks MixMonitor), and its class is Redirect's.)
 ACTIONS: dict[str, tuple[str, str]] = {
     "Originate": ("originate", "place calls"),
     "Hangup": ("call", "end calls"),
     "PlayDTMF": ("call", "press keys in phone menus"),
+    "Redirect": ("call", "hand a call over to its owner"),
+    "Setvar": ("call", "tell a call handed over where its owner's leg is"),
     "CoreShowChannels": ("reporting", "find the calls still up after a reconnect"),
-    "Getvar": ("reporting", "let the doctor read modules and the trunk"),
+    "Getvar": ("reporting", "let the doctor read modules and the trunk, find a handover's legs"),
     "ShowDialPlan": ("reporting", "let the doctor read OpenDeep's contexts"),
 }
 # One action per class that OpenDeep's user must not have: it could run shell commands, load

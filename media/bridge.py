@@ -10,7 +10,10 @@ in and carries its commands out. The tasks of a call, all owned here and cancell
 - `callee-in`: callee audio (8 kHz s16le from Asterisk) → G.711 μ-law →
   `input_audio_buffer.append`, through a bounded queue that keeps the newest frames;
 - one task per running tool (a question to the owner may take a minute: barge-in and
-  transcripts keep flowing meanwhile), per running timer, and one watching the playout drain.
+  transcripts keep flowing meanwhile), per running timer, and one watching the playout drain;
+- when the call is handed over: one placing the owner's leg (`media.owner_leg`: it comes back
+  to this node's AudioSocket server under its own UUID, and the agent's brief plays there),
+  and one hanging it up if the owner does not take the call.
 
 The owner's notes to the call come from the process's `media.owner_notes.NoteBoard` (one read
 for every call), which hands each new one to the conversation.
@@ -34,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, assert_never
 
 from core.db import utcnow
-from core.domain import CallOutcome
+from core.domain import CallOutcome, FeedbackKind
 from core.logging import get_logger
 from core.settings import Settings
 from media.audio import slin_to_ulaw, ulaw_to_slin
@@ -53,6 +56,7 @@ from media.conversation import (
     inputs,
 )
 from media.listen import CallLine
+from media.owner_leg import OwnerLeg, OwnerLegs, owner_leg_uuid
 from media.owner_notes import NoteSource
 from media.playout import PlayoutBuffer
 from media.prewarm import PrewarmSource
@@ -89,6 +93,9 @@ INPUT_QUEUE = 2000
 TURN_FLUSH_S = 5.0
 STORE_TIMEOUT_S = 10.0  # one read or write of the call's rows
 HANGUP_TIMEOUT_S = 5.0
+# A Realtime session closes in a task of its own (its close handshake must not hold up the
+# conversation, nor, cancelled, swallow the call's end); the call's end waits this long for it.
+CLOSE_WAIT_S = 2.0
 PLAYOUT_POLL_S = 0.02  # the pacer drains the buffer on its own clock: its frame rate is enough
 
 
@@ -139,11 +146,16 @@ class RealtimeBridge:
         line: CallLine | None = None,
         notes: NoteSource | None = None,
         prewarmed: PrewarmSource | None = None,
+        owner_legs: OwnerLegs | None = None,
     ) -> None:
         """`prewarmed`: where the call's session may wait, opened while the phone rang
         (`media.prewarm`); without one, or without a session there, the bridge connects at
-        answer. `notes`: where the owner's notes to the call come from (none: no notes)."""
+        answer. `notes`: where the owner's notes to the call come from (none: no notes).
+        `owner_legs`: where the owner's leg of a handover is awaited (without it, or without
+        `actions`, a call cannot be handed over)."""
         self._store = store
+        self._owner_legs = owner_legs
+        self._owner_leg: OwnerLeg | None = None
         self._settings = settings
         self._write_script = script
         self._realtime_factory = realtime
@@ -183,6 +195,7 @@ class RealtimeBridge:
         self._main: asyncio.Task[None] | None = None
         self._callee_in: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing: set[asyncio.Task[None]] = set()  # Realtime sessions being closed
         self._timers: dict[Timer, asyncio.Task[None]] = {}
         self.finished = asyncio.Event()
         self.stats = BridgeStats(self._conversation.counts)
@@ -226,11 +239,15 @@ class RealtimeBridge:
             self._unwatch_notes()
         if self._line is not None:
             self._line.end()
+        if self._owner_legs is not None and self._brief is not None:
+            self._owner_legs.forget(owner_leg_uuid(self._brief.call_uuid))
         tasks = [*self._tasks, *([self._main] if self._main else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._timers.clear()
+        if self._closing:
+            await asyncio.wait(self._closing, timeout=CLOSE_WAIT_S)
         try:
             # Callee audio still queued counts in the record of their voice; nothing else
             # queued matters once the line is closed.
@@ -293,14 +310,19 @@ class RealtimeBridge:
 
     async def _execute(self, command: Command) -> Input | None:
         match command:
-            case commands.Play(audio=audio, item_id=item_id, response_id=response_id):
-                self._playout.push(ulaw_to_slin(audio), item_id=item_id, response_id=response_id)
-            case commands.FlushPlayout():
-                self._playout.flush()
+            case commands.Play(
+                audio=audio, item_id=item_id, response_id=response_id, to_owner=to_owner
+            ):
+                playout = self._playout_of(to_owner)
+                if playout is not None:
+                    playout.push(ulaw_to_slin(audio), item_id=item_id, response_id=response_id)
+            case commands.FlushPlayout(to_owner=to_owner):
+                if (playout := self._playout_of(to_owner)) is not None:
+                    playout.flush()
             case commands.ClearPlayout():
                 return inputs.PlayoutCleared(self._playout.clear())
-            case commands.WatchPlayout():
-                self._spawn(self._watch_playout(), "playout-drain")
+            case commands.WatchPlayout(to_owner=to_owner):
+                self._spawn(self._watch_playout(to_owner), "playout-drain")
             case commands.CreateResponse(instructions=instructions):
                 await self._send(response_create(instructions=instructions))
             case commands.CancelResponse():
@@ -322,9 +344,15 @@ class RealtimeBridge:
             case commands.CloseRealtime():
                 rt, self._rt = self._rt, None
                 if rt is not None:
-                    await rt.close()
+                    self._close_later(rt)
             case commands.StartTool(call_id=call_id, request=request):
                 self._spawn(self._run_tool(call_id, request), f"tool-{type(request).__name__}")
+            case commands.DialOwner(number=number, ring_s=ring_s):
+                self._spawn(self._dial_owner(number, ring_s), "owner-leg")
+            case commands.HangUpOwner():
+                self._spawn(self._hang_up_owner(), "owner-hangup")
+            case commands.BridgeLegs():
+                return await self._bridge_legs()
             case commands.WriteTurn(role=role, text=text):
                 # Never waits; a full queue drops the turn and logs it (the writer's job).
                 self._transcripts.write(self._store.user_id, self._store.call_id, role, text)
@@ -482,13 +510,17 @@ class RealtimeBridge:
         if task is not None:
             task.cancel()
 
-    def _note_arrived(self, note_id: int, text: str) -> bool:
-        """A new note of the owner's (`NoteBoard`); False when the queue is full (it is handed
-        over again on the board's next read)."""
+    def _note_arrived(self, note_id: int, text: str, kind: FeedbackKind) -> bool:
+        """A new note of the owner's, or their asking to be called in (`NoteBoard`); False
+        when the queue is full (it is handed over again on the board's next read)."""
+        take_over = kind is FeedbackKind.TAKE_OVER
+        event: Input = inputs.TakeOver(text) if take_over else inputs.OwnerNote(note_id, text)
         try:
-            self._inputs.put_nowait(inputs.OwnerNote(note_id, text))
+            self._inputs.put_nowait(event)
         except asyncio.QueueFull:
             return False
+        if take_over:  # the conversation answers it by ringing the owner, or says why not
+            self._spawn(self._mark_note(note_id, "delivered"), "take-over-mark")
         return True
 
     async def _mark_note(self, note_id: int, outcome: str) -> None:
@@ -497,10 +529,69 @@ class RealtimeBridge:
         except Exception:
             self._log.exception("could not record the owner's note", note_id=note_id)
 
-    async def _watch_playout(self) -> None:
-        while not self._playout.is_empty:  # noqa: ASYNC110
+    async def _watch_playout(self, to_owner: bool = False) -> None:
+        playout = self._playout_of(to_owner)
+        while playout is not None and not playout.is_empty:  # noqa: ASYNC110
             await asyncio.sleep(PLAYOUT_POLL_S)
-        await self._inputs.put(inputs.PlayoutDrained())
+        await self._inputs.put(inputs.PlayoutDrained(to_owner=to_owner))
+
+    def _playout_of(self, to_owner: bool) -> PlayoutBuffer | None:
+        """The callee's playout, or the owner's leg's (None: no leg is up)."""
+        if not to_owner:
+            return self._playout
+        return self._owner_leg.playout if self._owner_leg is not None else None
+
+    # --- handing the call over to the owner ------------------------------------------------
+
+    async def _dial_owner(self, number: str, ring_s: int) -> None:
+        """Await the owner's leg on this node's AudioSocket server, then have telephony ring
+        it; a leg that cannot be placed is reported to the conversation."""
+        assert self._brief is not None  # a handover comes after CallStarted
+        if self._actions is None or self._owner_legs is None:
+            await self._inputs.put(inputs.OwnerLegFailed("this node does not place calls"))
+            return
+        call_uuid = self._brief.call_uuid
+        leg_uuid = owner_leg_uuid(call_uuid)
+        self._owner_leg = OwnerLeg(self._offer)
+        self._owner_legs.expect(leg_uuid, self._owner_leg)
+        try:
+            async with asyncio.timeout(HANGUP_TIMEOUT_S):
+                await self._actions.call_owner(
+                    call_uuid,
+                    leg_uuid,
+                    number,
+                    ring_timeout_s=ring_s,
+                    audiosocket=self._settings.audiosocket_address,
+                )
+        except Exception as exc:
+            self._log.warning("the owner's leg could not be placed", error=repr(exc))
+            self._owner_legs.forget(leg_uuid)
+            await self._inputs.put(inputs.OwnerLegFailed(str(exc) or type(exc).__name__))
+
+    async def _hang_up_owner(self) -> None:
+        if self._actions is None or self._owner_legs is None or self._brief is None:
+            return
+        leg_uuid = owner_leg_uuid(self._brief.call_uuid)
+        self._owner_legs.forget(leg_uuid)
+        try:
+            async with asyncio.timeout(HANGUP_TIMEOUT_S):
+                await self._actions.hangup_owner(self._brief.call_uuid, leg_uuid)
+        except Exception:
+            self._log.exception("the owner's leg could not be hung up")
+
+    async def _bridge_legs(self) -> inputs.LegsBridged:
+        """Have the PBX bridge the callee with the owner. The callee's AudioSocket closes as it
+        does: the line's end may cancel this wait, and then says the same."""
+        if self._actions is None or self._brief is None:
+            return inputs.LegsBridged("this node does not place calls")
+        call_uuid = self._brief.call_uuid
+        try:
+            async with asyncio.timeout(HANGUP_TIMEOUT_S):
+                await self._actions.bridge_owner(call_uuid, owner_leg_uuid(call_uuid))
+        except Exception as exc:
+            self._log.warning("the legs could not be bridged", error=repr(exc))
+            return inputs.LegsBridged(str(exc) or type(exc).__name__)
+        return inputs.LegsBridged()
 
     # --- the line and the database -----------------------------------------------------------
 
@@ -558,6 +649,13 @@ class RealtimeBridge:
     async def _stored(self, work: Awaitable[T]) -> T:
         async with asyncio.timeout(STORE_TIMEOUT_S):
             return await work
+
+    def _close_later(self, rt: RealtimeClient) -> None:
+        """Close a Realtime session without waiting: a close handshake, cancelled with the
+        call's end, was seen to swallow the cancellation and hold the end for 10 s."""
+        task = asyncio.create_task(rt.close(), name=f"realtime-close-{self._store.call_id}")
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=f"{name}-{self._store.call_id}")

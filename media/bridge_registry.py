@@ -25,6 +25,7 @@ from media.call_store import CallStore
 from media.call_tools import CallActions
 from media.expected_calls import ExpectedCalls
 from media.listen import CallLines
+from media.owner_leg import OwnerLegs
 from media.owner_notes import NoteBoard
 from media.prewarm import Prewarmer, call_session_opener
 from media.realtime_client import RealtimeClientFactory
@@ -68,6 +69,7 @@ class BridgeRegistry:
         self._transcripts = TranscriptWriter(db)
         self._live: dict[str, RealtimeBridge] = {}
         self.expected = ExpectedCalls()
+        self.owner_legs = OwnerLegs(self.expected)  # the owners' legs of calls handed over
         self.lines = lines or CallLines()
         self.prewarmer = Prewarmer(call_session_opener(db, settings, script, realtime))
         self.notes = NoteBoard(db)
@@ -129,6 +131,9 @@ class BridgeRegistry:
         self.prewarmer.discard(call_uuid, CALL_ENDED)
 
     async def resolve(self, call_uuid: uuid.UUID) -> SessionHandler | None:
+        leg = self.owner_legs.take(call_uuid)
+        if leg is not None:
+            return leg
         store = await self._find_call(self._db, self._settings, call_uuid)
         if store is None:
             log.warning("audiosocket for an unknown call", call_uuid=str(call_uuid))
@@ -146,6 +151,7 @@ class BridgeRegistry:
             line=self.lines.open(store.user_id, store.call_id),
             prewarmed=self.prewarmer,
             notes=self.notes,
+            owner_legs=self.owner_legs,
         )
         self._live[str(call_uuid)] = bridge
         return bridge

@@ -31,6 +31,7 @@ class CallBrief:
     amd_status: str | None = None
     turn_taking: TurnTaking = field(default_factory=TurnTaking)  # the campaign's, or defaults
     hold_limit_s: int = HOLD_LIMIT_S  # the campaign's: the longest wait on hold, in all
+    owner_phone: str | None = None  # where the owner takes a call over (E.164); None: not set
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,14 @@ class CallScript:
     note_intro: str  # heads an owner's note to the agent (the note follows on its own line)
     turn_taking: TurnTaking = field(default_factory=TurnTaking)  # turn detection, interruptions
     hold_limit_s: int = HOLD_LIMIT_S  # how long the agent waits on hold, in all
+    # Handing the callee over to the owner: the owner's phone (None: no handover), how long it
+    # rings, what the agent tells the callee when the owner asks to be called in, its brief to
+    # the owner once they answer, and its words to the callee when the owner does not.
+    owner_phone: str | None = None
+    owner_ring_s: int = 25
+    connecting: str = ""
+    owner_brief: str = ""
+    owner_unavailable: str = ""
 
     def resumed_instructions(self, history: str) -> str:
         """The session's instructions after a dropped line, with what was said so far."""

@@ -106,6 +106,7 @@ class CallStore:
             amd_status=call.amd_status,
             turn_taking=self._turn_taking(campaign.plan),
             hold_limit_s=self._hold_limit_s(campaign.plan),
+            owner_phone=profile.owner_phone if profile else None,
         )
 
     def _turn_taking(self, plan: dict[str, Any] | None) -> TurnTaking:

@@ -26,6 +26,19 @@ class CallActions(Protocol):
 
     async def send_dtmf(self, call_uuid: str, digits: str) -> None: ...
 
+    async def call_owner(
+        self, call_uuid: str, leg_uuid: str, number: str, *, ring_timeout_s: int, audiosocket: str
+    ) -> None:
+        """Ring the owner's phone on a leg of its own, whose audio comes to `audiosocket`
+        under `leg_uuid` (`media.owner_leg.owner_leg_uuid`)."""
+        ...
+
+    async def bridge_owner(self, call_uuid: str, leg_uuid: str) -> None:
+        """Bridge the call with its owner's leg in the PBX: both leave AudioSocket."""
+        ...
+
+    async def hangup_owner(self, call_uuid: str, leg_uuid: str) -> None: ...
+
     def amd_status(self, call_uuid: str) -> str | None:
         """The dialplan's answering-machine verdict as telephony heard it over AMI (None: none
         yet), from memory: it is known before the database has it."""

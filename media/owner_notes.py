@@ -1,6 +1,7 @@
 """The owners' notes to the calls a process carries, read for all of them at once.
 
-An owner's note to the agent of a live call is a row (`feedback_requests`, kind `owner_note`),
+An owner's note to the agent of a live call is a row (`feedback_requests`, kind `owner_note`;
+*Call me in* is one of kind `take_over`, read and handed over the same way),
 written by whichever node's UI the owner uses, so the database is the truth and is read. One
 task per process reads the undelivered notes of every call it watches in one query every
 `poll_s` (each call's notes from its own user only), and hands each new note to the call it is
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from core.db import Database
-from core.domain import FeedbackAnswer
+from core.domain import FeedbackAnswer, FeedbackKind
 from core.logging import get_logger
 
 log = get_logger("opendeep.media.notes")
@@ -29,8 +30,9 @@ log = get_logger("opendeep.media.notes")
 POLL_S = 0.5  # how soon a note reaches its call, at most (plus one read)
 READ_TIMEOUT_S = 5.0
 
-# Hands a note (its id, the owner's words) to a call; False when the call could not take it now.
-Deliver = Callable[[int, str], bool]
+# Hands a note or a take-over request (its id, the owner's words, which of the two) to a call;
+# False when the call could not take it now.
+Deliver = Callable[[int, str, FeedbackKind], bool]
 
 
 class NoteSource(Protocol):
@@ -102,5 +104,5 @@ class NoteBoard:
                 continue
             answer = FeedbackAnswer.read(row.answer)
             words = answer.words if answer is not None else None
-            if words and watch.deliver(row.id, words):
+            if words and watch.deliver(row.id, words, row.kind):
                 watch.offered.add(row.id)

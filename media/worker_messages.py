@@ -22,6 +22,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from core.domain import FeedbackKind
 from core.settings import Settings
 from media.call_script import CallBrief, ScriptWriter
 from media.conversation import ConversationResult
@@ -82,6 +83,7 @@ class Note:
     call_id: int
     note_id: int
     words: str
+    kind: FeedbackKind = FeedbackKind.OWNER_NOTE  # a note, or a request to take the call over
 
 
 @dataclass(frozen=True, slots=True)

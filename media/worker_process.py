@@ -39,6 +39,7 @@ from media.bridge import RealtimeBridge
 from media.call_script import CallBrief
 from media.expected_calls import ExpectedCalls
 from media.listen import CallLine, CallLines, Listener
+from media.owner_leg import OwnerLegs
 from media.owner_notes import Deliver
 from media.prewarm import Prewarmed, Prewarmer
 from media.realtime_client import RealtimeClientFactory
@@ -176,6 +177,17 @@ class RemoteActions:
     async def send_dtmf(self, call_uuid: str, digits: str) -> None:
         await self._link.ask(call_uuid, "send_dtmf", digits)
 
+    async def call_owner(
+        self, call_uuid: str, leg_uuid: str, number: str, *, ring_timeout_s: int, audiosocket: str
+    ) -> None:
+        await self._link.ask(call_uuid, "call_owner", leg_uuid, number, ring_timeout_s, audiosocket)
+
+    async def bridge_owner(self, call_uuid: str, leg_uuid: str) -> None:
+        await self._link.ask(call_uuid, "bridge_owner", leg_uuid)
+
+    async def hangup_owner(self, call_uuid: str, leg_uuid: str) -> None:
+        await self._link.ask(call_uuid, "hangup_owner", leg_uuid)
+
     def amd_status(self, call_uuid: str) -> str | None:
         return self.amd.get(call_uuid)
 
@@ -227,7 +239,7 @@ class RemoteNotes:
         deliver = self._deliver.get((note.user_id, note.call_id))
         if deliver is None:
             return
-        if not deliver(note.note_id, note.words):
+        if not deliver(note.note_id, note.words, note.kind):
             asyncio.get_running_loop().call_later(NOTE_RETRY_S, self.arrived, note)
 
 
@@ -263,6 +275,9 @@ class Worker:
         self._call_ids: dict[str, int] = {}
         self.turns = RemoteTurns(self.link, self._uuids)
         self.expected = ExpectedCalls()
+        # The owner's leg of a handover comes to this worker's port, like its call.
+        self.owner_legs = OwnerLegs(self.expected)
+        self._bridge_settings = settings.model_copy(update={"audiosocket_port": config.port})
         self.lines = CallLines()
         self.live: dict[str, RealtimeBridge] = {}
         self._briefs: dict[str, CallBrief] = {}
@@ -282,6 +297,9 @@ class Worker:
         self.logged = LogCount()
 
     async def resolve(self, call_uuid: uuid.UUID) -> SessionHandler | None:
+        leg = self.owner_legs.take(call_uuid)
+        if leg is not None:
+            return leg
         key = str(call_uuid)
         answer = await self.link.ask(key, "arrived")
         if answer is None:
@@ -296,7 +314,7 @@ class Worker:
         self._call_ids[key] = brief.call_id
         bridge = RealtimeBridge(
             store,
-            self.config.settings,
+            self._bridge_settings,
             script=self.config.script,
             realtime=self.clients,
             transcripts=self.turns,
@@ -305,6 +323,7 @@ class Worker:
             line=line,
             prewarmed=self.prewarmer,
             notes=self.notes,
+            owner_legs=self.owner_legs,
         )
         self.live[key] = bridge
         task = asyncio.create_task(self._report_end(key, bridge), name=f"ended-{key}")

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from core.db import Database
+from core.domain import FeedbackKind
 from core.logging import get_logger
 from core.settings import Settings
 from media.call_script import CallBrief, ScriptWriter
@@ -52,7 +53,7 @@ from media.call_store import CallStore
 from media.call_tools import CallActions
 from media.conversation import ConversationResult
 from media.listen import CallLine, CallLines, decode_records
-from media.owner_notes import NoteBoard
+from media.owner_notes import Deliver, NoteBoard
 from media.realtime_client import RealtimeClientFactory
 from media.transcript_writer import TranscriptWriter
 from media.voice_check import VoiceCheck
@@ -557,11 +558,24 @@ class MediaWorkers:
         if op == "amd_status":
             store = CallStore(self._db, self._settings, brief.user_id, brief.call_id)
             return self._heard_amd(call.call_uuid) or await store.amd_status()
-        if op in ("hangup", "send_dtmf"):
+        if op in ("hangup", "send_dtmf", "call_owner", "bridge_owner", "hangup_owner"):
             if self.actions is None:
                 raise LookupError("this node places no calls")
             if op == "hangup":
                 return await self.actions.hangup(call.call_uuid)
+            if op == "call_owner":
+                leg_uuid, number, ring_timeout_s, audiosocket = args
+                return await self.actions.call_owner(
+                    call.call_uuid,
+                    leg_uuid,
+                    number,
+                    ring_timeout_s=ring_timeout_s,
+                    audiosocket=audiosocket,
+                )
+            if op == "bridge_owner":
+                return await self.actions.bridge_owner(call.call_uuid, *args)
+            if op == "hangup_owner":
+                return await self.actions.hangup_owner(call.call_uuid, *args)
             return await self.actions.send_dtmf(call.call_uuid, *args)
         if op in STORE_OPS:
             store = CallStore(self._db, self._settings, brief.user_id, brief.call_id)
@@ -588,9 +602,9 @@ def _listening(worker: WorkerHandle, call: WorkerCall) -> Callable[[int], None]:
     return listeners
 
 
-def _note_sender(worker: WorkerHandle, user_id: int, call_id: int) -> Callable[[int, str], bool]:
-    def deliver(note_id: int, words: str) -> bool:
-        return worker.send(Note(user_id, call_id, note_id, words))
+def _note_sender(worker: WorkerHandle, user_id: int, call_id: int) -> Deliver:
+    def deliver(note_id: int, words: str, kind: FeedbackKind) -> bool:
+        return worker.send(Note(user_id, call_id, note_id, words, kind))
 
     return deliver
 

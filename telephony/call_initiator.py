@@ -47,10 +47,18 @@ from telephony.errors import (
     CallNotLive,
     ChannelCheckFailed,
     DuplicateCall,
+    HandoverFailed,
     InvalidDtmf,
     OriginateRefused,
 )
-from telephony.originate import originate_action
+from telephony.originate import AmiAction, originate_action
+from telephony.owner_leg import (
+    bridge_actions,
+    local_half_2,
+    owner_leg_action,
+    owner_leg_half_2,
+    peer_action,
+)
 
 log = get_logger("opendeep.telephony.calls")
 
@@ -405,6 +413,83 @@ class CallInitiator:
                     "Duration": str(DTMF_DURATION_MS),
                 }
             )
+
+    # --- handing a call over to its owner ------------------------------------------------
+    async def call_owner(
+        self,
+        call: PlacedCall,
+        leg_uuid: str,
+        number: str,
+        *,
+        ring_timeout_s: int,
+        audiosocket: str,
+    ) -> None:
+        """Ring the owner's phone `number` (E.164) on a leg of its own whose audio goes to
+        `audiosocket` under `leg_uuid`. Raises `CallNotLive` when the call is not up,
+        `AmiError` when Asterisk refuses or cannot be reached."""
+        self._require_live(call)
+        action = owner_leg_action(
+            call_uuid=call.call_uuid,
+            leg_uuid=leg_uuid,
+            number=number,
+            user_id=call.user_id,
+            ring_timeout_s=ring_timeout_s,
+            audiosocket=audiosocket,
+            action_id=f"owner-{call.call_uuid}-{uuid.uuid4().hex[:8]}",
+        )
+        log.info("ringing the owner", call_uuid=call.call_uuid, ring_timeout_s=ring_timeout_s)
+        await self._ami.send(action)
+
+    async def bridge_owner(self, call: PlacedCall, leg_uuid: str) -> None:
+        """Bridge the call's SIP leg with its owner's in the PBX (`telephony.owner_leg`): both
+        Local pairs, and so both AudioSockets, end. Raises `CallNotLive`, `AmiError`, or
+        `HandoverFailed` when a leg has no SIP peer (it hung up)."""
+        live = self._require_live(call)
+        channel = live.tracker.channel
+        if channel is None:
+            raise CallNotLive(f"call {call.call_uuid} has no channel yet")
+        tag = f"bridge-{call.call_uuid}-{uuid.uuid4().hex[:8]}"
+        callee_peer = await self._getvar(peer_action(local_half_2(channel), f"{tag}-callee"))
+        owner_peer = await self._getvar(peer_action(owner_leg_half_2(leg_uuid), f"{tag}-owner"))
+        if not callee_peer or not owner_peer:
+            raise HandoverFailed(
+                f"no SIP leg to bridge (callee: {callee_peer or 'none'}, "
+                f"owner: {owner_peer or 'none'})"
+            )
+        recording = await self._getvar(
+            {
+                "Action": "Getvar",
+                "ActionID": f"{tag}-rec",
+                "Channel": channel,
+                "Variable": "OPENDEEP_RECORDING_FILE",
+            }
+        )
+        if recording:
+            # The SIP leg records on into the same file; two writers at once would not do.
+            await self._ami.send(
+                {"Action": "StopMixMonitor", "ActionID": f"{tag}-stop", "Channel": channel}
+            )
+        for action in bridge_actions(
+            callee_peer=callee_peer,
+            owner_peer=owner_peer,
+            recording_file=recording,
+            leg_uuid=leg_uuid,
+            action_id=tag,
+        ):
+            await self._ami.send(action)
+        log.info("call bridged with its owner", call_uuid=call.call_uuid)
+
+    async def _getvar(self, action: AmiAction) -> str:
+        response = await self._ami.send(action)
+        value = response.get("Value")
+        return value if isinstance(value, str) and value != "(null)" else ""
+
+    async def hangup_owner(self, call: PlacedCall, leg_uuid: str) -> None:
+        """Hang up the call's owner leg, ringing or answered (gone already: nothing to do)."""
+        try:
+            await self._ami.send({"Action": "Hangup", "Channel": leg_uuid, "Cause": "16"})
+        except AmiActionFailed as exc:
+            log.info("owner leg already gone", call_uuid=call.call_uuid, error=exc.message)
 
     def _require_live(self, call: PlacedCall) -> _Live:
         live = self._calls.get(call.channel_id)

@@ -75,3 +75,8 @@ class OriginateRefused(TelephonyError):
 
 class CallNotLive(TelephonyError):
     """The call has ended, or is not known to this node, so it cannot be acted on."""
+
+
+class HandoverFailed(TelephonyError):
+    """A call could not be bridged with its owner's leg: one of them has no SIP leg (any
+    more) to bridge."""

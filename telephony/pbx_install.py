@@ -46,6 +46,7 @@ OPENDEEP_CONTEXTS = (
     "opendeep-predial",
     "opendeep-dial-result",
     "opendeep-agent",
+    "opendeep-owner",
     "opendeep-inbound",
     "opendeep-doctor",
 )

@@ -34,4 +34,12 @@ def call_script(brief: CallBrief) -> CallScript:
         note_intro=render_note_intro(brief),
         turn_taking=brief.turn_taking,
         hold_limit_s=brief.hold_limit_s,
+        owner_phone=brief.owner_phone,
+        connecting=render_prompt(AGENT, "connecting", PROMPT_VERSION, owner=brief.owner),
+        owner_brief=render_prompt(
+            AGENT, "owner_brief", PROMPT_VERSION, owner=brief.owner, target=brief.target_name
+        ),
+        owner_unavailable=render_prompt(
+            AGENT, "owner_unavailable", PROMPT_VERSION, owner=brief.owner
+        ),
     )

@@ -70,5 +70,28 @@ WAIT_ON_HOLD = FunctionTool(
     parameters={"type": "object", "properties": {}},
 )
 
-CALL_TOOLS = (END_CALL, SEND_DTMF, REQUEST_USER_FEEDBACK, RECORD_FACT, WAIT_ON_HOLD)
+TRANSFER_TO_OWNER = FunctionTool(
+    name="transfer_to_owner",
+    description=(
+        "Hand the call over to the owner (the person you call on behalf of): call it when the "
+        "person asks to speak to a person, or when the decision needs a conversation with the "
+        "owner. First tell them you are connecting them and to stay on the line; say nothing "
+        "after calling it. The owner's phone rings; you brief them, and they take the call "
+        "over. Returns an error when the owner cannot be rung: then offer a callback."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {"reason": {"type": "string", "description": "why the owner is needed"}},
+        "required": ["reason"],
+    },
+)
+
+CALL_TOOLS = (
+    END_CALL,
+    SEND_DTMF,
+    REQUEST_USER_FEEDBACK,
+    RECORD_FACT,
+    WAIT_ON_HOLD,
+    TRANSFER_TO_OWNER,
+)
 TOOL_NAMES = frozenset(t.name for t in CALL_TOOLS)

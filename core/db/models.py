@@ -96,6 +96,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(128))
     password_hash: Mapped[str] = mapped_column(String(255))
     preferences: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Where the user takes a call over (E.164); None: not set, no call of theirs is handed over.
+    owner_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -661,17 +661,25 @@ class FeedbackRepo(_Scoped[FeedbackRequest]):
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def add_note(
-        self, call_id: int, text: str, *, at: dt.datetime | None = None
+        self,
+        call_id: int,
+        text: str,
+        *,
+        at: dt.datetime | None = None,
+        kind: FeedbackKind = FeedbackKind.OWNER_NOTE,
     ) -> FeedbackRequest:
-        """A note from the owner to the agent of one of their calls. It is stored answered (the
-        note is the owner's words, `{"text": …}`), so it is never in the inbox; the call's
-        bridge reads it (`undelivered_notes`) and marks it applied once delivered."""
+        """A note from the owner to the agent of one of their calls, or (`kind` TAKE_OVER)
+        their asking to be called in. It is stored answered (the owner's words, `{"text": …}`),
+        so it is never in the inbox; the call's bridge reads it (`undelivered_notes`) and marks
+        it applied once delivered."""
+        if kind not in (FeedbackKind.OWNER_NOTE, FeedbackKind.TAKE_OVER):
+            raise ValueError(f"not a message to a live call: {kind}")
         call = await CallRepo(self._session, self.user_id).require(call_id)
         task = await TaskRepo(self._session, self.user_id).require(call.task_id)
         at = at or utcnow()
         item = FeedbackRequest(
             user_id=self.user_id,
-            kind=FeedbackKind.OWNER_NOTE,
+            kind=kind,
             status=FeedbackStatus.ANSWERED,
             question="",
             payload={},

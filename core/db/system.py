@@ -200,16 +200,16 @@ class SystemOps:
     async def undelivered_notes(
         self, calls: Collection[tuple[int, int]]
     ) -> Sequence[FeedbackRequest]:
-        """The owners' notes not delivered yet to the calls given as (user id, call id) — each
-        call's notes from its own user only — oldest first: one read for every call a node
-        carries (`media.owner_notes`)."""
+        """The owners' notes and take-over requests not delivered yet to the calls given as
+        (user id, call id) — each call's from its own user only — oldest first: one read for
+        every call a node carries (`media.owner_notes`)."""
         if not calls:
             return []
         stmt = (
             select(FeedbackRequest)
             .where(
                 tuple_(FeedbackRequest.user_id, FeedbackRequest.call_id).in_(list(calls)),
-                FeedbackRequest.kind == FeedbackKind.OWNER_NOTE,
+                FeedbackRequest.kind.in_([FeedbackKind.OWNER_NOTE, FeedbackKind.TAKE_OVER]),
                 FeedbackRequest.status == FeedbackStatus.ANSWERED,
             )
             .order_by(FeedbackRequest.answered_at, FeedbackRequest.id)

@@ -112,6 +112,14 @@ class UserDirectory:
         user.preferences = dict(preferences)
         await self._session.flush()
 
+    async def set_owner_phone(self, user_id: int, number: str | None) -> None:
+        """The user's own phone number (E.164, checked by the caller); None clears it."""
+        user = await self._session.get(User, user_id)
+        if user is None:
+            raise LookupError(f"user {user_id} not found")
+        user.owner_phone = number
+        await self._session.flush()
+
     async def count(self) -> int:
         from sqlalchemy import func
 

@@ -102,6 +102,7 @@ class EndedBy(StrEnum):
     CALLEE = "callee"
     VOICEMAIL = "voicemail"  # the message was left on a mailbox
     FAILURE = "failure"  # the voice or the line failed
+    HANDED_OVER = "handed_over"  # the agent bridged the callee with the owner and left
 
 
 class TurnRole(StrEnum):
@@ -111,6 +112,7 @@ class TurnRole(StrEnum):
     CALLEE = "callee"
     OWNER = "owner"  # the owner's answer to a live question, read out on the call
     OWNER_NOTE = "owner_note"  # a note the owner sent the agent during the call (not said)
+    HANDOVER = "handover"  # the call handed to the owner, or why it was not (not said)
 
 
 class FeedbackKind(StrEnum):
@@ -121,6 +123,9 @@ class FeedbackKind(StrEnum):
     # The owner steering a live call: stored answered (the note is the answer), delivered to
     # the call's voice agent by the bridge, which marks it `applied`. Never in the inbox.
     OWNER_NOTE = "owner_note"
+    # The owner asking to take a live call over (*Call me in*): stored answered like a note,
+    # read by the same board and handed to the call's conversation as its TakeOver input.
+    TAKE_OVER = "take_over"
 
 
 class FeedbackStatus(StrEnum):
@@ -147,6 +152,7 @@ class AuditAction(StrEnum):
     DNC_REMOVED = "dnc_removed"
     SETTINGS_CHANGED = "settings_changed"
     NOTE_SENT = "note_sent"  # a note to a live call's agent
+    TAKE_OVER_REQUESTED = "take_over_requested"  # *Call me in* on a live call
 
 
 REHEARSAL_VOICE: Final = "rehearsal"  # `calls.voice` of a call the local scripted voice carried

@@ -70,7 +70,7 @@ from core.services.preferences import (
     validate_preferences,
 )
 from core.services.recordings import recording_problem
-from core.services.steering import MAX_NOTE_LEN, NoteSent, send_note
+from core.services.steering import MAX_NOTE_LEN, NoteSent, send_note, take_over
 
 __all__ = [
     "MAX_NOTE_LEN",
@@ -136,5 +136,6 @@ __all__ = [
     "remove_number",
     "save_preferences",
     "send_note",
+    "take_over",
     "validate_preferences",
 ]

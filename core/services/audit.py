@@ -30,6 +30,7 @@ ACTION_LABELS = {
     AuditAction.DNC_REMOVED: "took a number off the Do-Not-Call list",
     AuditAction.SETTINGS_CHANGED: "changed the settings",
     AuditAction.NOTE_SENT: "sent a note to a live call",
+    AuditAction.TAKE_OVER_REQUESTED: "asked to be called in to a live call",
 }
 
 # An answer to a plan approval, in either form it is stored in (the Approvals tab's

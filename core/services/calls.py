@@ -94,6 +94,7 @@ _SPEAKERS = {
     TurnRole.CALLEE: "Callee",
     TurnRole.OWNER: "You",
     TurnRole.OWNER_NOTE: "Your note",
+    TurnRole.HANDOVER: "Handover",
 }
 
 

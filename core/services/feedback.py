@@ -32,6 +32,7 @@ KIND_LABELS = {
     FeedbackKind.ANALYSIS_REVIEW: "Analysis review",
     FeedbackKind.CHECK_IN: "Check-in",
     FeedbackKind.OWNER_NOTE: "Note to a live call",
+    FeedbackKind.TAKE_OVER: "Call me in",
 }
 # Shown as the plan or analysis card, or internal to the graphs (their markdown `description`
 # repeats what the cards show; `hitl` makes their writes idempotent).

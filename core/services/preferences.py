@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from core.db import Database, UserDirectory
+from core.db.models import User
 from core.domain import AuditAction, AuditDetail
 from core.phone import InvalidPhoneNumber, normalize
 from core.rules.caller_id import CallerIdRefused, allowed_caller_id
@@ -74,6 +75,7 @@ FIELD_LABELS: dict[str, str] = {
     "ai_disclosure": "AI disclosure line",
     "time_zone": "Your time zone",
     "caller_id": "Caller ID",
+    "owner_phone": "Your phone number",
     "assistant": "Assistant model",
     "orchestrator": "Orchestrator model",
     "analyzer": "Analyzer model",
@@ -132,6 +134,11 @@ class Preferences(BaseModel):
         description="The number your calls show: one of this server's CALLER_ID_CHOICES; "
         "empty: this server's own (CALLER_ID).",
     )
+    owner_phone: str = Field(
+        "",
+        description="Your own phone (E.164): where a call of yours rings when you take it over; "
+        "empty: no call is handed over to you.",
+    )
     models: AgentModels
 
     @property
@@ -152,6 +159,7 @@ class Preferences(BaseModel):
                 "ai_disclosure": settings.ai_disclosure,
                 "time_zone": DEFAULT_TIME_ZONE,
                 "caller_id": "",
+                "owner_phone": "",
                 "models": {
                     "assistant": settings.assistant_model,
                     "orchestrator": settings.orchestrator_model,
@@ -177,6 +185,17 @@ class Preferences(BaseModel):
     def _e164(cls, value: Any, info: ValidationInfo) -> str:
         try:
             return normalize(str(value or ""), _node(info).default_region)
+        except InvalidPhoneNumber as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("owner_phone", mode="before")
+    @classmethod
+    def _owner_e164(cls, value: Any, info: ValidationInfo) -> str:
+        text = str(value or "").strip()
+        if not text:
+            return ""
+        try:
+            return normalize(text, _node(info).default_region)
         except InvalidPhoneNumber as exc:
             raise ValueError(str(exc)) from None
 
@@ -343,8 +362,14 @@ async def load_preferences(db: Database, settings: Settings, user_id: int) -> Pr
     """The user's preferences in force (the node's defaults for anything never saved)."""
     async with db.users() as users:
         profile = await users.profile(user_id)
-    stored = dict(profile.preferences or {}) if profile is not None else {}
-    return effective_preferences(settings, stored)
+    return effective_preferences(settings, _stored(profile))
+
+
+def _stored(profile: User | None) -> dict[str, Any]:
+    """What the user saved: the preferences' JSON, and their phone number from its column."""
+    if profile is None:
+        return {}
+    return {**(profile.preferences or {}), "owner_phone": profile.owner_phone or ""}
 
 
 async def save_preferences(
@@ -357,10 +382,15 @@ async def save_preferences(
         profile = await users.profile(user_id)
         if profile is None:
             raise LookupError(f"user {user_id} not found")
-        before = _flat(effective_preferences(settings, dict(profile.preferences or {})))
-        # Keep keys other parts of OpenDeep may store beside these.
-        stored = {**(profile.preferences or {}), **prefs.model_dump(mode="json")}
+        before = _flat(effective_preferences(settings, _stored(profile)))
+        # Keep keys other parts of OpenDeep may store beside these; the phone number has a
+        # column of its own (the call that rings it reads it there).
+        stored = {
+            **(profile.preferences or {}),
+            **prefs.model_dump(mode="json", exclude={"owner_phone"}),
+        }
         await users.set_preferences(user_id, stored)
+        await users.set_owner_phone(user_id, prefs.owner_phone or None)
         changes = {FIELD_LABELS[k]: v for k, v in _flat(prefs).items() if before.get(k) != v}
         if changes:
             await s.audit.record(

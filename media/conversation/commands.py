@@ -19,6 +19,8 @@ class Timer(StrEnum):
     MACHINE_WAIT = "machine_wait"  # a machine that stays silent this long is a mailbox
     GREETING_WAIT = "greeting_wait"  # a person who says nothing this long is greeted anyway
     HOLD_LIMIT = "hold_limit"  # the agent has waited on hold as long as the campaign allows
+    OWNER_ANSWER = "owner_answer"  # the owner's phone has rung this long unanswered
+    OWNER_BRIEF = "owner_brief"  # the brief to the owner gets this long to be said and played
     DRAIN_RESPONSE = "drain_response"  # the last response gets this long to finish
     DRAIN_PLAYOUT = "drain_playout"  # and its audio this long to play out
 
@@ -104,11 +106,14 @@ class Play:
     audio: bytes = field(repr=False)
     item_id: str
     response_id: str
+    to_owner: bool = False  # on the owner's leg (the brief), not the callee's
 
 
 @dataclass(frozen=True, slots=True)
 class FlushPlayout:
     """The item's audio is complete: queue its last partial frame."""
+
+    to_owner: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +124,8 @@ class ClearPlayout:
 @dataclass(frozen=True, slots=True)
 class WatchPlayout:
     """Answer with `PlayoutDrained` once everything queued has been played."""
+
+    to_owner: bool = False
 
 
 # --- tools -------------------------------------------------------------------------------
@@ -158,6 +165,30 @@ class StartTool:
 
     call_id: str
     request: ToolRequest
+
+
+# --- handing the call over to the owner ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DialOwner:
+    """Ring the owner's phone (`number`) on a leg of its own, for `ring_s` at most; its audio
+    comes to this call's driver: answer with `OwnerLegUp` when the owner answers,
+    `OwnerLegFailed` when the leg cannot be placed, `OwnerLegEnded` when it closes."""
+
+    number: str
+    ring_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class HangUpOwner:
+    """Hang up the owner's leg (ringing or answered); nothing when there is none."""
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeLegs:
+    """Bridge the callee's leg with the owner's in the PBX (the agent's audio leaves both);
+    answer with `LegsBridged`."""
 
 
 # --- the record of the call ----------------------------------------------------------------
@@ -245,6 +276,9 @@ Command = (
     | ClearPlayout
     | WatchPlayout
     | StartTool
+    | DialOwner
+    | HangUpOwner
+    | BridgeLegs
     | WriteTurn
     | MarkNote
     | MarkOutcome

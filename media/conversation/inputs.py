@@ -117,6 +117,39 @@ class PlayoutCleared:
 class PlayoutDrained:
     """Everything queued for playing has been played (answers `WatchPlayout`)."""
 
+    to_owner: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TakeOver:
+    """The owner asked to be called in (*Call me in* on the Live calls card)."""
+
+    reason: str = "the owner asked to take the call over"
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerLegUp:
+    """The owner answered: their leg's audio reached this call's driver."""
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerLegFailed:
+    """The owner's leg could not be placed (answers `DialOwner`)."""
+
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerLegEnded:
+    """The owner's leg closed (they hung up, or the PBX bridged it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LegsBridged:
+    """The PBX bridged the callee with the owner (answers `BridgeLegs`); `problem`: why not."""
+
+    problem: str | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class HistoryLoaded:
@@ -154,6 +187,11 @@ Input = (
     | TimerFired
     | PlayoutCleared
     | PlayoutDrained
+    | TakeOver
+    | OwnerLegUp
+    | OwnerLegFailed
+    | OwnerLegEnded
+    | LegsBridged
     | HistoryLoaded
     | BridgeFailed
     | CallEnded

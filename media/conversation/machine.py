@@ -26,6 +26,7 @@ from core.logging import get_logger
 from media.call_script import CallScript
 from media.conversation.answering import who_answered
 from media.conversation.commands import (
+    BridgeLegs,
     CancelResponse,
     CancelTimer,
     ClearPlayout,
@@ -33,9 +34,11 @@ from media.conversation.commands import (
     Command,
     Connect,
     CreateResponse,
+    DialOwner,
     FlushPlayout,
     FlushTurns,
     HangUp,
+    HangUpOwner,
     LoadHistory,
     MarkNote,
     MarkOutcome,
@@ -65,18 +68,29 @@ from media.conversation.inputs import (
     ConnectFailed,
     HistoryLoaded,
     Input,
+    LegsBridged,
     OwnerAnswer,
+    OwnerLegEnded,
+    OwnerLegFailed,
+    OwnerLegUp,
     OwnerNote,
     PlayoutCleared,
     PlayoutDrained,
     RealtimeClosed,
+    TakeOver,
     TimerFired,
     ToolFailed,
     ToolResult,
 )
 from media.conversation.interruption import Interruption
 from media.conversation.phases import TRANSITIONS, IllegalTransition, Phase
-from media.conversation.tools import EndCall, Refused, WaitOnHold, read_tool_call
+from media.conversation.tools import (
+    EndCall,
+    Refused,
+    TransferToOwner,
+    WaitOnHold,
+    read_tool_call,
+)
 from media.echo import EchoCheck
 from media.playout import Cleared
 from media.realtime_events import (
@@ -103,6 +117,16 @@ CONNECTION_LOST = "the voice AI connection was lost"
 NOTE_DELIVERED = "delivered"
 NOTE_TOO_LATE = "not delivered: the call was ending"
 INTERNAL_ERROR = "internal error in the call bridge"
+# While the owner is rung, briefed and bridged, the callee's sounds bid for no turn: the agent
+# has said it is connecting them, and its brief goes to the owner, not to them.
+HANDING_OVER = frozenset({Phase.TRANSFERRING, Phase.BRIEFING, Phase.HANDED_OVER})
+RING_MARGIN_MS = 5000  # the owner's leg: placing it and its answer reaching us, beyond the ring
+NO_OWNER_PHONE = (
+    "the owner has set no phone number to take calls on: tell the person they cannot come to "
+    "the phone now and offer a callback"
+)
+HANDED_OVER = "handed over"
+HANDED_OVER_TURN = "The owner took the call over; the agent left it. The recording goes on."
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +157,8 @@ class ConversationResult:
     not_a_mailbox: bool = False
     technical_failure: bool = False
     on_hold_ms: int = 0  # how long the callee kept the agent on hold, in all
+    # The owner was rung to take the call over: "" (never), "handed over", or why not.
+    handover: str = ""
 
 
 @dataclass(slots=True)
@@ -190,6 +216,10 @@ class Conversation:
         self._server_answers = False  # the session's turn detection has create_response on
         self._held_notes: list[OwnerNote] = []  # notes waiting for a session to take them
         self._notes_seen: set[int] = set()
+        self._owner_rung = False  # the owner's leg was dialled (at most once a call)
+        self._brief_awaits = False  # the next response created is the brief to the owner
+        self._brief_response: str | None = None  # … and this is it: its audio goes to them
+        self._bridging = False  # the PBX was asked to bridge the callee with the owner
 
     def handle(self, event: Input, now_ms: int) -> list[Command]:
         """What to do about `event`, which happened at monotonic `now_ms`."""
@@ -198,12 +228,14 @@ class Conversation:
             case AudioDelta(response_id=response_id, item_id=item_id, audio=audio):
                 if response_id == self._silenced:
                     return []  # a response we cancelled (a barge-in, the mailbox message)
+                if response_id == self._brief_response:
+                    return [Play(audio, item_id, response_id, to_owner=True)]
                 play = Play(audio, item_id, response_id)
                 if self.phase is Phase.HOLD and response_id != self._hold.response_id:
                     return [*self._off_hold(), play]  # the model answers a person: back
                 return [play]
-            case AudioDone():
-                return [FlushPlayout()]
+            case AudioDone(response_id=response_id):
+                return [FlushPlayout(to_owner=response_id == self._brief_response)]
             case CalleeAudio(duration_ms=duration_ms, level=level, played=played):
                 self._voice.audio(duration_ms, level)
                 self._echo.feed(level, played)
@@ -211,12 +243,16 @@ class Conversation:
                 echo = level >= self._interruption.level and self._echo.is_echo()
                 due = self._interruption.audio(duration_ms, level, echo=echo)
                 # On hold the music, or a recording, is nobody's bid for the turn.
-                return self._barge_in_now() if due and self.phase is not Phase.HOLD else []
+                quiet = self.phase is Phase.HOLD or self.phase in HANDING_OVER
+                return self._barge_in_now() if due and not quiet else []
             case ResponseCreated(response_id=response_id):
                 self._turns.response_created(response_id)
                 if self._drain_awaits_ask:
                     self._drain_awaits_ask = False
                     self._drain_response = response_id
+                if self._brief_awaits:
+                    self._brief_awaits = False
+                    self._brief_response = response_id
                 return []
             case ResponseDone(response_id=response_id):
                 return self._response_done(response_id)
@@ -229,6 +265,8 @@ class Conversation:
                 if self.phase is Phase.HOLD:
                     self._hold.heard(now_ms)
                     self._interruption.speech_started()  # its due is ignored on hold
+                elif self.phase in HANDING_OVER:
+                    self._interruption.speech_started()  # nobody to interrupt: the agent waits
                 elif self._interruption.speech_started():
                     commands += self._barge_in_now()
                 return commands
@@ -240,6 +278,9 @@ class Conversation:
                 self._voice.speech_stopped(end_ms, self._wall())
                 if self._greeting_due:
                     return self._greet()
+                if self.phase in HANDING_OVER:
+                    self._turns.speech_stopped(answered=False)
+                    return []
                 if self.phase is Phase.HOLD:
                     if self._turns.speech_stopped(answered=False):
                         # The tools' ask is due: it is made as the check.
@@ -250,8 +291,12 @@ class Conversation:
                 if self._turns.speech_stopped(answered=self._server_answers):
                     return self._realtime(CreateResponse())
                 return []
-            case AgentTranscript(transcript=text):
-                return [WriteTurn(TurnRole.AGENT, text.strip())] if text.strip() else []
+            case AgentTranscript(transcript=text, response_id=response_id):
+                if not text.strip():
+                    return []
+                if response_id == self._brief_response:  # said to the owner, not the callee
+                    return [WriteTurn(TurnRole.HANDOVER, f"To the owner: {text.strip()}")]
+                return [WriteTurn(TurnRole.AGENT, text.strip())]
             case CallerTranscript(transcript=text):
                 self._voice.transcribed()
                 return self._caller_words(text)
@@ -270,6 +315,18 @@ class Conversation:
                 return [WriteTurn(TurnRole.OWNER, said), *self._answer(call_id, {"answer": reply})]
             case OwnerNote():
                 return self._owner_note(event)
+            case TakeOver(reason=reason):
+                return self._transfer(None, reason)
+            case OwnerLegUp():
+                return self._owner_answered()
+            case OwnerLegFailed(problem=problem):
+                return self._owner_gone(f"the owner's phone could not be rung: {problem}")
+            case OwnerLegEnded():
+                if self._bridging:
+                    return []  # the PBX took the owner's leg into the bridge
+                return self._owner_gone("the owner hung up")
+            case LegsBridged(problem=problem):
+                return self._bridged(problem)
             case ToolFailed(call_id=call_id, error=error):
                 name = self._tools.get(call_id, "tool")
                 return self._answer(call_id, {"error": f"{name} failed: {error}"})
@@ -277,6 +334,8 @@ class Conversation:
                 return self._realtime_error(event)
             case TimerFired():
                 return self._timer_fired(event)
+            case PlayoutDrained(to_owner=True):
+                return self._bridge() if self.phase is Phase.BRIEFING else []
             case PlayoutDrained():
                 if self.phase is Phase.DRAINING and self._drain_playout:
                     return self._hang_up(*self._drain)
@@ -400,6 +459,8 @@ class Conversation:
             commands += self._ask(ask)
         if self.phase is Phase.HOLD and self._hold.check_owed and not commands:
             commands += self._check_on_hold()
+        if self.phase is Phase.BRIEFING and response_id == self._brief_response:
+            commands.append(WatchPlayout(to_owner=True))  # then the legs are bridged
         if (
             self.phase is Phase.DRAINING
             and not self._drain_playout
@@ -522,6 +583,8 @@ class Conversation:
             return [*commands, *self._begin_drain(EndedBy.AGENT, request.reason, response=goodbye)]
         if isinstance(request, WaitOnHold):
             return self._wait_on_hold(call)
+        if isinstance(request, TransferToOwner):
+            return self._transfer(call.call_id, request.reason)
         self._tools[call.call_id] = call.name
         return [StartTool(call.call_id, request)]
 
@@ -593,6 +656,123 @@ class Conversation:
             commands += self._ask(script.hold_limit)
         reason = f"on hold for {script.hold_limit_s} s, the campaign's limit"
         return [*commands, *self._begin_drain(EndedBy.AGENT, reason, ask=True)]
+
+    # --- handing the call over to the owner ---------------------------------------------------
+
+    def _transfer(self, call_id: str | None, reason: str) -> list[Command]:
+        """Ring the owner to take the call over: the model's `transfer_to_owner` (it has told
+        the callee it is connecting them) or *Call me in* (the agent is asked to tell them).
+        The callee's turns go unanswered until the owner is on the line, or is not."""
+        script = self._script_()
+        number = script.owner_phone
+        if not number or self._owner_rung or self.phase not in (Phase.TALKING, Phase.HOLD):
+            problem = NO_OWNER_PHONE if not number else "the call cannot be handed over now"
+            self._log.info("handover refused", reason=reason, problem=problem)
+            return self._answer(call_id, {"error": problem}) if call_id else []
+        self._log.info("handing over to the owner", reason=reason)
+        commands: list[Command] = []
+        if self.phase is Phase.HOLD:
+            self._hold.end(self._now, answered=True)
+            commands += self._cancel_timer(Timer.HOLD_LIMIT)
+        self._enter(Phase.TRANSFERRING)
+        self._owner_rung = True
+        self._server_answers = False
+        commands += [
+            *self._cancel_timer(Timer.GREETING_WAIT),
+            *self._realtime(RespondToTurns(on=False)),
+            WriteTurn(TurnRole.HANDOVER, f"Ringing the owner to take the call over: {reason}"),
+            DialOwner(number, script.owner_ring_s),
+            self._set_timer(Timer.OWNER_ANSWER, script.owner_ring_s * 1000 + RING_MARGIN_MS),
+        ]
+        if call_id is not None:
+            return [*commands, *self._answer(call_id, {"connecting": True}, then="wait")]
+        return [*commands, *self._ask_when_free(script.connecting)]
+
+    def _owner_answered(self) -> list[Command]:
+        """The owner is on the line: the agent briefs them (the brief's audio goes to their
+        leg only), then the legs are bridged."""
+        if self.phase is not Phase.TRANSFERRING:
+            return []
+        self._enter(Phase.BRIEFING)
+        commands = self._cancel_timer(Timer.OWNER_ANSWER)
+        if not self._connected:
+            return [*commands, *self._bridge()]  # no voice to brief them with: bridge at once
+        self._brief_awaits = True
+        return [
+            *commands,
+            self._set_timer(Timer.OWNER_BRIEF, self._timing.drain_ms),
+            *self._ask_when_free(self._script_().owner_brief),
+        ]
+
+    def _bridge(self) -> list[Command]:
+        if self.phase is not Phase.BRIEFING or self._bridging:
+            return []
+        self._bridging = True
+        commands = self._cancel_timer(Timer.OWNER_BRIEF)
+        if self._turns.active_response is not None:  # a brief cut short by its timer
+            self._silenced = self._turns.active_response
+            commands += self._realtime(CancelResponse())
+        return [*commands, BridgeLegs()]
+
+    def _bridged(self, problem: str | None) -> list[Command]:
+        if self.phase is not Phase.BRIEFING:
+            return []
+        if problem is not None:
+            self._bridging = False
+            return self._owner_gone(f"the call could not be bridged: {problem}")
+        self._enter(Phase.HANDED_OVER)
+        return self._handed_over()
+
+    def _handed_over(self) -> list[Command]:
+        """Owner and callee talk in the PBX's bridge: the agent leaves (the recording goes on
+        in the PBX); the line closing under it ends the conversation."""
+        self.result.handover = HANDED_OVER
+        self._log.info("handed over to the owner")
+        self._connected = False
+        return [
+            *self._cancel_timers(),
+            WriteTurn(TurnRole.HANDOVER, HANDED_OVER_TURN),
+            StopListening(),
+            CloseRealtime(),
+        ]
+
+    def _owner_gone(self, why: str) -> list[Command]:
+        """The owner does not take the call (no answer, hung up, no bridge): the agent is back
+        with the callee, says so and offers a callback; the call goes on."""
+        if self.phase not in (Phase.TRANSFERRING, Phase.BRIEFING):
+            return []
+        self._log.info("owner did not take the call", why=why)
+        self.result.handover = why
+        commands: list[Command] = [
+            *self._cancel_timer(Timer.OWNER_ANSWER),
+            *self._cancel_timer(Timer.OWNER_BRIEF),
+            HangUpOwner(),
+            WriteTurn(
+                TurnRole.HANDOVER,
+                f"The owner did not take the call ({why}); the agent offered a callback.",
+            ),
+        ]
+        self._brief_awaits = False
+        if self._brief_response is not None and self._brief_response == self._turns.active_response:
+            self._silenced = self._brief_response
+            commands += self._realtime(CancelResponse())
+        self._enter(Phase.TALKING)
+        if not self._connected:
+            return [*commands, *self._fail(CONNECTION_LOST)]
+        self._server_answers = True
+        return [
+            *commands,
+            *self._realtime(RespondToTurns()),
+            *self._ask_when_free(self._script_().owner_unavailable),
+        ]
+
+    def _ask_when_free(self, instructions: str) -> list[Command]:
+        """Our own response now, or once the one in progress is done (the server refuses a
+        second while one is active)."""
+        if self._turns.active_response is not None:
+            self._deferred_ask = instructions
+            return []
+        return self._ask(instructions)
 
     # --- the owner's notes ----------------------------------------------------------------------
 
@@ -703,12 +883,22 @@ class Conversation:
             self.result.ended_by = EndedBy.CALLEE if reason == "hangup" else EndedBy.FAILURE
             self.result.reason = reason
         self._timers.clear()  # the driver stops its timers with the call
+        handover: list[Command] = []
+        if self.phase in (Phase.TRANSFERRING, Phase.BRIEFING) and not self._bridging:
+            handover.append(HangUpOwner())  # the callee left before the owner took over
+        elif self._bridging and self.phase is not Phase.HANDED_OVER:
+            # The PBX took the callee's leg into the bridge before its answer reached us.
+            handover += self._handed_over()
+        if self.result.handover == HANDED_OVER:
+            self.result.ended_by = EndedBy.HANDED_OVER
+            self.result.reason = "handed over to the owner"
         self.result.on_hold_ms = self._hold.total_ms(self._now)
         self._enter(Phase.ENDED)
         self._connected = False
         activity = replace(self._voice.snapshot(), on_hold_ms=self.result.on_hold_ms)
         held, self._held_notes = self._held_notes, []
         return [
+            *handover,
             CloseRealtime(),
             *(MarkNote(note.note_id, NOTE_TOO_LATE) for note in held),
             FlushTurns(),
@@ -730,6 +920,11 @@ class Conversation:
             return []
         if fired.timer is Timer.HOLD_LIMIT:
             return self._hold_limit_reached() if self.phase is Phase.HOLD else []
+        if fired.timer is Timer.OWNER_ANSWER:
+            ring_s = self._script_().owner_ring_s
+            return self._owner_gone(f"the owner did not answer within {ring_s} s")
+        if fired.timer is Timer.OWNER_BRIEF:
+            return self._bridge()  # a brief that takes this long is cut short
         if fired.timer is Timer.MACHINE_WAIT:
             # A machine that says nothing for a while is a mailbox waiting for its message;
             # one that speaks is judged by its first words.

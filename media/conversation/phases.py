@@ -14,6 +14,9 @@ class Phase(StrEnum):
     TALKING = "talking"  # the agent and the callee converse
     HOLD = "hold"  # the callee put the agent on hold: it listens, silent, until a person speaks
     RECONNECTING = "reconnecting"  # the Realtime connection was lost; resuming it, once
+    TRANSFERRING = "transferring"  # the owner's phone rings; the callee waits, the agent silent
+    BRIEFING = "briefing"  # the owner answered: the agent briefs them, then the PBX bridges
+    HANDED_OVER = "handed_over"  # owner and callee are bridged: the agent has left the call
     DRAINING = "draining"  # the last response (goodbye, mailbox message) finishes and plays
     HANGING_UP = "hanging_up"  # the hang-up is sent; the line closes
     ENDED = "ended"  # the line closed
@@ -33,11 +36,30 @@ TRANSITIONS: Final[Mapping[Phase, frozenset[Phase]]] = {
         }
     ),
     Phase.TALKING: frozenset(
-        {Phase.HOLD, Phase.DRAINING, Phase.RECONNECTING, Phase.HANGING_UP, Phase.ENDED}
+        {
+            Phase.HOLD,
+            Phase.TRANSFERRING,
+            Phase.DRAINING,
+            Phase.RECONNECTING,
+            Phase.HANGING_UP,
+            Phase.ENDED,
+        }
     ),
     Phase.HOLD: frozenset(
-        {Phase.TALKING, Phase.DRAINING, Phase.RECONNECTING, Phase.HANGING_UP, Phase.ENDED}
+        {
+            Phase.TALKING,
+            Phase.TRANSFERRING,
+            Phase.DRAINING,
+            Phase.RECONNECTING,
+            Phase.HANGING_UP,
+            Phase.ENDED,
+        }
     ),
+    # The owner answers (briefed, then bridged), or does not (back to the callee).
+    Phase.TRANSFERRING: frozenset({Phase.BRIEFING, Phase.TALKING, Phase.HANGING_UP, Phase.ENDED}),
+    Phase.BRIEFING: frozenset({Phase.HANDED_OVER, Phase.TALKING, Phase.HANGING_UP, Phase.ENDED}),
+    # The PBX took both legs from the AudioSocket: the line closes under the agent.
+    Phase.HANDED_OVER: frozenset({Phase.ENDED}),
     Phase.RECONNECTING: frozenset(
         {Phase.TALKING, Phase.SCREENING, Phase.HOLD, Phase.HANGING_UP, Phase.ENDED}
     ),

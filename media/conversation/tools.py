@@ -31,13 +31,22 @@ class WaitOnHold:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferToOwner:
+    """The agent hands the callee over to the owner (it has told them it is connecting)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Refused:
     """Answered at once with `{"error": error}`; nothing was done."""
 
     error: str
 
 
-def read_tool_call(call: FunctionCall) -> ToolRequest | EndCall | WaitOnHold | Refused:
+def read_tool_call(
+    call: FunctionCall,
+) -> ToolRequest | EndCall | WaitOnHold | TransferToOwner | Refused:
     """What the model asked for with `call`."""
     try:
         args = call.parsed_arguments()
@@ -47,6 +56,8 @@ def read_tool_call(call: FunctionCall) -> ToolRequest | EndCall | WaitOnHold | R
         return EndCall(str(args.get("reason") or "the agent ended the call"))
     if call.name == "wait_on_hold":
         return WaitOnHold()
+    if call.name == "transfer_to_owner":
+        return TransferToOwner(str(args.get("reason") or "the callee asked for a person"))
     if call.name == "send_dtmf":
         digits = str(args.get("digits", ""))
         if not DTMF_DIGITS.match(digits):

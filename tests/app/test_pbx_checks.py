@@ -43,6 +43,8 @@ LIST_COMMANDS = {
     "Originate": "Originate a call.  (Priv: originate,all)",
     "Hangup": "Hangup channel.  (Priv: system,call,all)",
     "PlayDTMF": "Play DTMF signal on a specific channel.  (Priv: call,all)",
+    "Redirect": "Redirect (transfer) a call.  (Priv: call,all)",
+    "Setvar": "Sets a channel variable or function value.  (Priv: call,all)",
     "CoreShowChannels": "List currently active channels.  (Priv: system,reporting,all)",
     "Getvar": "Gets a channel variable or function value.  (Priv: call,reporting,all)",
     "ShowDialPlan": "Show dialplan contexts and extensions  (Priv: config,reporting,all)",

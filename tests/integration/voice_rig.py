@@ -108,9 +108,14 @@ async def call(rig: Rig, name: str, phone: str, **plan: Any) -> Call:
     async def finished() -> Call | None:
         async with rig.db.scope(rig.user_id) as s:
             calls = await s.calls.list_for_task(task.id)
-            status = (await s.tasks.require(task.id)).status
+            now = await s.tasks.require(task.id)
         ended = calls and calls[-1].state is CallState.ENDED
-        return calls[-1] if ended and status.value not in ("pending", "claimed") else None
+        # Moved on: done, on hold, failed, or due again later (a callback: pending once more,
+        # with the attempt's outcome kept).
+        moved_on = now.status.value not in ("pending", "claimed") or (
+            now.status.value == "pending" and now.last_outcome is not None
+        )
+        return calls[-1] if ended and moved_on else None
 
     ended: Call = await until(dispatching(rig.node, finished), 150, "the call to finish", step=0.5)
     return ended

@@ -26,6 +26,7 @@ from core.db.models import (
     FeedbackRequest,
     FeedbackStatus,
 )
+from core.services import take_over
 from core.settings import Settings
 from media.audiosocket_codec import AudioFrame, HangupFrame
 from media.audiosocket_server import AudioSocketServer
@@ -349,6 +350,17 @@ class HeardAmd:
     async def send_dtmf(self, call_uuid: str, digits: str) -> None:
         return None
 
+    async def call_owner(
+        self, call_uuid: str, leg_uuid: str, number: str, *, ring_timeout_s: int, audiosocket: str
+    ) -> None:
+        raise LookupError("no owner's leg in this test")
+
+    async def bridge_owner(self, call_uuid: str, leg_uuid: str) -> None:
+        raise LookupError("no owner's leg in this test")
+
+    async def hangup_owner(self, call_uuid: str, leg_uuid: str) -> None:
+        return None
+
     def amd_status(self, call_uuid: str) -> str | None:
         return self.verdict
 
@@ -476,4 +488,66 @@ async def test_a_callee_that_goes_quiet_without_frames_still_ends_its_turn(
     finally:
         await peer.close()
         await server.stop()
+        await sim.close()
+
+
+class RingsTheOwner(HeardAmd):
+    """Telephony that records the owner's leg it was asked to ring (and places none)."""
+
+    def __init__(self) -> None:
+        super().__init__("HUMAN")
+        self.rung: list[str] = []
+
+    async def call_owner(
+        self, call_uuid: str, leg_uuid: str, number: str, *, ring_timeout_s: int, audiosocket: str
+    ) -> None:
+        self.rung.append(number)
+
+
+async def test_call_me_in_from_the_live_calls_card_rings_the_owner(
+    rig: tuple[Database, Settings],
+) -> None:
+    """*Call me in* is a row the process's note board reads and hands to the call as its
+    TakeOver input: the owner's phone is rung, and the request is marked delivered."""
+    db, settings = rig
+    seeded = await seed_call(db, amd="HUMAN")
+    async with db.users() as users:
+        await users.set_owner_phone(seeded.user_id, "+12125550115")
+    script = Script(
+        responses=[
+            ScriptedResponse(outputs=[Say(text="Hello, this is an AI assistant.")]),
+            ScriptedResponse(outputs=[Say(text="One moment, I'm connecting you.")]),
+        ]
+    )
+    sim = RealtimeTestServer(script, options=SimOptions(realtime_factor=4.0))
+    await sim.start()
+    actions = RingsTheOwner()
+    registry = BridgeRegistry(
+        db,
+        settings,
+        script=call_script,
+        realtime=lambda: RealtimeClient(base_url=sim.url, model="gpt-realtime"),
+        actions=actions,
+    )
+    server = AudioSocketServer(registry.resolve, port=0)
+    await server.start()
+    callee = Callee(server.port, seeded.call_uuid)
+    try:
+        await callee.start()
+        conn = await sim.wait_for_connection()
+        await conn.wait_for_sent("response.done", 1, timeout_s=10)
+        sent = await take_over(db, seeded.user_id, seeded.call_id)
+        await until(lambda: actions.rung, 5, "the owner's phone to be rung")
+        assert actions.rung == ["+12125550115"]
+
+        async def delivered() -> bool:
+            async with db.system() as system:
+                left = await system.undelivered_notes([(seeded.user_id, seeded.call_id)])
+            return all(r.id != sent.note_id or "applied" in (r.payload or {}) for r in left)
+
+        await until(delivered, 5, "the request to be marked delivered")
+    finally:
+        await callee.peer.close()
+        await server.stop()
+        await registry.notes.aclose()
         await sim.close()

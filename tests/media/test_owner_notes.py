@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from core.db import Database
 from core.db.models import FeedbackRequest
 from core.domain import CallState, FeedbackKind, FeedbackStatus
-from core.services import send_note
+from core.services import send_note, take_over
 from media.owner_notes import NoteBoard
 from tests.kit import make_call, until
 
@@ -38,8 +38,8 @@ async def test_every_calls_notes_come_from_one_read_per_poll(
     got: dict[int, list[str]] = {c.id: [] for c in [*calls, bobs]}
     board = NoteBoard(db, poll_s=POLL_S)
 
-    def to(call_id: int) -> Callable[[int, str], bool]:
-        def deliver(note_id: int, text: str) -> bool:
+    def to(call_id: int) -> Callable[[int, str, FeedbackKind], bool]:
+        def deliver(note_id: int, text: str, kind: FeedbackKind) -> bool:
             got[call_id].append(text)
             return True
 
@@ -96,7 +96,7 @@ async def test_a_call_that_could_not_take_a_note_gets_it_on_the_next_read(
     offers: list[str] = []
     board = NoteBoard(db, poll_s=POLL_S)
 
-    def busy_once(note_id: int, text: str) -> bool:
+    def busy_once(note_id: int, text: str, kind: FeedbackKind) -> bool:
         offers.append(text)
         return len(offers) > 1  # the first time the call's queue was full
 
@@ -113,7 +113,7 @@ async def test_a_call_that_could_not_take_a_note_gets_it_on_the_next_read(
 
 async def test_no_calls_watched_no_reads(db: Database) -> None:
     board = NoteBoard(db, poll_s=POLL_S)
-    stop = board.watch(1, 1, lambda note_id, text: True)
+    stop = board.watch(1, 1, lambda note_id, text, kind: True)
     await until(lambda: board.reads >= 1, 5, "a read")
     stop()
     await asyncio.sleep(POLL_S * 2)  # a read under way when it stopped may still finish
@@ -121,3 +121,30 @@ async def test_no_calls_watched_no_reads(db: Database) -> None:
     await asyncio.sleep(POLL_S * 10)
     assert board.reads == reads_then
     await board.aclose()
+
+
+async def test_call_me_in_reaches_the_call_as_a_take_over(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    alice, _ = two_users
+    call = await make_call(db, alice, state=CallState.ANSWERED)
+    async with db.users() as users:
+        await users.set_owner_phone(alice, "+12125550115")
+    got: list[tuple[str, FeedbackKind]] = []
+
+    def deliver(note_id: int, text: str, kind: FeedbackKind) -> bool:
+        got.append((text, kind))
+        return True
+
+    board = NoteBoard(db, poll_s=POLL_S)
+    board.watch(alice, call.id, deliver)
+    try:
+        await send_note(db, alice, call.id, "Offer Wednesday instead.")
+        await take_over(db, alice, call.id)
+        await until(lambda: len(got) == 2, 5, "the note and the request")
+        assert got == [
+            ("Offer Wednesday instead.", FeedbackKind.OWNER_NOTE),
+            ("the owner asked to take the call over", FeedbackKind.TAKE_OVER),
+        ]
+    finally:
+        await board.aclose()

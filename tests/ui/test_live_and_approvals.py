@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,11 +13,11 @@ from playwright.sync_api import expect
 
 from core.db import Database, utcnow  # noqa: TID251  (a turn of a call live in a served app)
 from core.db.models import FeedbackStatus
-from core.domain import TranscriptTurn
+from core.domain import FeedbackKind, TranscriptTurn
 from core.settings import Settings
 from media.call_store import CallStore
 from tests.core.services.seed import Seeded, seed_campaign, seed_plan_approval
-from tests.ui.browser import open_tab, signed_in
+from tests.ui.browser import open_tab, signed_in, toast
 from tests.ui.conftest import ServedApp
 
 pytestmark = pytest.mark.browser
@@ -140,4 +141,39 @@ def test_a_plan_decision_without_a_waiting_graph_is_reported(
             return (await s.feedback.require(item_id)).status
 
     assert app.run(answer) in (FeedbackStatus.PENDING, FeedbackStatus.ANSWERED)
+    page.context.close()
+
+
+def test_call_me_in_from_the_live_card_asks_for_a_phone_then_calls_the_owner_in(
+    browser: Any, served_app: ServedApp, screenshots: Path
+) -> None:
+    """*Call me in* clicked in Chromium: refused with the way out while the user has no phone
+    number, then stored for the call's node to ring them (the PBX side is
+    tests/integration/test_voice_handover.py)."""
+    app, alice = served_app, served_app.alice
+    seeded = app.run(lambda db: seed_campaign(db, alice.user_id, "Take-over dentists", live=True))
+    page = signed_in(browser, app, alice)
+    open_tab(page, "Live calls")
+    expect(page.locator("#live-calls")).to_contain_text("Park Slope Dentistry", timeout=15_000)
+    button = page.locator("#live-take-over")
+    expect(button).to_be_visible()
+    button.click()
+    expect(toast(page).filter(has_text="phone number")).to_have_count(1, timeout=10_000)
+
+    async def phone(db: Database) -> None:
+        async with db.users() as users:
+            await users.set_owner_phone(alice.user_id, "+12125550115")
+
+    app.run(phone)
+    button.click()
+    expect(page.locator("#live-note-result")).to_contain_text("Calling you in", timeout=10_000)
+    page.screenshot(path=screenshots / "live-call-me-in.png", full_page=True)
+
+    async def requests(db: Database) -> list[Any]:
+        async with db.system() as system:
+            rows = await system.undelivered_notes([(alice.user_id, c) for c in seeded.call_ids])
+        return [r for r in rows if r.kind is FeedbackKind.TAKE_OVER]
+
+    [request] = app.run(requests)
+    assert request.user_id == alice.user_id
     page.context.close()

@@ -21,7 +21,7 @@ def _stored(app: ServedApp) -> dict[str, Any]:
         async with db.users() as users:
             profile = await users.profile(app.alice.user_id)
         assert profile is not None
-        return dict(profile.preferences)
+        return {**profile.preferences, "owner_phone": profile.owner_phone}
 
     return app.run(read)
 
@@ -40,6 +40,7 @@ def test_a_bad_value_is_explained_and_a_good_one_saved(browser: Any, served_app:
     page.locator("#pref-disclosure textarea").fill("Hello, calling for {owner}.")
     page.locator("#pref-time-zone textarea").fill("Mars/Olympus")
     page.locator("#pref-caller-id textarea").fill("+12125550101")
+    page.locator("#pref-owner-phone textarea").fill("555")
     page.locator("#pref-save").click()
     result = page.locator("#pref-result")
     expect(result).to_contain_text("Nothing was saved", timeout=15_000)
@@ -53,6 +54,7 @@ def test_a_bad_value_is_explained_and_a_good_one_saved(browser: Any, served_app:
         "Caller ID: +12125550101 is not a caller ID this server may send; its choices: "
         "+12125550100, +16465550123"
     )
+    expect(result).to_contain_text("Your phone number: '555' is not a valid phone number")
     assert "max_concurrent_calls" not in _stored(app)
 
     max_calls.fill("2")
@@ -62,8 +64,10 @@ def test_a_bad_value_is_explained_and_a_good_one_saved(browser: Any, served_app:
     page.locator("#pref-redirect textarea").fill("(212) 555-0102")
     page.locator("#pref-time-zone textarea").fill("America/New_York")
     page.locator("#pref-caller-id textarea").fill("(646) 555-0123")
+    page.locator("#pref-owner-phone textarea").fill("(212) 555-0115")
     page.locator("#pref-save").click()
     expect(result).to_contain_text("Saved.", timeout=15_000)
+    expect(page.locator("#pref-owner-phone textarea")).to_have_value("+12125550115")
     expect(page.locator("#pref-caller-id textarea")).to_have_value("+16465550123")
     expect(page.locator("#pref-redirect textarea")).to_have_value("+12125550102")
     # The header shows what the dispatcher enforces today: the node's own test number.
@@ -77,6 +81,7 @@ def test_a_bad_value_is_explained_and_a_good_one_saved(browser: Any, served_app:
     assert stored["test_redirect_number"] == "+12125550102"
     assert stored["time_zone"] == "America/New_York"
     assert stored["caller_id"] == "+16465550123"
+    assert stored["owner_phone"] == "+12125550115"
 
     page.reload()
     open_tab(page, "Settings")
@@ -89,7 +94,7 @@ def test_a_bad_value_is_explained_and_a_good_one_saved(browser: Any, served_app:
 
     app.run(seed)
     open_tab(page, "Campaigns")
-    card = page.locator(".od-card", has_text="Zone check")
+    card = page.locator("#campaign-list .od-card", has_text="Zone check")
     expect(card).to_contain_text(
         re.compile(r"Created \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T"), timeout=15_000
     )

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from core.db import Database
 from core.db.models import CampaignStatus, FeedbackStatus
+from core.domain import FeedbackKind
 from core.services import add_number, list_numbers
 from tests.core.services.seed import Seeded, seed_campaign, seed_plan_approval, seed_question
 from tests.ui.browser import open_tab, pick, signed_in
@@ -118,6 +119,15 @@ def test_forged_requests_with_another_users_ids_fail(browser: Any, served_app: S
     live_call = seeded.call_ids[-1]
     event, payload = _call(bob, "send_note", live_call, "Forged: hang up now.")
     assert (event, payload["error"]) == ("error", "The call was not found; refresh the page.")
+
+    async def phones(db: Database) -> None:
+        for user in (app.alice, app.bob):
+            async with db.users() as users:
+                await users.set_owner_phone(user.user_id, "+12125550115")
+
+    app.run(phones)  # Bob has a phone of his own: still, Alice's call is not his to take
+    event, payload = _call(bob, "take_over", live_call)
+    assert (event, payload["error"]) == ("error", "The call was not found; refresh the page.")
     listen = bob.get(f"/live/{live_call}/listen")
     assert (listen.status_code, listen.json()) == (404, {"detail": "no such call"})
 
@@ -149,6 +159,17 @@ def test_forged_requests_with_another_users_ids_fail(browser: Any, served_app: S
     assert event == "complete" and payload[0].startswith("Note sent")
     [note] = app.run(alices_rows)[-1]
     assert note.answer == {"text": "Offer Wednesday instead."}
+
+    async def take_overs(db: Database) -> list[Any]:
+        async with db.system() as system:
+            rows = await system.undelivered_notes([(app.alice.user_id, live_call)])
+        return [r for r in rows if r.kind is FeedbackKind.TAKE_OVER]
+
+    assert app.run(take_overs) == []  # Bob's try left nothing for Alice's call
+    event, payload = _call(alice, "take_over", live_call)
+    assert event == "complete" and payload[0].startswith("Calling you in"), payload
+    [request] = app.run(take_overs)
+    assert request.user_id == app.alice.user_id
     # The call is carried by another node (this one serves the UI alone): Alice is told where.
     listen = alice.get(f"/live/{live_call}/listen")
     assert listen.status_code == 409

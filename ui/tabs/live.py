@@ -1,6 +1,7 @@
 """Live calls: the user's calls in progress with their transcript, refreshed every second or so;
-a note to a call's agent ("offer Wednesday instead"), and *Listen* on each answered call (the
-page's player streams it from `ui.listen`)."""
+a note to a call's agent ("offer Wednesday instead"), *Call me in* (the call is handed over to
+the user: their phone rings and the agent bridges them in), and *Listen* on each answered call
+(the page's player streams it from `ui.listen`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import gradio as gr
 
 from core.domain import FeedbackKind
-from core.services import MAX_NOTE_LEN, LiveCallView, inbox, live_calls, send_note
+from core.services import MAX_NOTE_LEN, LiveCallView, inbox, live_calls, send_note, take_over
 from ui import render
 from ui.context import UiContext
 from ui.errors import shown_to_user, user_error
@@ -28,7 +29,8 @@ class LiveTab:
         self.ctx = ctx
         gr.Markdown(
             "Calls in progress, with what has been said so far. This page refreshes by itself. "
-            "Press *Listen* to hear an answered call, or send its agent a note.",
+            "Press *Listen* to hear an answered call, send its agent a note, or press *Call me "
+            "in* to take the call over on your own phone (its number is in Settings).",
             elem_classes="od-note",
         )
         self.calls = gr.HTML(elem_id="live-calls")
@@ -46,6 +48,7 @@ class LiveTab:
             self.send = gr.Button(
                 "Send to the call", variant="primary", scale=1, elem_id="live-note-send"
             )
+            self.call_me = gr.Button("Call me in", scale=1, elem_id="live-take-over")
         self.result = gr.Markdown(elem_id="live-note-result")
         # The call a note goes to; handlers read it from here, scoped to the session's user.
         self.call_id = gr.Number(value=None, precision=0, visible=False, elem_id="live-call-id")
@@ -66,6 +69,12 @@ class LiveTab:
             inputs=[self.call_id, self.note],
             outputs=[self.result, self.note],
             api_name="send_note",
+        )
+        self.call_me.click(
+            self.take_over,
+            inputs=[self.call_id],
+            outputs=[self.result],
+            api_name="take_over",
         )
 
     def activate(self, on: bool) -> Any:
@@ -112,3 +121,11 @@ class LiveTab:
                 raise user_error("Pick the call the note is for.")
             sent = await send_note(self.ctx.db, user_id, int(call_id), text or "")
             return sent.message, gr.update(value="")
+
+    async def take_over(self, call_id: float | None, request: gr.Request) -> str:
+        with shown_to_user("calling you in"):
+            user_id = await self.ctx.user_id(request)
+            if call_id is None:
+                raise user_error("Pick the call to take over.")
+            sent = await take_over(self.ctx.db, user_id, int(call_id))
+            return sent.message

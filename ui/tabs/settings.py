@@ -89,6 +89,13 @@ class SettingsTab:
                 ),
                 elem_id="pref-caller-id",
             )
+            self.owner_phone = gr.Textbox(
+                label="Your phone number",
+                placeholder="+1 212 555 0123",
+                info="Where a call rings when you take it over (Call me in), or when the agent "
+                "hands a callee over to you. Empty: calls are never handed over.",
+                elem_id="pref-owner-phone",
+            )
         with gr.Accordion("Models (provider:model)", open=False):
             self.models = [
                 gr.Textbox(label=label, elem_id=f"pref-model-{key}") for key, label in AGENTS
@@ -106,6 +113,7 @@ class SettingsTab:
             self.disclosure,
             self.time_zone,
             self.caller_id,
+            self.owner_phone,
             *self.models,
         ]
         self.reset.click(self.load, outputs=[*self.fields, self.result])
@@ -128,6 +136,7 @@ class SettingsTab:
             prefs.ai_disclosure,
             prefs.time_zone,
             prefs.caller_id,
+            prefs.owner_phone,
             *(models[key] for key, _ in AGENTS),
         )
 
@@ -147,6 +156,7 @@ class SettingsTab:
         disclosure: str,
         time_zone: str,
         caller_id: str,
+        owner_phone: str,
         assistant: str,
         orchestrator: str,
         analyzer: str,
@@ -166,6 +176,7 @@ class SettingsTab:
                 "ai_disclosure": disclosure,
                 "time_zone": time_zone,
                 "caller_id": caller_id,
+                "owner_phone": owner_phone,
                 "models": {key: value for (key, _), value in zip(AGENTS, models, strict=True)},
             }
             try:

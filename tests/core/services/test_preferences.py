@@ -57,6 +57,8 @@ def test_the_nodes_settings_are_valid_preferences() -> None:
         ({"time_zone": "Mars/Olympus"}, "Your time zone: 'Mars/Olympus' is not a time zone"),
         ({"time_zone": "../etc/passwd"}, "Your time zone: '../etc/passwd' is not a time zone"),
         ({"time_zone": ""}, "Your time zone: '' is not a time zone"),
+        ({"owner_phone": "555"}, "Your phone number: '555' is not a valid phone number"),
+        ({"owner_phone": "call me"}, "Your phone number: 'call me' is not a valid phone number"),
     ],
 )
 def test_each_bad_value_gets_a_message_naming_the_field(
@@ -189,3 +191,23 @@ def test_a_caller_id_must_be_one_the_node_offers() -> None:
 def test_a_caller_id_the_node_no_longer_offers_falls_back_to_the_nodes() -> None:
     prefs = effective_preferences(node(), {"caller_id": "+12125550100"})
     assert prefs.caller_id == ""
+
+
+async def test_the_owners_phone_is_e164_in_its_own_column_per_user(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    alice, bob = two_users
+    settings = node()
+    assert validate_preferences(settings, good(owner_phone="  ")).owner_phone == ""
+    saved = await save_preferences(db, settings, alice, good(owner_phone="(212) 555-0115"))
+    assert saved.owner_phone == "+12125550115"
+    assert (await load_preferences(db, settings, alice)).owner_phone == "+12125550115"
+    assert (await load_preferences(db, settings, bob)).owner_phone == ""
+    async with db.users() as users:
+        profile = await users.profile(alice)
+    assert profile is not None and profile.owner_phone == "+12125550115"
+    assert "owner_phone" not in profile.preferences  # the column is the one place it is kept
+    await save_preferences(db, settings, alice, good(owner_phone=""))
+    async with db.users() as users:
+        profile = await users.profile(alice)
+    assert profile is not None and profile.owner_phone is None

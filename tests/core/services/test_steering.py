@@ -10,7 +10,14 @@ import pytest
 
 from core.db import Database, NotFound
 from core.domain import AuditAction, CallState, FeedbackKind, FeedbackStatus
-from core.services import MAX_NOTE_LEN, ServiceError, audit_trail, inbox, send_note
+from core.services import (
+    MAX_NOTE_LEN,
+    ServiceError,
+    audit_trail,
+    inbox,
+    send_note,
+    take_over,
+)
 from tests.kit import make_call
 
 AT = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)
@@ -82,3 +89,32 @@ async def test_a_note_that_cannot_go_says_why(
     async with db.scope(alice) as s:
         assert await s.feedback.undelivered_notes(call.id) == []
     assert await audit_trail(db, alice) == []
+
+
+async def test_call_me_in_is_stored_for_the_board_and_audited(
+    db: Database, two_users: tuple[int, int]
+) -> None:
+    alice, bob = two_users
+    call = await make_call(db, alice, state=CallState.ANSWERED)
+    with pytest.raises(ServiceError, match="phone number"):
+        await take_over(db, alice, call.id, now=AT)
+    for user in (alice, bob):
+        async with db.users() as users:
+            await users.set_owner_phone(user, "+12125550115")
+    # Bob, with a phone of his own, cannot have Alice's call handed to him.
+    with pytest.raises(NotFound):
+        await take_over(db, bob, call.id, now=AT)
+    sent = await take_over(db, alice, call.id, now=AT)
+    assert sent.call_id == call.id and "Calling you in" in sent.message
+    async with db.system() as system:
+        [item] = await system.undelivered_notes([(alice, call.id), (bob, call.id)])
+    assert item.id == sent.note_id and item.user_id == alice
+    assert (item.kind, item.status) == (FeedbackKind.TAKE_OVER, FeedbackStatus.ANSWERED)
+    assert await inbox(db, alice) == []
+    [event] = await audit_trail(db, alice)
+    assert (event.action, event.at) == (AuditAction.TAKE_OVER_REQUESTED, AT)
+    assert event.action_label == "asked to be called in to a live call"
+    assert await audit_trail(db, bob) == []
+    ended = await make_call(db, alice, state=CallState.ENDED)
+    with pytest.raises(ServiceError, match="ended"):
+        await take_over(db, alice, ended.id)
