@@ -149,8 +149,7 @@ async def load(state: AnalyzerState, runtime: Runtime[GraphContext]) -> dict[str
 
 
 def _late_note(item: FeedbackRequest) -> str:
-    answer = FeedbackAnswer.read(item.answer)
-    text = (answer.words if answer is not None else None) or ""
+    text = FeedbackAnswer.words_in(item.answer) or ""
     return f"asked \u201c{item.question}\u201d, answered \u201c{text}\u201d"
 
 

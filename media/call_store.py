@@ -207,7 +207,7 @@ class CallStore:
             async with self._db.scope(self.user_id) as s:
                 item = await s.feedback.require(feedback_id)
                 if item.status is FeedbackStatus.ANSWERED:
-                    return _answer_text(item.answer)
+                    return FeedbackAnswer.words_in(item.answer)
                 if item.status is not FeedbackStatus.PENDING:
                     return None
                 if loop.time() >= deadline:
@@ -215,13 +215,8 @@ class CallStore:
                     # An answer may have landed between the read and the close.
                     item = await s.feedback.require(feedback_id)
                     return (
-                        _answer_text(item.answer)
+                        FeedbackAnswer.words_in(item.answer)
                         if item.status is FeedbackStatus.ANSWERED
                         else None
                     )
             await asyncio.sleep(poll_s)
-
-
-def _answer_text(answer: dict[str, Any] | None) -> str | None:
-    read = FeedbackAnswer.read(answer)
-    return read.words if read is not None else None

@@ -102,7 +102,6 @@ class NoteBoard:
             watch = self._watches.get((row.user_id, row.call_id))
             if watch is None or row.id in watch.offered:
                 continue
-            answer = FeedbackAnswer.read(row.answer)
-            words = answer.words if answer is not None else None
+            words = FeedbackAnswer.words_in(row.answer)
             if words and watch.deliver(row.id, words, row.kind):
                 watch.offered.add(row.id)

@@ -170,6 +170,12 @@ class FeedbackAnswer(Record):
         except ValidationError:
             return cls()
 
+    @classmethod
+    def words_in(cls, raw: Any) -> str | None:
+        """The owner's words in a stored answer (`words`), None when there are none."""
+        answer = cls.read(raw)
+        return answer.words if answer is not None else None
+
 
 class AuditDetail(Record):
     """`audit_events.detail`: what was decided, in the owner's words where they wrote some.
