@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from app.attempt_runner import AttemptOutcome, CallAttemptRunner, PlacedCalls
     from core.scheduler import AttemptRunner, Dispatcher, SchedulerPart
     from graphs.service_part import GraphsPart
-    from media.bridge_registry import MediaPart
+    from media.bridge_registry import BridgeRegistry, MediaPart
     from media.realtime_client import RealtimeClientFactory
     from media.realtime_session import RealtimeFactory
     from media.rehearsal_voice import RehearsalVoicePart
@@ -179,16 +179,15 @@ class Node:
 
             assistant, resumer = graph_services(self.graphs, settings)
             # The calls this node carries, for their owners to listen in on from the UI.
-            lines = (
-                self.media.registry.lines
-                if self.media is not None
-                else self.workers.lines
-                if self.workers is not None
-                else None
-            )
+            lines = self.call_media.lines if self.call_media is not None else None
             self.parts.append(
                 UiPart(settings, db, assistant=assistant, resumer=resumer, lines=lines)
             )
+
+    @property
+    def call_media(self) -> BridgeRegistry | MediaWorkers | None:
+        """What carries this node's calls' media, in this process or in worker processes."""
+        return self.media.registry if self.media is not None else self.workers
 
     @property
     def running(self) -> list[Part]:

@@ -26,6 +26,7 @@ from core.domain import FeedbackKind
 from core.settings import Settings
 from media.call_script import CallBrief, ScriptWriter
 from media.conversation import ConversationResult
+from media.prewarm_machine import PrewarmCounts
 
 _HEADER: Final = struct.Struct(">I")
 MAX_MESSAGE: Final = 64 * 2**20  # a bigger length is a broken channel, not a message
@@ -198,13 +199,14 @@ class CallFigures:
 
 @dataclass(frozen=True, slots=True)
 class WorkerFigures:
-    """The worker's figures: its live calls by UUID, its loop lag samples (at, lag), and the
-    warnings and errors it logged since it started."""
+    """The worker's figures: its live calls by UUID, its loop lag samples (at, lag), and, since
+    it started, the warnings and errors it logged and the sessions it prewarmed."""
 
     request_id: int
     calls: dict[str, CallFigures] = field(default_factory=dict)
     lag: list[tuple[float, float]] = field(default_factory=list)
     logged: dict[str, int] = field(default_factory=dict)  # warnings and errors, by message
+    prewarm: PrewarmCounts = field(default_factory=PrewarmCounts)
 
 
 # --- framing -------------------------------------------------------------------------------

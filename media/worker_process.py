@@ -436,7 +436,9 @@ class Worker:
         if drain:
             self._lag_at.clear()
             self._lag.clear()
-        return WorkerFigures(request_id, calls, lag, dict(self.logged.counts))
+        return WorkerFigures(
+            request_id, calls, lag, dict(self.logged.counts), self.prewarmer.counts
+        )
 
     async def _measure_lag(self) -> None:
         while True:

@@ -54,6 +54,7 @@ from media.call_tools import CallActions
 from media.conversation import ConversationResult
 from media.listen import CallLine, CallLines, decode_records
 from media.owner_notes import Deliver, NoteBoard
+from media.prewarm_machine import PrewarmCounts
 from media.realtime_client import RealtimeClientFactory
 from media.transcript_writer import TranscriptWriter
 from media.voice_check import VoiceCheck
@@ -340,6 +341,11 @@ class MediaWorkers:
                 future.set_result(WorkerFigures(self._figure_ids))
         async with asyncio.timeout(timeout_s):
             return list(await asyncio.gather(*futures))
+
+    async def prewarm_counts(self) -> PrewarmCounts:
+        """The sessions the workers prewarmed, added up (each worker's since its last start)."""
+        figures = await self.figures(drain=False)
+        return sum((f.prewarm for f in figures), PrewarmCounts())
 
     # --- preparing a call ----------------------------------------------------------------
 
