@@ -275,9 +275,10 @@ class Worker:
         self._call_ids: dict[str, int] = {}
         self.turns = RemoteTurns(self.link, self._uuids)
         self.expected = ExpectedCalls()
-        # The owner's leg of a handover comes to this worker's port, like its call.
+        # The owner's leg of a handover comes to this worker's port, like its call (the port
+        # it listens on once started: `config.port` may be 0, any free one).
         self.owner_legs = OwnerLegs(self.expected)
-        self._bridge_settings = settings.model_copy(update={"audiosocket_port": config.port})
+        self._bridge_settings = settings
         self.lines = CallLines()
         self.live: dict[str, RealtimeBridge] = {}
         self._briefs: dict[str, CallBrief] = {}
@@ -295,6 +296,13 @@ class Worker:
         self._lag: list[float] = []
         self._lag_task: asyncio.Task[None] | None = None
         self.logged = LogCount()
+
+    async def start(self) -> int:
+        """Listen for AudioSocket; returns the port."""
+        await self.server.start()
+        port = self.server.port
+        self._bridge_settings = self.config.settings.model_copy(update={"audiosocket_port": port})
+        return port
 
     async def resolve(self, call_uuid: uuid.UUID) -> SessionHandler | None:
         leg = self.owner_legs.take(call_uuid)
@@ -481,8 +489,7 @@ async def serve(fd: int) -> None:
     )
     worker = Worker(channel, config)
     logging.getLogger().addHandler(worker.logged)
-    await worker.server.start()
-    channel.send(Listening(worker.server.port))
+    channel.send(Listening(await worker.start()))
     ending: asyncio.Task[None] | None = None
     try:
         while True:
