@@ -68,9 +68,10 @@ async def open_rig(
         options=SimOptions(realtime_factor=1.0),
         select_script=script_selector(scripts),
     ) as sim:
+        # Before the rig's own settings: the node's AudioSocket ports depend on its workers.
         update = {"database_url": db.url, **(settings or {})}
         node = Node(
-            node_settings(pbx_settings, sim.url).model_copy(update=update),
+            node_settings(pbx_settings.model_copy(update=update), sim.url),
             db,
             PartsWanted(ui=False),
             retry=retry,
@@ -111,8 +112,9 @@ async def call(rig: Rig, name: str, phone: str, **plan: Any) -> Call:
             now = await s.tasks.require(task.id)
         ended = calls and calls[-1].state is CallState.ENDED
         # Moved on: done, on hold, failed, or due again later (a callback: pending once more,
-        # with the attempt's outcome kept).
-        moved_on = now.status.value not in ("pending", "claimed") or (
+        # with the attempt's outcome kept) — once analysed: while the analysis runs the task
+        # is `analyzing`, and what it moves on to is not decided yet.
+        moved_on = now.status.value not in ("pending", "claimed", "analyzing") or (
             now.status.value == "pending" and now.last_outcome is not None
         )
         return calls[-1] if ended and moved_on else None
