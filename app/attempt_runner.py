@@ -26,7 +26,7 @@ from core.settings import Settings
 if TYPE_CHECKING:
     from core.db.models import Call
     from graphs.runner import Analysis
-    from media.bridge_registry import BridgeRegistry
+    from media.workers import CallMedia
     from telephony.call_initiator import CallInitiator, PlacedCall
 
 log = get_logger("opendeep.attempts")
@@ -136,7 +136,7 @@ class CallAttemptRunner:
         db: Database,
         settings: Settings,
         calls: CallInitiator,
-        bridges: BridgeRegistry,
+        bridges: CallMedia,
         analyzer: CallAnalyzer,
         *,
         placed: PlacedCalls,
@@ -218,8 +218,9 @@ class CallAttemptRunner:
                     claim.task_id,
                     claim.attempt,
                     number,
-                    # The call's audio comes back to this node's own AudioSocket server.
-                    {"OPENDEEP_AUDIOSOCKET": self._settings.audiosocket_address},
+                    # The call's audio comes back to this node's own AudioSocket server (the
+                    # media worker the call was given to, with several).
+                    {"OPENDEEP_AUDIOSOCKET": self._bridges.audiosocket_address(call_uuid)},
                     recording=recording,
                     ring_timeout_s=self._ring_timeout_s,
                     caller_id=caller_id,

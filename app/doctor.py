@@ -91,20 +91,30 @@ async def check_ami(settings: Settings) -> Check:
     return Check("asterisk (AMI)", "ok", f"{banner} at {where}")
 
 
-def check_port(settings: Settings) -> Check:
-    where = f"{settings.audiosocket_host}:{settings.audiosocket_port}"
+def bind_problem(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be bound for listening now, None when it can."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((settings.audiosocket_host, settings.audiosocket_port))
+            sock.bind((host, port))
         except OSError as exc:
-            return Check(
-                "audiosocket port",
-                "warn",
-                f"cannot bind {where}: {exc.strerror}",
-                "another OpenDeep may be running; or set AUDIOSOCKET_PORT",
-            )
-    return Check("audiosocket port", "ok", f"{where} is free")
+            return exc.strerror or str(exc)
+    return None
+
+
+def check_port(settings: Settings) -> Check:
+    """AUDIOSOCKET_PORT, and with several media workers the port of each (see
+    `check_audiosocket_ports`)."""
+    from app.pbx_checks import MAX_PORT, check_audiosocket_ports
+
+    host, first = settings.audiosocket_host, settings.audiosocket_port
+    workers = settings.effective_media_workers
+    in_use: dict[int, str] = {}
+    for port in range(first, min(first + workers, MAX_PORT + 1)):
+        problem = bind_problem(host, port)
+        if problem is not None:
+            in_use[port] = problem
+    return check_audiosocket_ports(host, first, workers, in_use)
 
 
 def check_keys(settings: Settings) -> list[Check]:

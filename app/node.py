@@ -26,9 +26,11 @@ if TYPE_CHECKING:
     from app.attempt_runner import AttemptOutcome, CallAttemptRunner, PlacedCalls
     from core.scheduler import AttemptRunner, Dispatcher, SchedulerPart
     from graphs.service_part import GraphsPart
-    from media.bridge_registry import MediaPart
+    from media.bridge_registry import BridgeRegistry, MediaPart
+    from media.realtime_client import RealtimeClientFactory
     from media.realtime_session import RealtimeFactory
     from media.rehearsal_voice import RehearsalVoicePart
+    from media.workers import CallMedia, MediaWorkers
     from telephony.part import TelephonyPart
 
 log = get_logger("opendeep.node")
@@ -83,7 +85,8 @@ class Node:
         self.db = db
         self.graphs: GraphsPart = GraphsPart(settings, db)
         self.telephony: TelephonyPart | None = None
-        self.media: MediaPart | None = None
+        self.media: MediaPart | None = None  # the calls' media in this process
+        self.workers: MediaWorkers | None = None  # or in media worker processes
         self.voice: RehearsalVoicePart | None = None
         self.placed: PlacedCalls | None = None
         self.runner: CallAttemptRunner | None = None
@@ -104,25 +107,42 @@ class Node:
 
                 # Before the bridges: they hang up and send DTMF through it.
                 self.placed = PlacedCalls(self.telephony.calls)
+        media: CallMedia | None = None
         if wanted.media:
             from agents.call_agent import call_script
             from media.bridge_registry import BridgeRegistry, MediaPart
             from media.rehearsal_voice import RehearsalVoicePart, wants_rehearsal_voice
 
-            registry = BridgeRegistry(
-                db, settings, script=call_script, realtime=realtime, actions=self.placed
-            )
+            clients: RealtimeClientFactory | None
+            workers = settings.effective_media_workers
+            if workers > 1 and realtime is None:
+                from media.workers import MediaWorkers
+
+                self.workers = MediaWorkers(
+                    settings, db, script=call_script, workers=workers, actions=self.placed
+                )
+                media, clients = self.workers, self.workers.clients
+            else:
+                if workers > 1:
+                    # A factory of the caller's cannot be handed to another process.
+                    log.warning("a Realtime factory was given: the calls' media stays in-process")
+                registry = BridgeRegistry(
+                    db, settings, script=call_script, realtime=realtime, actions=self.placed
+                )
+                self.media = MediaPart(settings, registry)
+                media, clients = registry, registry.clients
             if rehearsal_voice is None:
                 rehearsal_voice = wants_rehearsal_voice(settings)
-            if rehearsal_voice and registry.clients is not None:
+            if rehearsal_voice and clients is not None:
                 from agents.call_agent.rehearsal import script_selector
 
                 # Before the media part: its calls' clients are pointed at it when it starts.
-                self.voice = RehearsalVoicePart(registry.clients, script_selector())
+                self.voice = RehearsalVoicePart(clients, script_selector())
                 self.parts.append(self.voice)
-            self.media = MediaPart(settings, registry)
-            self.parts.append(self.media)
-        if self.telephony is not None and self.media is not None and self.placed is not None:
+            part: Part | None = self.media or self.workers
+            assert part is not None
+            self.parts.append(part)
+        if self.telephony is not None and media is not None and self.placed is not None:
             from app.attempt_runner import CallAttemptRunner
             from core.scheduler import Dispatcher, SchedulerPart
 
@@ -130,7 +150,7 @@ class Node:
                 db,
                 settings,
                 self.telephony.calls,
-                self.media.registry,
+                media,
                 self.graphs,
                 placed=self.placed,
                 retry=retry,
@@ -159,10 +179,15 @@ class Node:
 
             assistant, resumer = graph_services(self.graphs, settings)
             # The calls this node carries, for their owners to listen in on from the UI.
-            lines = self.media.registry.lines if self.media is not None else None
+            lines = self.call_media.lines if self.call_media is not None else None
             self.parts.append(
                 UiPart(settings, db, assistant=assistant, resumer=resumer, lines=lines)
             )
+
+    @property
+    def call_media(self) -> BridgeRegistry | MediaWorkers | None:
+        """What carries this node's calls' media, in this process or in worker processes."""
+        return self.media.registry if self.media is not None else self.workers
 
     @property
     def running(self) -> list[Part]:

@@ -428,7 +428,9 @@ class Probe:
     spare_port: bool = False  # AUDIOSOCKET_PORT was taken (a running node?): another was used
 
 
-def check_audiosocket(probe: Probe, *, port: int, pbx_host: str) -> Check:
+def check_audiosocket(probe: Probe, *, port: int, pbx_host: str, workers: int = 1) -> Check:
+    """`port`: AUDIOSOCKET_PORT; `workers`: the node's media workers, each listening on a port
+    of its own from `port` on, which the firewall must let the PBX reach too."""
     name = "audiosocket from the PBX"
     if probe.refused is not None:
         return Check(
@@ -473,7 +475,8 @@ def check_audiosocket(probe: Probe, *, port: int, pbx_host: str) -> Check:
             load("app_audiosocket.so"),
         )
     host = probe.address.rsplit(":", 1)[0]
-    firewall = f"nft add rule inet filter input ip saddr {pbx_host} tcp dport {port} accept"
+    ports = f"{port}-{port + workers - 1}" if workers > 1 else str(port)
+    firewall = f"nft add rule inet filter input ip saddr {pbx_host} tcp dport {ports} accept"
     if status is not None:  # FAILED: Asterisk tried and could not connect
         return Check(
             name,
@@ -497,6 +500,52 @@ def check_audiosocket(probe: Probe, *, port: int, pbx_host: str) -> Check:
         f"no connection to {probe.address}{spare} from the test call, and no word from Asterisk "
         "about it (does the AMI user get `call` and `user` events?)",
         f"let the PBX reach {probe.address}: {firewall}",
+    )
+
+
+# --- the AudioSocket ports ------------------------------------------------------------------
+
+MAX_PORT = 65535
+
+
+def check_audiosocket_ports(
+    host: str, first: int, workers: int, in_use: Mapping[int, str]
+) -> Check:
+    """The ports a node listens on for AudioSocket: AUDIOSOCKET_PORT (`first`), and with several
+    media workers one for each, `first + i` for worker i. `in_use`: the ports that could not be
+    bound, with why. All of them taken is a running OpenDeep (or another program on the first
+    port); only some of them taken, the workers on those could not listen and the node would
+    not start."""
+    name = "audiosocket port" if workers == 1 else "audiosocket ports"
+    last = first + workers - 1
+    if last > MAX_PORT:
+        return Check(
+            name,
+            "fail",
+            f"{workers} media workers from AUDIOSOCKET_PORT {first} would need ports up to "
+            f"{last}, past {MAX_PORT}",
+            f"set AUDIOSOCKET_PORT to {MAX_PORT - workers + 1} or lower, or fewer MEDIA_WORKERS",
+        )
+    where = f"{host}:{first}" if workers == 1 else f"{host}:{first}-{last}"
+    mine = f" (one for each of {workers} media workers)" if workers > 1 else ""
+    taken = [port for port in range(first, last + 1) if port in in_use]
+    if not taken:
+        return Check(name, "ok", f"{where} {'is' if workers == 1 else 'are'} free{mine}")
+    if len(taken) == workers:
+        why = in_use[first]
+        return Check(
+            name,
+            "warn",
+            f"cannot bind {where}: {why}" if workers == 1 else f"{where} are all in use ({why})",
+            "another OpenDeep may be running; or set AUDIOSOCKET_PORT",
+        )
+    named = ", ".join(f"{port} (media worker {port - first}): {in_use[port]}" for port in taken)
+    return Check(
+        name,
+        "fail",
+        f"of {where}{mine}, some cannot be bound — {named}: the node would not start",
+        f"stop what holds {', '.join(map(str, taken))}, or set AUDIOSOCKET_PORT to the first "
+        f"of {workers} free ports in a row",
     )
 
 
@@ -566,9 +615,16 @@ def _not_checked(name: str, why: str) -> Check:
 
 
 def judge(
-    facts: PbxFacts, *, expected_version: str, pbx_trunk: str, port: int, pbx_host: str
+    facts: PbxFacts,
+    *,
+    expected_version: str,
+    pbx_trunk: str,
+    port: int,
+    pbx_host: str,
+    workers: int = 1,
 ) -> list[Check]:
-    """Every check of the PBX after the login, in the order they are shown."""
+    """Every check of the PBX after the login, in the order they are shown (`port`:
+    AUDIOSOCKET_PORT, the first of the `workers` media workers' ports)."""
     probe = facts.probe
     called = probe is not None and probe.refused is None
     checks = [
@@ -598,6 +654,6 @@ def judge(
     if probe is None:
         checks.append(_not_checked("audiosocket from the PBX", facts.probe_skipped))
     else:
-        checks.append(check_audiosocket(probe, port=port, pbx_host=pbx_host))
+        checks.append(check_audiosocket(probe, port=port, pbx_host=pbx_host, workers=workers))
     checks.append(check_recordings(facts.recordings))
     return checks

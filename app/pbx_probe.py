@@ -126,6 +126,7 @@ async def _examine(ami: AmiConnection, settings: Settings, events: list[AmiMessa
         pbx_trunk=settings.pbx_trunk,
         port=settings.audiosocket_port,
         pbx_host=settings.ami_host,
+        workers=settings.effective_media_workers,
     )
 
 

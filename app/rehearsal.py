@@ -64,10 +64,25 @@ def rehearsal_retry() -> RetryPolicy:
     return RetryPolicy(delays=delays)
 
 
-def free_port() -> int:
+def free_port(count: int = 1) -> int:
+    """A port free on loopback now; with `count` above 1, the first of that many in a row (a
+    node's media workers listen on one each, from AUDIOSOCKET_PORT on)."""
+    for _ in range(50):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            first = int(sock.getsockname()[1])
+        if first + count - 1 <= 65535 and all(_bindable(first + i) for i in range(1, count)):
+            return first
+    raise OSError(f"found no {count} free ports in a row on 127.0.0.1")
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def node_settings(settings: Settings, realtime_url: str | None = None) -> Settings:
@@ -79,7 +94,7 @@ def node_settings(settings: Settings, realtime_url: str | None = None) -> Settin
         update={
             **update,
             "app_test_mode": False,
-            "audiosocket_port": free_port(),
+            "audiosocket_port": free_port(settings.effective_media_workers),
             "calling_window_start": dt.time(0, 0),
             "calling_window_end": dt.time(23, 59, 59),
             "max_concurrent_calls": 2,

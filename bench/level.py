@@ -1,12 +1,16 @@
-"""`python -m bench.level --calls N --seconds S --out F`: one concurrency level of the media
-benchmark. This process is the one measured: it holds only OpenDeep's media path — the
-AudioSocket server, the bridge registry, one `RealtimeBridge` per call with its Realtime client,
-and the SQLite database. The local Realtime server (`bench.sim_process`) and the simulated
-Asterisk peers (`bench.peer_process`) run in processes of their own.
+"""`python -m bench.level --calls N --seconds S --out F [--workers W] [--uvloop] [--append-ms M]`:
+one concurrency level of the media benchmark. What is measured is OpenDeep's media path as a node
+with media workers runs it: this process holds the node's side (`media.workers.MediaWorkers`:
+the calls' briefs, the transcript writer, the answers to the workers' requests, SQLite), and
+W worker processes (`media.worker_process`) carry the calls — the AudioSocket servers, one
+`RealtimeBridge` per call with its Realtime client. The local Realtime server
+(`bench.sim_process`) and the simulated Asterisk peers (`bench.peer_process`) run in processes
+of their own.
 
-Sequence: seed N calls; start the helpers; one warm-up call (first-use imports and caches are
-not per-call memory); baseline RSS; ramp the N calls up; RSS again once every call is live;
-settle; measure for S seconds; hang up; correlate what the three processes recorded.
+Sequence: seed N calls; start the workers and the helpers; expect every call; one warm-up call
+per worker (first-use imports and caches are not per-call memory); baseline RSS; ramp the N
+calls up; RSS again once every call is live; settle; measure for S seconds; hang up; correlate
+what the processes recorded.
 """
 
 from __future__ import annotations
@@ -26,14 +30,13 @@ import sys
 import tempfile
 import time
 import traceback
-import tracemalloc
 import uuid
 from array import array
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -42,24 +45,21 @@ from agents.call_agent import call_script
 from bench import figures
 from bench.agent_audio import VARIANT_SECONDS
 from bench.ipc import Child, ChildError
-from bench.loop_lag import LoopLag
 from bench.procfs import cpu_seconds, loadavg, machine_cpu, rss_bytes
 from core.db import Database
 from core.db.migrate import upgrade
 from core.domain import TurnTaking
 from core.logging import configure_logging
 from core.settings import Settings
-from media.audiosocket_server import AudioSocketServer
-from media.audiosocket_session import AudioSocketSession
-from media.bridge import RealtimeBridge
-from media.bridge_registry import BridgeRegistry
 from media.pacer import LATENESS_HIST_BINS
-from media.realtime_client import RealtimeClientFactory
+from media.worker_messages import CallFigures
+from media.workers import MediaWorkers
 
 SETTLE_S = 2.0
 # The warm-up call's first audio comes after the AMD wait (1 s: the seed has no verdict), the
-# greeting wait (1.5 s: no "Hello?" heard) and the first use of the SDK and the prompts.
-WARMUP_S = 6.0
+# greeting wait (1.5 s: no "Hello?" heard) and the first use of the SDK and the prompts, in
+# every worker at once (on a loaded machine 6 s were sometimes not enough).
+WARMUP_S = 8.0
 
 # Goals (reported, never asserted).
 GOALS = {
@@ -76,8 +76,8 @@ class BenchError(RuntimeError):
     """The run could not be carried out (a helper died, calls did not come up)."""
 
 
-async def seed(db: Database, calls: int) -> list[str]:
-    """One user, one campaign, `calls` tasks each with a call row; returns the call UUIDs.
+async def seed(db: Database, uuids: list[str]) -> None:
+    """One user, one campaign, a task with a call row for each of `uuids`.
 
     Each task's instructions carry its call UUID, which is how the Realtime server tells which
     call a connection belongs to (the instructions reach it in `session.update`). The campaign
@@ -87,7 +87,6 @@ async def seed(db: Database, calls: int) -> list[str]:
     """
     async with db.users() as users:
         user_id = await users.add("bench", "bench-password-1", display_name="Bench Owner")
-    uuids = [str(uuid.uuid4()) for _ in range(calls)]
     async with db.scope(user_id) as s:
         campaign = await s.campaigns.create(
             idempotency_key="media-bench",
@@ -110,7 +109,6 @@ async def seed(db: Database, calls: int) -> list[str]:
                 dialed_number=number,
                 node_id="bench",
             )
-    return uuids
 
 
 @dataclass
@@ -118,74 +116,95 @@ class Snapshot:
     """Cumulative counters at one moment; figures are differences of two snapshots."""
 
     at: float
-    cpu_s: float
+    cpu_s: float  # the measured processes: the node's own and its media workers
+    worker_cpu_s: list[float]
     sim_cpu_s: float
     peers_cpu_s: float
     machine_busy_s: float
     machine_total_s: float
-    pacer: dict[int, list[int]] = field(default_factory=dict)  # by index in the sessions list
+    pacer: dict[str, list[int]] = field(default_factory=dict)  # by call UUID
     counters: dict[str, int] = field(default_factory=dict)
 
 
-def snapshot(
-    server: AudioSocketServer,
-    sessions: list[AudioSocketSession],
-    bridges: list[RealtimeBridge],
-    sim: Child,
-    peers: Child,
-) -> Snapshot:
-    """Counters of the calls measured: the same `sessions` and `bridges` at both ends of the
-    window, so a call that ends inside it still counts up to its end."""
-    machine = machine_cpu()
-    snap = Snapshot(
-        at=time.monotonic(),
-        cpu_s=time.process_time(),
-        sim_cpu_s=cpu_seconds(sim.pid),
-        peers_cpu_s=cpu_seconds(peers.pid),
-        machine_busy_s=machine.busy_s,
-        machine_total_s=machine.total_s,
-    )
-    counters: dict[str, int] = {
-        "sessions": server.active_sessions,
-        "barge_ins": sum(b.stats.barge_ins for b in bridges),
-        "bridge_inbound_dropped": sum(b.stats.inbound_dropped for b in bridges),
-        "playout_underruns": sum(b.playout.stats.underruns for b in bridges),
-        "playout_audio_frames": sum(b.playout.stats.audio_frames for b in bridges),
-        "reconnects": sum(b.stats.reconnects for b in bridges),
-        "session_audio_dropped": 0,
-        "pacer_frames": 0,
-        "pacer_late_frames": 0,
-        "pacer_resyncs": 0,
-    }
-    for index, session in enumerate(sessions):
-        stats = session.pacer_stats
-        snap.pacer[index] = list(stats.lateness_histogram)
-        counters["session_audio_dropped"] += session.counters.audio_dropped
-        counters["pacer_frames"] += stats.frames
-        counters["pacer_late_frames"] += stats.late_frames
-        counters["pacer_resyncs"] += stats.resyncs
-    snap.counters = counters
-    return snap
+COUNTERS = (
+    ("barge_ins", "barge_ins"),
+    ("bridge_inbound_dropped", "inbound_dropped"),
+    ("playout_underruns", "playout_underruns"),
+    ("playout_audio_frames", "playout_audio_frames"),
+    ("reconnects", "reconnects"),
+    ("session_audio_dropped", "audio_dropped"),
+    ("pacer_frames", "pacer_frames"),
+    ("pacer_late_frames", "pacer_late_frames"),
+    ("pacer_resyncs", "pacer_resyncs"),
+)
 
 
-async def wait_live(
-    registry: BridgeRegistry, uuids: list[str], timeout_s: float
-) -> list[RealtimeBridge]:
-    """The bridges of the calls that are live — sending callee audio and playing agent audio —
-    once all are, or whichever are when `timeout_s` runs out (an overloaded process may never
-    bring every call up; the figures then say how many were measured)."""
+class Watch:
+    """What the media workers report of the measured calls: the latest figures of each call
+    (a call that ends inside the window still counts up to its end), the append latencies and
+    each worker's loop lag, gathered once a second."""
+
+    def __init__(self, media: MediaWorkers, uuids: list[str]) -> None:
+        self.media = media
+        self.uuids = set(uuids)
+        self.latest: dict[str, CallFigures] = {}
+        self.appends: array[float] = array("d")
+        self.lag: list[list[tuple[float, float]]] = [[] for _ in media.workers]
+        self.calls_of: list[set[str]] = [set() for _ in media.workers]
+        self.logged: list[dict[str, int]] = [{} for _ in media.workers]
+
+    async def poll(self, keep: bool) -> int:
+        """Gather the workers' figures; `keep`: keep the append latencies. Returns how many
+        measured calls are live."""
+        for index, worker in enumerate(await self.media.figures()):
+            self.lag[index].extend(worker.lag)
+            if worker.logged:
+                self.logged[index] = worker.logged
+            for call_uuid, call in worker.calls.items():
+                if call_uuid not in self.uuids:
+                    continue
+                self.latest[call_uuid] = call
+                self.calls_of[index].add(call_uuid)
+                if keep:
+                    self.appends.extend(call.appends_s)
+        return sum(1 for c in self.latest.values() if c.live)
+
+    def snapshot(self, sim: Child, peers: Child, calls: list[str]) -> Snapshot:
+        machine = machine_cpu()
+        worker_cpu = [cpu_seconds(pid) if pid else 0.0 for pid in self.media.pids]
+        snap = Snapshot(
+            at=time.monotonic(),
+            cpu_s=time.process_time() + sum(worker_cpu),
+            worker_cpu_s=worker_cpu,
+            sim_cpu_s=cpu_seconds(sim.pid),
+            peers_cpu_s=cpu_seconds(peers.pid),
+            machine_busy_s=machine.busy_s,
+            machine_total_s=machine.total_s,
+        )
+        counters = dict.fromkeys([name for name, _ in COUNTERS], 0)
+        for call_uuid in calls:
+            call = self.latest.get(call_uuid)
+            if call is None:
+                continue
+            snap.pacer[call_uuid] = list(call.lateness_histogram)
+            for name, attr in COUNTERS:
+                counters[name] += getattr(call, attr)
+        counters["sessions"] = sum(1 for c in calls if c in self.latest)
+        snap.counters = counters
+        return snap
+
+
+async def wait_live(watch: Watch, expected: int, timeout_s: float) -> list[str]:
+    """The calls that are live — sending callee audio and playing agent audio — once all are,
+    or whichever are when `timeout_s` runs out (an overloaded process may never bring every
+    call up; the figures then say how many were measured)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        bridges = [registry.bridge(u) for u in uuids]
-        live = [
-            b
-            for b in bridges
-            if b is not None and b.stats.append_latency_s and b.playout.stats.audio_frames
-        ]
-        if len(live) == len(uuids) or time.monotonic() > deadline:
+        live = await watch.poll(keep=False)
+        if live == expected or time.monotonic() > deadline:
             if not live:
-                raise BenchError(f"none of the {len(uuids)} calls came up in {timeout_s:.0f} s")
-            return live
+                raise BenchError(f"none of the {expected} calls came up in {timeout_s:.0f} s")
+            return [u for u, c in watch.latest.items() if c.live]
         await asyncio.sleep(0.2)
 
 
@@ -244,7 +263,7 @@ class LogTally(logging.Handler):
 
 
 async def run(
-    calls: int, seconds: float, ramp_per_s: float, trace_memory: bool, work: Path
+    calls: int, seconds: float, ramp_per_s: float, work: Path, options: MediaOptions
 ) -> dict[str, Any]:
     """Run one level with its helpers' files in `work`; returns the figures."""
     configure_logging(level="WARNING", fmt="console")
@@ -253,8 +272,9 @@ async def run(
     url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
     await asyncio.to_thread(upgrade, url)
     db = Database(url)
-    settings = Settings(_env_file=None, database_url=url, data_dir=work)
-    warmup_uuid, *uuids = await seed(db, calls + 1)
+    warmup_uuids = [str(uuid.uuid4()) for _ in range(options.workers)]
+    uuids = [str(uuid.uuid4()) for _ in range(calls)]
+    await seed(db, [*warmup_uuids, *uuids])
     load_before = loadavg()
 
     turns = int(seconds + calls / ramp_per_s + 120)  # > one turn per second of the whole run
@@ -262,93 +282,133 @@ async def run(
         "realtime server", "bench.sim_process", "--dir", str(work), "--turns", str(turns)
     )
     realtime_url = (await sim.expect("ready", 60))["url"]
-    # As in production: every call's client shares one SDK client (and the registry's writer).
-    clients = RealtimeClientFactory(base_url=realtime_url, model="gpt-realtime")
-    registry = BridgeRegistry(db, settings, script=call_script, realtime=clients)
-    server = AudioSocketServer(registry.resolve, port=0, max_sessions=calls + 8)
-    await server.start()
-    peers = await Child.start(
-        "peers", "bench.peer_process", "--port", str(server.port), "--dir", str(work)
+    # As in production: each worker's calls share one SDK client; the node's one transcript
+    # writer stores every call's turns. Sessions are opened at answer, as before prewarming
+    # (the answer scenario measures prewarming).
+    settings = Settings(
+        _env_file=None,
+        database_url=url,
+        data_dir=work,
+        realtime_url=realtime_url,
+        realtime_model="gpt-realtime",
+        realtime_prewarm=False,
+        media_workers=options.workers,
+        media_uvloop=options.uvloop,
+        realtime_append_ms=options.append_ms,
+        log_level="WARNING",
+        log_format="console",
     )
-    lag = LoopLag()
+    media = MediaWorkers(settings, db, script=call_script, workers=options.workers, port=0)
+    await media.start()
+    for call_uuid in [*warmup_uuids, *uuids]:
+        media.expect(call_uuid)  # before the Originate: each call's worker is chosen
+        media.prewarm(call_uuid, 3600)  # its Originate is out: the brief is read
+    ports = [media.workers[media.worker_of(u) or 0].port for u in uuids]
+    peers = await Child.start(
+        "peers", "bench.peer_process", "--port", str(media.workers[0].port), "--dir", str(work)
+    )
+    watch = Watch(media, uuids)
     try:
         await peers.expect("ready", 60)
-        await peers.send("warmup", uuid=warmup_uuid, seconds=WARMUP_S)
+        # One warm-up call per worker at once: first-use imports are not per-call memory.
+        warm_ports = [media.workers[media.worker_of(u) or 0].port for u in warmup_uuids]
+        await peers.send("warmup", uuids=warmup_uuids, ports=warm_ports, seconds=WARMUP_S)
         warm = await peers.expect("warmup_done", WARMUP_S + 30)
         if not warm["agent_turns"]:
-            raise BenchError("the warm-up call heard no agent audio")
-        warm_bridge = registry.bridge(warmup_uuid)
-        assert warm_bridge is not None
-        await asyncio.wait_for(warm_bridge.finished.wait(), 20)
-        registry.forget(warmup_uuid)
-        del warm_bridge
+            raise BenchError("a warm-up call heard no agent audio")
+        for call_uuid in warmup_uuids:
+            if (ended := media.bridge(call_uuid)) is not None:
+                await asyncio.wait_for(ended.finished.wait(), 20)
+            media.forget(call_uuid)
         gc.collect()
-        rss_before = rss_bytes()
-        if trace_memory:
-            tracemalloc.start()
+        rss_before = sum(rss_bytes(pid) for pid in media.pids if pid)
 
         ramp_started = time.monotonic()
-        await peers.send("start", uuids=uuids, per_s=ramp_per_s)
-        bridges = await wait_live(registry, uuids, calls / ramp_per_s + 60)
+        await peers.send("start", uuids=uuids, ports=ports, per_s=ramp_per_s)
+        live = await wait_live(watch, len(uuids), calls / ramp_per_s + 60)
         ramp_s = time.monotonic() - ramp_started
         await peers.expect("started", 60)
-        rss_live = rss_bytes()
-        traced = tracing_overhead = 0
-        if trace_memory:
-            traced = tracemalloc.get_traced_memory()[0]
-            tracing_overhead = tracemalloc.get_tracemalloc_memory()
-            tracemalloc.stop()
-        rss_per_call_mb = (rss_live - tracing_overhead - rss_before) / len(bridges) / 2**20
+        rss_live = sum(rss_bytes(pid) for pid in media.pids if pid)
+        rss_per_call_mb = (rss_live - rss_before) / len(live) / 2**20
         memory = {
             "rss_before_mb": rss_before / 2**20,
-            "rss_live_mb": (rss_live - tracing_overhead) / 2**20,
+            "rss_live_mb": rss_live / 2**20,
             "rss_per_call_mb": rss_per_call_mb,
-            "traced_per_call_mb": traced / len(bridges) / 2**20 if trace_memory else None,
+            "traced_per_call_mb": None,
             "goal_mb": GOALS["memory_per_call_mb"],
             "met": rss_per_call_mb <= GOALS["memory_per_call_mb"],
         }
 
         await asyncio.sleep(SETTLE_S)
-        for bridge in bridges:
-            bridge.stats.append_latency_s.clear()
-        appends: array[float] = array("d")
-        lag.start()
-        sessions = server.sessions
-        start = snapshot(server, sessions, bridges, sim, peers)
+        await media.measure()
+        await watch.poll(keep=False)  # the appends so far are before the window
+        for lags in watch.lag:
+            lags.clear()
+        start = watch.snapshot(sim, peers, live)
         deadline = start.at + seconds
         while (left := deadline - time.monotonic()) > 0:
             await asyncio.sleep(min(1.0, left))
-            for bridge in bridges:  # keep the bench's own footprint small
-                appends.extend(bridge.stats.append_latency_s)
-                bridge.stats.append_latency_s.clear()
-        end = snapshot(server, sessions, bridges, sim, peers)
+            await watch.poll(keep=True)
+        end = watch.snapshot(sim, peers, live)
         window = (start.at, end.at)
 
+        await watch.poll(keep=False)  # what the workers logged up to the end of the window
+        for logged in watch.logged:
+            tally.counts.update(logged)
         await peers.send("stop", window=list(window))
         peers_done = await peers.expect("done", 120)
         await sim.send("stop", window=list(window))
         sim_done = await sim.expect("done", 120)
     finally:
-        await lag.stop()
         await peers.finish()
         await sim.finish()
-        await server.stop()
-        await registry.aclose()
-        await clients.aclose()
+        await media.stop()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(db.dispose(), 10)
 
+    worker_lag = {
+        f"media worker {i}": _plain(
+            figures.summarize(
+                np.array([lag for at, lag in samples if window[0] <= at <= window[1]])
+            )
+        )
+        for i, samples in enumerate(watch.lag)
+    }
+    wall = end.at - start.at
+    workers = [
+        {
+            "worker": i,
+            "calls": len(watch.calls_of[i] & set(live)),
+            "cores": (end.worker_cpu_s[i] - start.worker_cpu_s[i]) / wall,
+            "restarts": media.workers[i].starts - 1,
+        }
+        for i in range(len(media.workers))
+    ]
     return report(
         work,
-        Outcome(calls, seconds, len(bridges), ramp_s, load_before, memory, start, end),
-        lag.within(*window),
+        Outcome(calls, seconds, len(live), ramp_s, load_before, memory, start, end),
+        worker_lag,
         helpers_lag={
             "realtime server": sim_done["loop_lag_ms"],
             "peers": peers_done["loop_lag_ms"],
         },
-        appends=np.frombuffer(appends),
+        appends=np.frombuffer(watch.appends),
         log_tally=tally,
+        options=options,
+        workers=workers,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MediaOptions:
+    """How the measured media path runs: its worker processes and their event loop."""
+
+    workers: int
+    uvloop: bool
+    append_ms: Literal[20, 40, 60] = 20
+
+    def to_json(self) -> dict[str, Any]:
+        return {"workers": self.workers, "uvloop": self.uvloop, "append_ms": self.append_ms}
 
 
 @dataclass
@@ -368,11 +428,13 @@ class Outcome:
 def report(
     work: Path,
     outcome: Outcome,
-    lag_s: npt.NDArray[np.float64],
+    worker_lag: dict[str, Any],
     *,
     helpers_lag: dict[str, Any],
     appends: npt.NDArray[np.float64],
     log_tally: LogTally,
+    options: MediaOptions,
+    workers: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The figures: the media process's own, and those correlated with the helpers' files."""
     start, end = outcome.start, outcome.end
@@ -422,6 +484,8 @@ def report(
             "loadavg_before": outcome.load_before,
             "loadavg_after": loadavg(),
         },
+        "media": options.to_json(),
+        "workers": workers,
         "calls_live": outcome.calls_live,
         "ramp_s": outcome.ramp_s,
         "figures": {
@@ -439,10 +503,12 @@ def report(
             "barge_in_ms": _summary(figures.summarize(barges.latencies_s), "barge_in_ms"),
             "memory_per_call_mb": outcome.memory,
         },
-        "loop_lag_ms": {"media process": _plain(figures.summarize(lag_s)), **helpers_lag},
+        "loop_lag_ms": {**worker_lag, **helpers_lag},
         "cpu": {
             "measured_process_cores": cpu / wall,
             "measured_ms_per_call_second": cpu / wall / outcome.calls_live * 1000,
+            # Calls one fully used core carries at this load: capacity planning is a division.
+            "calls_per_core": outcome.calls_live / max(1e-9, cpu / wall),
             "realtime_server_cores": sim_cpu / wall,
             "peers_cores": peers_cpu / wall,
             "machine_busy_cores": busy / wall,
@@ -460,14 +526,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--ramp-per-s", type=float, default=20.0, help="calls answered per second")
     parser.add_argument(
-        "--no-tracemalloc", action="store_true", help="skip tracemalloc during the ramp"
+        "--workers", type=int, default=os.cpu_count() or 1, help="media worker processes"
+    )
+    parser.add_argument("--uvloop", action="store_true", help="the workers run on uvloop")
+    parser.add_argument(
+        "--append-ms", type=int, choices=(20, 40, 60), default=20, help="callee audio per append"
     )
     parser.add_argument("--out", type=Path, required=True, help="JSON file for the figures")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (raw data)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="opendeep-media-bench-"))
+    options = MediaOptions(args.workers, args.uvloop, args.append_ms)
     run_to_figures(
-        lambda: run(args.calls, args.seconds, args.ramp_per_s, not args.no_tracemalloc, work),
+        lambda: run(args.calls, args.seconds, args.ramp_per_s, work, options),
         args.out,
         work,
         keep=args.keep,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -48,12 +49,21 @@ ROWS = (
     ),
     ("peer_jitter_ms", "3b peer jitter", "|inter-arrival − 20 ms| at the peer"),
     ("barge_in_ms", "4 barge-in", "speech_started sent → last agent frame at the peer"),
-    ("", "5 memory per call", "(RSS all calls live − RSS before) / calls; tracemalloc'd"),
+    ("", "5 memory per call", "(workers' RSS all calls live − RSS before) / calls"),
 )
 
 
-def run_level(calls: int, seconds: float, ramp_per_s: float, out: Path, trace: bool) -> bool:
-    """Run one level in a fresh process; True when it wrote its figures."""
+def run_level(
+    calls: int,
+    seconds: float,
+    ramp_per_s: float,
+    out: Path,
+    workers: int,
+    uvloop: bool,
+    append_ms: int = 20,
+) -> bool:
+    """Run one level in a fresh process (its media path in `workers` worker processes); True
+    when it wrote its figures."""
     out.unlink(missing_ok=True)
     command = [
         sys.executable,
@@ -63,7 +73,9 @@ def run_level(calls: int, seconds: float, ramp_per_s: float, out: Path, trace: b
         f"--seconds={seconds}",
         f"--ramp-per-s={ramp_per_s}",
         f"--out={out}",
-        *([] if trace else ["--no-tracemalloc"]),
+        f"--workers={workers}",
+        *(["--uvloop"] if uvloop else []),
+        f"--append-ms={append_ms}",
     ]
     print(f"--- {calls} calls × {seconds:.0f} s ...", file=sys.stderr, flush=True)
     try:
@@ -240,10 +252,20 @@ def context_lines(result: dict[str, Any]) -> list[str]:
         if lag
     )
     dropped = c["bridge_inbound_dropped"] + c["session_audio_dropped"]
+    media = result["media"]
+    workers = ", ".join(
+        f"worker {w['worker']}: {w['calls']} calls, {w['cores']:.2f} cores"
+        + (f", restarted {w['restarts']}×" if w["restarts"] else "")
+        for w in result["workers"]
+    )
     lines = [
+        f"media path: {media['workers']} worker processes on "
+        f"{'uvloop' if media['uvloop'] else 'asyncio'}'s event loop, "
+        f"{media.get('append_ms', 20)} ms per append ({workers})",
         f"CPU (cores, of {result['machine']['cpus']}): "
-        f"media process {cpu['measured_process_cores']:.2f} "
-        f"({cpu['measured_ms_per_call_second']:.1f} ms per call-second), "
+        f"media (node process + workers) {cpu['measured_process_cores']:.2f} "
+        f"({cpu['measured_ms_per_call_second']:.1f} ms per call-second, "
+        f"{cpu['calls_per_core']:.0f} calls per core), "
         f"Realtime server {cpu['realtime_server_cores']:.2f}, peers {cpu['peers_cores']:.2f}, "
         f"other work {cpu['other_work_cores']:.2f}; "
         f"machine busy {cpu['machine_busy_fraction']:.0%}",
@@ -308,7 +330,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ramp-per-s", type=float, default=20.0, help="calls answered per second")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument(
-        "--no-tracemalloc", action="store_true", help="skip tracemalloc during the ramp"
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="media worker processes (default: one per core)",
+    )
+    parser.add_argument("--uvloop", action="store_true", help="the media workers run on uvloop")
+    parser.add_argument(
+        "--append-ms",
+        type=int,
+        choices=(20, 40, 60),
+        default=20,
+        help="callee audio per input_audio_buffer.append (REALTIME_APPEND_MS)",
     )
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument(
@@ -346,7 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for calls in levels:
         out = args.results_dir / f"media-{calls}.json"
-        if not run_level(calls, seconds, args.ramp_per_s, out, not args.no_tracemalloc):
+        ran = run_level(
+            calls, seconds, args.ramp_per_s, out, args.workers, args.uvloop, args.append_ms
+        )
+        if not ran:
             failed += 1
             continue
         result = json.loads(out.read_text())

@@ -239,22 +239,25 @@ class Peers:
         self.peers: list[Peer] = []
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def call(self, call_uuid: str, mode: Mode = "talker") -> Peer:
+    async def call(self, call_uuid: str, mode: Mode = "talker", port: int | None = None) -> Peer:
+        """Connect the call to `port` (default: the one given at the start): the media worker
+        the node gave the call to."""
         loop = asyncio.get_running_loop()
         peer = Peer(call_uuid, random.Random(self._rng.random()), mode)
         await asyncio.wait_for(
-            loop.create_connection(lambda: peer, "127.0.0.1", self._port), timeout=10
+            loop.create_connection(lambda: peer, "127.0.0.1", port or self._port), timeout=10
         )
         self.peers.append(peer)
         self._tasks.append(asyncio.create_task(peer.talk(), name=f"peer-{call_uuid}"))
         return peer
 
-    async def ramp(self, uuids: list[str], per_s: float) -> None:
-        """Connect one call every 1/per_s seconds (real calls are answered one by one)."""
+    async def ramp(self, uuids: list[str], per_s: float, ports: list[int] | None = None) -> None:
+        """Connect one call every 1/per_s seconds (real calls are answered one by one), each
+        to its port in `ports` when given."""
         start = time.monotonic()
         for i, call_uuid in enumerate(uuids):
             await asyncio.sleep(max(0.0, start + i / per_s - time.monotonic()))
-            await self.call(call_uuid)
+            await self.call(call_uuid, port=ports[i] if ports else None)
 
     async def hang_up_all(self) -> None:
         for peer in self.peers:
@@ -281,10 +284,17 @@ async def serve(port: int, folder: Path, seed: int) -> None:
         async for command in commands():
             cmd = command["cmd"]
             if cmd == "warmup":
-                peer = await warmup.call(command["uuid"])
+                # One call (`uuid`), or one per media worker at once (`uuids`, `ports`).
+                uuids = command.get("uuids") or [command["uuid"]]
+                ports = command.get("ports") or [None] * len(uuids)
+                warm = [await warmup.call(u, port=p) for u, p in zip(uuids, ports, strict=True)]
                 await asyncio.sleep(command["seconds"])
                 await warmup.hang_up_all()
-                reply("warmup_done", agent_turns=len(peer.turns), frames=len(peer.arrivals))
+                reply(
+                    "warmup_done",
+                    agent_turns=min(len(peer.turns) for peer in warm),
+                    frames=min(len(peer.arrivals) for peer in warm),
+                )
             elif cmd == "answer":
                 task = asyncio.create_task(
                     peers.answer(command["uuid"], command["mode"], command["hold_s"])
@@ -292,7 +302,7 @@ async def serve(port: int, folder: Path, seed: int) -> None:
                 answering.add(task)
                 task.add_done_callback(answering.discard)
             elif cmd == "start":
-                await peers.ramp(command["uuids"], command["per_s"])
+                await peers.ramp(command["uuids"], command["per_s"], command.get("ports"))
                 reply("started", calls=len(peers.peers))
             elif cmd == "stop":
                 t0, t1 = command["window"]

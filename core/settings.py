@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -111,6 +112,26 @@ class Settings(BaseSettings):
         "AUDIOSOCKET_ALLOWED_PEERS.",
     )
     audiosocket_port: int = Field(9092, ge=1, le=65535, description="AudioSocket server TCP port.")
+    media_workers: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="Media worker processes carrying the calls' audio, each with its own event "
+        "loop and AudioSocket port (AUDIOSOCKET_PORT, AUDIOSOCKET_PORT+1, …; each call's "
+        "Originate names its worker's). 1: the calls' audio runs in the node's own process. 0: "
+        "one per CPU core.",
+    )
+    realtime_append_ms: Literal[20, 40, 60] = Field(
+        20,
+        description="How much of the callee's audio each `input_audio_buffer.append` carries: "
+        "20 (every frame as it comes), 40 or 60 ms (fewer, larger messages; the callee's voice "
+        "reaches the model up to 20 or 40 ms later).",
+    )
+    media_uvloop: bool = Field(
+        False,
+        description="Run the media workers' event loops on uvloop (only with MEDIA_WORKERS "
+        "above 1).",
+    )
     audiosocket_advertised_host: str = Field(
         "",
         description="The address Asterisk connects to for this node's AudioSocket, sent with "
@@ -349,6 +370,11 @@ class Settings(BaseSettings):
             for entry in self.audiosocket_allowed_peers.split(",")
             if entry
         )
+
+    @property
+    def effective_media_workers(self) -> int:
+        """How many media workers the node runs (`media_workers`, 0 meaning one per core)."""
+        return self.media_workers or os.cpu_count() or 1
 
     @property
     def audiosocket_address(self) -> str:

@@ -42,7 +42,7 @@ from core.logging import get_logger
 from core.settings import Settings
 from media.audio import slin_to_ulaw, ulaw_to_slin
 from media.call_script import CallBrief, CallScript, ScriptWriter
-from media.call_store import CallStore
+from media.call_store import CallRecord
 from media.call_tools import CallActions, CallTools
 from media.conversation import (
     Command,
@@ -57,7 +57,7 @@ from media.conversation import (
 )
 from media.listen import CallLine
 from media.owner_leg import OwnerLeg, OwnerLegs, owner_leg_uuid
-from media.owner_notes import NoteBoard
+from media.owner_notes import NoteSource
 from media.playout import PlayoutBuffer
 from media.prewarm import PrewarmSource
 from media.realtime_client import RealtimeClient, RealtimeConfigError, RealtimeConnectionError
@@ -74,7 +74,7 @@ from media.realtime_events import (
 from media.realtime_session import RealtimeFactory, open_session, session_config
 from media.session import EndReason, InboundAudio, SessionControl, SessionEvent
 from media.speech_activity import VoiceActivity, measure
-from media.transcript_writer import TranscriptWriter
+from media.transcript_writer import TurnSink
 from media.turn_settings import turn_detection
 
 log = get_logger("opendeep.media.bridge")
@@ -130,12 +130,12 @@ class RealtimeBridge:
 
     def __init__(
         self,
-        store: CallStore,
+        store: CallRecord,
         settings: Settings,
         *,
         script: ScriptWriter,
         realtime: RealtimeFactory,
-        transcripts: TranscriptWriter,
+        transcripts: TurnSink,
         actions: CallActions | None = None,
         feedback_timeout_s: float | None = None,
         inbound_queue_frames: int = 50,
@@ -144,7 +144,7 @@ class RealtimeBridge:
         machine_wait_s: float = 6.0,
         voice: str | None = None,
         line: CallLine | None = None,
-        notes: NoteBoard | None = None,
+        notes: NoteSource | None = None,
         prewarmed: PrewarmSource | None = None,
         owner_legs: OwnerLegs | None = None,
     ) -> None:
@@ -462,13 +462,21 @@ class RealtimeBridge:
             self._log.warning("realtime send failed", event_type=event.get("type"), error=str(exc))
 
     async def _send_inbound(self) -> None:
+        frames = max(1, self._settings.realtime_append_ms // 20)
         while True:
+            pcm, received = b"", None  # received: when the batch's last frame came
             try:
                 async with asyncio.timeout(INBOUND_GAP_S):
                     pcm, received = await self._inbound.get()
-                audio = slin_to_ulaw(pcm)
+                    # Batches of `frames`: the batch's first frame waits for the others.
+                    for _ in range(frames - 1):
+                        more, received = await self._inbound.get()
+                        pcm += more
             except TimeoutError:
-                audio, received = GAP_SILENCE, None
+                pass  # a gap: what came of the batch goes now, or the gap as silence
+            audio = slin_to_ulaw(pcm) if pcm else GAP_SILENCE
+            if not pcm:
+                received = None
             if self._rt is None or not self._listening:
                 continue
             try:

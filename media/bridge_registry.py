@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from core.db import Database
 from core.logging import get_logger
@@ -28,6 +29,7 @@ from media.listen import CallLines
 from media.owner_leg import OwnerLegs
 from media.owner_notes import NoteBoard
 from media.prewarm import Prewarmer, call_session_opener
+from media.prewarm_machine import PrewarmCounts
 from media.realtime_client import RealtimeClientFactory
 from media.realtime_session import RealtimeFactory
 from media.session import SessionHandler
@@ -89,6 +91,11 @@ class BridgeRegistry:
         """Why a call's voice cannot start now (one line naming the setting), or None."""
         return await self._voice_check.problem() if self._voice_check else None
 
+    async def prewarm_counts(self) -> PrewarmCounts:
+        """The sessions this process prewarmed (as `MediaWorkers.prewarm_counts` adds up its
+        workers')."""
+        return replace(self.prewarmer.counts)
+
     def start(self) -> None:
         """Start the shared transcript writer (`resolve` does it too, for a registry used
         without `MediaPart`)."""
@@ -111,6 +118,10 @@ class BridgeRegistry:
         """Accept this call's AudioSocket connection (once) from now until `forget`: call it
         before the call is placed."""
         self.expected.expect(call_uuid)
+
+    def audiosocket_address(self, call_uuid: str) -> str:
+        """Where Asterisk connects the call's AudioSocket: this process's server."""
+        return self._settings.audiosocket_address
 
     def prewarm(self, call_uuid: str, unused_after_s: float) -> None:
         """Open the call's Realtime session now, while its phone rings (its Originate is out),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -31,6 +31,34 @@ from core.settings import Settings
 from media.call_script import CallBrief
 
 log = get_logger("opendeep.media.call_store")
+
+
+class CallRecord(Protocol):
+    """What a bridge reads and writes of its call: `CallStore` in the node's own process, the
+    node over its local channel in a media worker (`media.worker_process`)."""
+
+    user_id: int
+    call_id: int
+
+    async def brief(self) -> CallBrief: ...
+
+    async def amd_status(self) -> str | None: ...
+
+    async def transcript_text(self) -> str: ...
+
+    async def add_fact(self, name: str, value: str, quote: str) -> None: ...
+
+    async def set_voice_activity(self, activity: VoiceActivityRecord) -> None: ...
+
+    async def mark(self, outcome: CallOutcome, reason: str | None = None) -> None: ...
+
+    async def set_voice(self, voice: str) -> None: ...
+
+    async def ask_owner(self, question: str, timeout_s: float) -> int: ...
+
+    async def mark_note(self, note_id: int, outcome: str) -> None: ...
+
+    async def wait_answer(self, feedback_id: int, timeout_s: float) -> str | None: ...
 
 
 class CallStore:

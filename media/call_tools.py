@@ -11,7 +11,7 @@ import uuid
 from typing import Final, Protocol, assert_never
 
 from media.audio import dtmf_tones
-from media.call_store import CallStore
+from media.call_store import CallRecord
 from media.conversation.commands import AskOwner, PressKeys, RecordFact, ToolRequest
 from media.conversation.inputs import OwnerAnswer, ToolResult
 from media.playout import PlayoutBuffer
@@ -56,7 +56,7 @@ class CallTools:
 
     def __init__(
         self,
-        store: CallStore,
+        store: CallRecord,
         playout: PlayoutBuffer,
         actions: CallActions | None,
         *,

@@ -141,12 +141,16 @@ class CallLine:
         clock: Clock = time.time,
         max_listeners: int = MAX_LISTENERS,
         on_end: Callable[[CallLine], None] | None = None,
+        on_listeners: Callable[[int], None] | None = None,
     ) -> None:
+        """`on_listeners`: told how many listen after each one joins or leaves (a node whose
+        call runs in a media worker has the worker send the mix only while someone listens)."""
         self.user_id = user_id
         self.call_id = call_id
         self._clock = clock
         self._max = max_listeners
         self._on_end = on_end
+        self._on_listeners = on_listeners
         self._mix = LineMix()
         self._listeners: set[Listener] = set()
         self.ended = False
@@ -186,6 +190,16 @@ class CallLine:
             listener.close()
         self._listeners.clear()
         self._mix.reset()
+        self._told()
+
+    def relay(self, ulaw: bytes, mixed_at_ms: float) -> None:
+        """Audio mixed elsewhere (a media worker's line of this call), to every listener."""
+        for listener in self._listeners:
+            listener.put(ulaw, mixed_at_ms)
+
+    def _told(self) -> None:
+        if self._on_listeners is not None:
+            self._on_listeners(len(self._listeners))
 
     def listen(self) -> Listener | None:
         """A new listener; None once the call has ended or `max_listeners` are listening."""
@@ -193,12 +207,16 @@ class CallLine:
             return None
         listener = Listener(self)
         self._listeners.add(listener)
+        self._told()
         return listener
 
     def leave(self, listener: Listener) -> None:
+        if listener not in self._listeners:
+            return
         self._listeners.discard(listener)
         if not self._listeners:
             self._mix.reset()  # the next listener hears the call as it is then
+        self._told()
 
     def end(self) -> None:
         """The call ended: every listener's records end."""
@@ -220,10 +238,17 @@ class CallLines:
         self._max = max_listeners
         self._lines: dict[int, CallLine] = {}
 
-    def open(self, user_id: int, call_id: int) -> CallLine:
-        """The line of a call that is starting on this node."""
+    def open(
+        self, user_id: int, call_id: int, on_listeners: Callable[[int], None] | None = None
+    ) -> CallLine:
+        """The line of a call that is starting on this node (`on_listeners`: see `CallLine`)."""
         line = CallLine(
-            user_id, call_id, clock=self._clock, max_listeners=self._max, on_end=self._ended
+            user_id,
+            call_id,
+            clock=self._clock,
+            max_listeners=self._max,
+            on_end=self._ended,
+            on_listeners=on_listeners,
         )
         self._lines[call_id] = line
         return line

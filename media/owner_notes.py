@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from core.db import Database
 from core.domain import FeedbackAnswer, FeedbackKind
@@ -32,6 +33,13 @@ READ_TIMEOUT_S = 5.0
 # Hands a note or a take-over request (its id, the owner's words, which of the two) to a call;
 # False when the call could not take it now.
 Deliver = Callable[[int, str, FeedbackKind], bool]
+
+
+class NoteSource(Protocol):
+    """Where a bridge's owner's notes come from: the process's `NoteBoard`, or the node's over
+    its local channel in a media worker (`media.worker_process`)."""
+
+    def watch(self, user_id: int, call_id: int, deliver: Deliver) -> Callable[[], None]: ...
 
 
 @dataclass(slots=True)

@@ -162,6 +162,10 @@ class PrewarmCounts:
     def to_json(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__}
 
+    def __add__(self, other: PrewarmCounts) -> PrewarmCounts:
+        """Both prewarmers' counts together (a node's media workers each have one)."""
+        return PrewarmCounts(**{n: getattr(self, n) + getattr(other, n) for n in self.__slots__})
+
 
 @dataclass(slots=True)
 class _Entry:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from core.db import Database, rerun_if_connection_lost, utcnow
 from core.domain import TranscriptTurn, TurnRole
@@ -37,6 +37,17 @@ class Turn(NamedTuple):
 
 
 CallTurns = dict[int, list[TranscriptTurn]]  # call id → its turns, in order
+
+
+class TurnSink(Protocol):
+    """Where a bridge hands its call's turns: the process's `TranscriptWriter`, or the node's
+    over its local channel in a media worker (`media.worker_process`)."""
+
+    def write(self, user_id: int, call_id: int, role: TurnRole, text: str) -> bool: ...
+
+    async def flush(self, call_id: int | None = None, timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
+        """Wait (bounded) until the call's turns handed over so far are stored."""
+        ...
 
 
 class TranscriptWriter:

@@ -42,6 +42,9 @@ class Bridges:
     def expect(self, call_uuid: str) -> None:
         pass
 
+    def audiosocket_address(self, call_uuid: str) -> str:
+        return "127.0.0.1:9092"
+
     def forget(self, call_uuid: str) -> None:
         pass
 

@@ -15,14 +15,19 @@ from core.settings import Settings
 from telephony.channel_ids import attempt_ids, call_namespace
 from tests.helpers import free_port
 
+# The calls' media in the node's own process (1), or in media worker processes (2).
+MEDIA_WORKERS = pytest.mark.parametrize("media_workers", [1, 2], ids=["in-process", "workers"])
 
-async def test_parts_are_wired_and_lease_settings_apply(tmp_path: Path) -> None:
+
+@MEDIA_WORKERS
+async def test_parts_are_wired_and_lease_settings_apply(tmp_path: Path, media_workers: int) -> None:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'od.db'}",
         task_lease_s=42,
         reaper_interval_s=7,
         openai_api_key=SecretStr("sk-test-not-used"),
+        media_workers=media_workers,
     )
     db = Database(settings.database_url)
     try:
@@ -30,47 +35,52 @@ async def test_parts_are_wired_and_lease_settings_apply(tmp_path: Path) -> None:
         assert [p.name for p in node.parts] == ["graphs", "telephony", "media", "scheduler"]
         assert node.dispatcher is not None
         assert node.dispatcher._lease == dt.timedelta(seconds=42)
-        assert node.media is not None
+        assert node.call_media is not None
+        assert (node.workers is not None) == (media_workers > 1)
         # The bridges hang up through the calls the runner placed, given at construction.
         assert node.placed is not None
-        assert node.media.registry.actions is node.placed
+        assert node.call_media.actions is node.placed
         alone = Node(settings, db, PartsWanted(ui=False, telephony=False))
         assert [p.name for p in alone.parts] == ["graphs", "media"]  # no scheduler without AMI
-        assert alone.media is not None and alone.media.registry.actions is None
+        assert alone.call_media is not None and alone.call_media.actions is None
     finally:
         await db.dispose()
 
 
-async def test_without_a_key_the_node_serves_the_rehearsal_voice(tmp_path: Path) -> None:
+@MEDIA_WORKERS
+async def test_without_a_key_the_node_serves_the_rehearsal_voice(
+    tmp_path: Path, media_workers: int
+) -> None:
     """No key and OpenAI's voice URL: the node runs the local scripted voice before its media
     part, and its calls' clients are pointed at it once it has started."""
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'od.db'}",
         openai_api_key=SecretStr(""),
+        media_workers=media_workers,
     )
     db = Database(settings.database_url)
     try:
         node = Node(settings, db, PartsWanted(ui=False, telephony=False))
         assert [p.name for p in node.parts] == ["graphs", "voice", "media"]
-        assert node.voice is not None and node.media is not None
-        clients = node.media.registry.clients
+        assert node.voice is not None and node.call_media is not None
+        clients = node.call_media.clients
         assert clients is not None
         assert clients.config_problem() is not None  # OpenAI without a key: no voice yet
         await node.voice.start()
         try:
             assert clients.base_url == node.voice.url
             assert clients.base_url.startswith("ws://127.0.0.1:")
-            assert node.media.registry.voice == "rehearsal"
-            assert await node.media.registry.voice_problem() is None
+            assert node.call_media.voice == "rehearsal"
+            assert await node.call_media.voice_problem() is None
         finally:
             await node.voice.stop()
         # A voice URL of one's own (e.g. a local model server) is left as it is.
         own = settings.model_copy(update={"realtime_url": "ws://127.0.0.1:1/v1"})
         mine = Node(own, db, PartsWanted(ui=False, telephony=False))
         assert mine.voice is None
-        assert mine.media is not None
-        problem = await mine.media.registry.voice_problem()
+        assert mine.call_media is not None
+        problem = await mine.call_media.voice_problem()
         assert (
             problem is not None and "REALTIME_URL ws://127.0.0.1:1/v1 cannot be reached" in problem
         )

@@ -20,6 +20,7 @@ from app.pbx_checks import (
     Recordings,
     Trunk,
     check_audiosocket,
+    check_audiosocket_ports,
     check_dialplan,
     check_login,
     check_modules,
@@ -366,6 +367,64 @@ def test_audiosocket(probe: Probe, level: str, says: str, fix: str) -> None:
     check = check_audiosocket(probe, port=9092, pbx_host="192.168.1.10")
     assert check.level == level and says in check.detail, render([check])
     assert fix in check.fix
+
+
+def test_the_firewall_rule_opens_every_media_workers_port() -> None:
+    check = check_audiosocket(Probe(ADDRESS, "u1"), port=9092, pbx_host="192.168.1.10", workers=3)
+    assert "nft add rule inet filter input ip saddr 192.168.1.10 tcp dport 9092-9094 accept" in (
+        check.fix
+    )
+
+
+# --- the AudioSocket ports -----------------------------------------------------------------------
+
+IN_USE = "Address already in use"
+
+
+@pytest.mark.parametrize(
+    ("workers", "in_use", "level", "says", "fix"),
+    [
+        (1, {}, "ok", "127.0.0.1:9092 is free", ""),
+        (1, {9092: IN_USE}, "warn", f"cannot bind 127.0.0.1:9092: {IN_USE}", "another OpenDeep"),
+        (3, {}, "ok", "127.0.0.1:9092-9094 are free (one for each of 3 media workers)", ""),
+        (
+            3,
+            {9092: IN_USE, 9093: IN_USE, 9094: IN_USE},
+            "warn",
+            f"127.0.0.1:9092-9094 are all in use ({IN_USE})",
+            "another OpenDeep may be running",
+        ),
+        # The first port free, a worker's taken: that worker could not listen.
+        (
+            3,
+            {9094: IN_USE},
+            "fail",
+            f"9094 (media worker 2): {IN_USE}: the node would not start",
+            "stop what holds 9094, or set AUDIOSOCKET_PORT to the first of 3 free ports in a row",
+        ),
+        (
+            2,
+            {9092: IN_USE},
+            "fail",
+            f"9092 (media worker 0): {IN_USE}",
+            "stop what holds 9092",
+        ),
+    ],
+)
+def test_audiosocket_ports(
+    workers: int, in_use: dict[int, str], level: str, says: str, fix: str
+) -> None:
+    check = check_audiosocket_ports("127.0.0.1", 9092, workers, in_use)
+    assert check.level == level and says in check.detail, render([check])
+    assert fix in check.fix
+    assert check.name == ("audiosocket port" if workers == 1 else "audiosocket ports")
+
+
+def test_media_workers_ports_past_the_last_port_are_named() -> None:
+    check = check_audiosocket_ports("127.0.0.1", 65534, 4, {})
+    assert check.level == "fail", render([check])
+    assert "would need ports up to 65537, past 65535" in check.detail
+    assert "set AUDIOSOCKET_PORT to 65532 or lower" in check.fix
 
 
 def test_the_test_calls_variables_travel_intact() -> None:

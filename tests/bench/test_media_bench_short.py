@@ -1,7 +1,8 @@
 """The media benchmark's CI mode runs end to end and produces every figure.
 
 Goals are not asserted here (they depend on the machine); only that the run completes, exits 0
-and measured each of the five figures of the load level, and that the answer scenario measured
+and measured each of the five figures of the load level on two media worker processes (each
+carrying calls, with its loop lag and CPU reported), and that the answer scenario measured
 answer → first agent audio on prewarmed sessions and on sessions opened at answer, counted the
 false barge-ins of echoing lines, and left no prewarmed session open.
 """
@@ -28,7 +29,14 @@ FIGURES = (
 @pytest.mark.slow
 def test_short_mode_completes_with_all_figures(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench.media_bench", "--short", f"--results-dir={tmp_path}"],
+        [
+            sys.executable,
+            "-m",
+            "bench.media_bench",
+            "--short",
+            "--workers=2",
+            f"--results-dir={tmp_path}",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -47,6 +55,15 @@ def test_short_mode_completes_with_all_figures(tmp_path: Path) -> None:
     assert isinstance(memory["met"], bool)
     assert result["calls_live"] == result["calls"]
     assert result["cpu"]["measured_process_cores"] > 0
+    assert result["cpu"]["calls_per_core"] > 0
+    # The multi-process path: two workers, both carrying calls, each with its own loop's lag.
+    assert result["media"]["workers"] == 2
+    workers = result["workers"]
+    assert [w["worker"] for w in workers] == [0, 1]
+    assert all(w["calls"] > 0 and w["cores"] > 0 for w in workers), workers
+    assert sum(w["calls"] for w in workers) == result["calls_live"]
+    for index in (0, 1):
+        assert result["loop_lag_ms"][f"media worker {index}"]["n"] > 0
     assert "barge-in" in done.stdout  # the table was printed
     assert "answer → first agent audio" in done.stdout
 

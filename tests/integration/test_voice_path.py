@@ -71,8 +71,8 @@ async def test_the_human_hears_the_agent_and_barge_in_truncates(rig: Rig) -> Non
     result = await call(rig, "Bright Smile Dental", "+12125550101")
     # The agent talked on the session opened while the phone rang: no second one at answer,
     # none left open.
-    assert rig.node.media is not None
-    counts = rig.node.media.registry.prewarmer.counts
+    assert rig.node.call_media is not None
+    counts = await rig.node.call_media.prewarm_counts()
     assert (counts.used, counts.open_now, counts.opening_now) == (1, 0, 0)
     assert len(rig.sim.conversations) == 1
     conn = rig.sim.conversations[0]

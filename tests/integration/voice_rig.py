@@ -21,6 +21,7 @@ from app.node import Node, PartsWanted
 from app.rehearsal import node_settings
 from core.db import Database
 from core.db.models import Call, CallState
+from core.rules import RetryPolicy
 from core.settings import Settings
 from media.realtime_server import ConnectionRecord, RealtimeTestServer, Script
 from media.realtime_server.responses import SimOptions
@@ -53,16 +54,30 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def open_rig(
-    db: Database, pbx_settings: Settings, scripts: dict[str, Script]
+    db: Database,
+    pbx_settings: Settings,
+    scripts: dict[str, Script],
+    *,
+    settings: dict[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
 ) -> AsyncIterator[Rig]:
-    """A running node whose calls are voiced by `scripts` (by target name), at real time."""
+    """A running node whose calls are voiced by `scripts` (by target name), at real time;
+    `settings`: what differs from the rig's (e.g. `media_workers`); `retry`: the node's."""
     async with RealtimeTestServer(
         Script(responses=[]),
         options=SimOptions(realtime_factor=1.0),
         select_script=script_selector(scripts),
     ) as sim:
-        settings = node_settings(pbx_settings, sim.url).model_copy(update={"database_url": db.url})
-        node = Node(settings, db, PartsWanted(ui=False), ring_timeout_s=10, safety_interval_s=0.5)
+        # Before the rig's own settings: the node's AudioSocket ports depend on its workers.
+        update = {"database_url": db.url, **(settings or {})}
+        node = Node(
+            node_settings(pbx_settings.model_copy(update=update), sim.url),
+            db,
+            PartsWanted(ui=False),
+            retry=retry,
+            ring_timeout_s=10,
+            safety_interval_s=0.5,
+        )
         user_id = await make_user(db, "owner", display_name="Alex Morgan")
         rig = Rig(node, db, sim, user_id)
         assert node.telephony is not None
@@ -97,8 +112,9 @@ async def call(rig: Rig, name: str, phone: str, notes: str = "", **plan: Any) ->
             now = await s.tasks.require(task.id)
         ended = calls and calls[-1].state is CallState.ENDED
         # Moved on: done, on hold, failed, or due again later (a callback: pending once more,
-        # with the attempt's outcome kept).
-        moved_on = now.status.value not in ("pending", "claimed") or (
+        # with the attempt's outcome kept) — once analysed: while the analysis runs the task
+        # is `analyzing`, and what it moves on to is not decided yet.
+        moved_on = now.status.value not in ("pending", "claimed", "analyzing") or (
             now.status.value == "pending" and now.last_outcome is not None
         )
         return calls[-1] if ended and moved_on else None
