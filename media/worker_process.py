@@ -188,6 +188,10 @@ class RemoteActions:
     async def hangup_owner(self, call_uuid: str, leg_uuid: str) -> None:
         await self._link.ask(call_uuid, "hangup_owner", leg_uuid)
 
+    async def transfer_call(self, call_uuid: str, number: str) -> str:
+        dialled: str = await self._link.ask(call_uuid, "transfer_call", number)
+        return dialled
+
     def amd_status(self, call_uuid: str) -> str | None:
         return self.amd.get(call_uuid)
 

@@ -564,7 +564,14 @@ class MediaWorkers:
         if op == "amd_status":
             store = CallStore(self._db, self._settings, brief.user_id, brief.call_id)
             return self._heard_amd(call.call_uuid) or await store.amd_status()
-        if op in ("hangup", "send_dtmf", "call_owner", "bridge_owner", "hangup_owner"):
+        if op in (
+            "hangup",
+            "send_dtmf",
+            "call_owner",
+            "bridge_owner",
+            "hangup_owner",
+            "transfer_call",
+        ):
             if self.actions is None:
                 raise LookupError("this node places no calls")
             if op == "hangup":
@@ -582,6 +589,8 @@ class MediaWorkers:
                 return await self.actions.bridge_owner(call.call_uuid, *args)
             if op == "hangup_owner":
                 return await self.actions.hangup_owner(call.call_uuid, *args)
+            if op == "transfer_call":
+                return await self.actions.transfer_call(call.call_uuid, *args)
             return await self.actions.send_dtmf(call.call_uuid, *args)
         if op in STORE_OPS:
             store = CallStore(self._db, self._settings, brief.user_id, brief.call_id)
