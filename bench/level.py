@@ -32,7 +32,6 @@ import time
 import traceback
 import uuid
 from array import array
-from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +52,7 @@ from core.logging import configure_logging
 from core.settings import Settings
 from media.pacer import LATENESS_HIST_BINS
 from media.worker_messages import CallFigures
+from media.worker_process import LogCount
 from media.workers import MediaWorkers
 
 SETTLE_S = 2.0
@@ -242,20 +242,10 @@ def _summary(s: figures.Summary | None, goal_key: str) -> dict[str, Any]:
     return {**s.to_json(), "goal_p99": GOALS[goal_key], "met": s.p99 <= GOALS[goal_key]}
 
 
-class LogTally(logging.Handler):
+class LogTally(LogCount):
     """Counts the warnings and errors OpenDeep logs during the run, by message and exception
-    (a bridge that failed, a pool timeout): the first thing to read when a figure is bad."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.counts: Counter[str] = Counter()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.msg.get("event") if isinstance(record.msg, dict) else record.msg
-        key = f"{record.levelname.lower()}: {str(message).splitlines()[0] if message else ''}"
-        if record.exc_info and record.exc_info[0] is not None:
-            key += f" ({record.exc_info[0].__name__})"
-        self.counts[key] += 1
+    (a bridge that failed, a pool timeout): the first thing to read when a figure is bad. The
+    media workers count theirs the same way (`LogCount`)."""
 
     @property
     def errors(self) -> int:

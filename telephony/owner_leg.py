@@ -107,31 +107,8 @@ def transfer_actions(
     allowed): recording on into `recording_file` (empty: no recording)."""
     if not _E164.match(number):
         raise ValueError(f"a transfer needs an E.164 number, got {number!r}")
-    check_variable("OPENDEEP_RECORDING_FILE", recording_file)
-    return [
-        {
-            "Action": "Setvar",
-            "ActionID": f"{action_id}-leg",
-            "Channel": callee_peer,
-            "Variable": "OPENDEEP_TRANSFER_UUID",
-            "Value": str(uuid.UUID(leg_uuid)),
-        },
-        {
-            "Action": "Setvar",
-            "ActionID": f"{action_id}-rec",
-            "Channel": callee_peer,
-            "Variable": "OPENDEEP_RECORDING_FILE",
-            "Value": recording_file,
-        },
-        {
-            "Action": "Redirect",
-            "ActionID": action_id,
-            "Channel": callee_peer,
-            "Context": OWNER_CONTEXT,
-            "Exten": f"t{number}",
-            "Priority": "1",
-        },
-    ]
+    variables = {"OPENDEEP_TRANSFER_UUID": str(uuid.UUID(leg_uuid))}
+    return _redirect(callee_peer, variables, recording_file, f"t{number}", action_id)
 
 
 def bridge_actions(
@@ -141,28 +118,32 @@ def bridge_actions(
     into `recording_file` (empty: no recording), bridged with the owner's SIP leg
     `owner_peer`."""
     check_variable("OPENDEEP_OWNER_PEER", owner_peer)
+    variables = {"OPENDEEP_OWNER_PEER": owner_peer}
+    return _redirect(callee_peer, variables, recording_file, f"b-{uuid.UUID(leg_uuid)}", action_id)
+
+
+def _redirect(
+    callee_peer: str, variables: dict[str, str], recording_file: str, exten: str, action_id: str
+) -> list[AmiAction]:
+    """`Setvar` of each of `variables` and of the recording's file on the callee's SIP leg,
+    then its `Redirect` to `exten` of OpenDeep's owner context."""
     check_variable("OPENDEEP_RECORDING_FILE", recording_file)
-    return [
+    setvars: list[AmiAction] = [
         {
             "Action": "Setvar",
-            "ActionID": f"{action_id}-peer",
+            "ActionID": f"{action_id}-{name.lower()}",
             "Channel": callee_peer,
-            "Variable": "OPENDEEP_OWNER_PEER",
-            "Value": owner_peer,
-        },
-        {
-            "Action": "Setvar",
-            "ActionID": f"{action_id}-rec",
-            "Channel": callee_peer,
-            "Variable": "OPENDEEP_RECORDING_FILE",
-            "Value": recording_file,
-        },
-        {
-            "Action": "Redirect",
-            "ActionID": action_id,
-            "Channel": callee_peer,
-            "Context": OWNER_CONTEXT,
-            "Exten": f"b-{uuid.UUID(leg_uuid)}",
-            "Priority": "1",
-        },
+            "Variable": name,
+            "Value": value,
+        }
+        for name, value in {**variables, "OPENDEEP_RECORDING_FILE": recording_file}.items()
     ]
+    redirect: AmiAction = {
+        "Action": "Redirect",
+        "ActionID": action_id,
+        "Channel": callee_peer,
+        "Context": OWNER_CONTEXT,
+        "Exten": exten,
+        "Priority": "1",
+    }
+    return [*setvars, redirect]
