@@ -28,7 +28,7 @@ _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 # Asterisk splits a Variable header at commas and honours quotes and backslashes; CR/LF would
 # end the header. None of them is allowed in a value.
 _VAR_VALUE = re.compile(r"[^\x00-\x1f\x7f,\"\\]{0,256}\Z")
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")
+E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")  # a number Asterisk may dial
 
 AmiAction = dict[str, str | list[str]]
 
@@ -52,7 +52,7 @@ def originate_action(
     override one of OpenDeep's own) and `ValueError` for a bad number or ring time-out or a
     caller ID that could not travel in one header (the setting checks its form).
     """
-    if not _E164.match(number):
+    if not E164.match(number):
         raise ValueError(f"the number to dial must be E.164 (+ and digits), got {number!r}")
     if not 1 <= ring_timeout_s <= 600:
         raise ValueError(f"ring time-out must be 1–600 s, got {ring_timeout_s}")

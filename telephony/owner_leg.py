@@ -22,15 +22,13 @@ Bridge       the two SIP legs, not the Local channels OpenDeep originated: `Getv
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Final
 
-from telephony.originate import OUTBOUND_CONTEXT, AmiAction, check_variable
+from telephony.originate import E164, OUTBOUND_CONTEXT, AmiAction, check_variable
 
 OWNER_CONTEXT: Final = "opendeep-owner"
 RING_MARGIN_S: Final = 5  # the Originate's own timeout, behind the dialplan's ring timeout
-_E164: Final = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 
 
 def owner_leg_half_2(leg_uuid: str) -> str:
@@ -105,7 +103,7 @@ def transfer_actions(
 ) -> list[AmiAction]:
     """Send the callee's SIP leg `callee_peer` on to `number` (E.164, already checked and
     allowed): recording on into `recording_file` (empty: no recording)."""
-    if not _E164.match(number):
+    if not E164.match(number):
         raise ValueError(f"a transfer needs an E.164 number, got {number!r}")
     variables = {"OPENDEEP_TRANSFER_UUID": str(uuid.UUID(leg_uuid))}
     return _redirect(callee_peer, variables, recording_file, f"t{number}", action_id)

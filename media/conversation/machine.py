@@ -808,16 +808,16 @@ class Conversation:
         sends the callee on and the agent leaves."""
         allowed = self._script_().transfer_numbers
         number = transfer_number(request.number, allowed)
+        if self.phase not in (Phase.TALKING, Phase.HOLD):
+            problem = "the call cannot be transferred now"
+        elif not allowed:
+            problem = "your instructions name no number to transfer to: do not transfer"
+        elif number is None:
+            problem = (
+                f"{request.number} is not a number your instructions name; you may only "
+                f"transfer to {', '.join(allowed)}"
+            )
         if number is None or self.phase not in (Phase.TALKING, Phase.HOLD):
-            if self.phase not in (Phase.TALKING, Phase.HOLD):
-                problem = "the call cannot be transferred now"
-            elif not allowed:
-                problem = "your instructions name no number to transfer to: do not transfer"
-            else:
-                problem = (
-                    f"{request.number} is not a number your instructions name; you may only "
-                    f"transfer to {', '.join(allowed)}"
-                )
             self._log.info("transfer refused", reason=request.reason, problem=problem)
             return self._answer(call.call_id, {"error": problem})
         self._log.info("transferring the call", reason=request.reason)
