@@ -76,7 +76,9 @@ _SCRIPTS: dict[str, ScriptFactory] = {}
 
 
 def register_script(name: str, factory: ScriptFactory) -> None:
-    """Make `scripted:<name>` available (for rehearsal set-ups and tests)."""
+    """Make `scripted:<name>` available: the built-in `rehearsal` script registers itself here
+    when the `agents` package is imported. A test or a rehearsal that wants a scripted model of
+    its own builds a `ScriptedChatModel` and hands it to the node (`Node(models=…)`)."""
     if not name or ":" in name:
         raise ValueError(f"bad script name {name!r}")
     _SCRIPTS[name] = factory

@@ -46,7 +46,8 @@ def settings_or_exit() -> Settings:
     return settings
 
 
-def _upgrade(settings: Settings) -> str:
+def upgrade_or_exit(settings: Settings) -> str:
+    """Migrate the schema to the newest version; exits with a clear error when it cannot."""
     from core.db.migrate import current, upgrade
     from core.logging import redactor
 
@@ -62,7 +63,7 @@ def _upgrade(settings: Settings) -> str:
 def db_upgrade() -> None:
     """Create or migrate the schema to the newest version."""
     settings = settings_or_exit()
-    rev = _upgrade(settings)
+    rev = upgrade_or_exit(settings)
     typer.echo(f"database schema at {rev}")
 
 
@@ -91,7 +92,7 @@ def user_add(
 
     settings = settings_or_exit()
     password = _read_password(password_stdin)
-    _upgrade(settings)
+    upgrade_or_exit(settings)
 
     async def add() -> int:
         db = Database(settings.database_url)
@@ -129,7 +130,7 @@ def user_passwd(
 
     settings = settings_or_exit()
     password = _read_password(password_stdin)
-    _upgrade(settings)
+    upgrade_or_exit(settings)
 
     async def change() -> int:
         db = Database(settings.database_url)
@@ -160,7 +161,7 @@ def user_unlock(
     from core.db.sign_in import address_key, user_key
 
     settings = settings_or_exit()
-    _upgrade(settings)
+    upgrade_or_exit(settings)
     keys = [user_key(name)] + ([address_key(address.strip())] if address else [])
 
     async def unlock() -> int:
@@ -215,7 +216,7 @@ def _bootstrap_admin(settings: Settings) -> None:
 def user_bootstrap() -> None:
     """Create a first user `admin` when there is none (its password goes to data/secrets/)."""
     settings = settings_or_exit()
-    _upgrade(settings)
+    upgrade_or_exit(settings)
     _bootstrap_admin(settings)
 
 
@@ -379,7 +380,7 @@ def rehearse(
     if "log_level" not in settings.model_fields_set:
         # The step-by-step account is the output here; routine log lines would drown it.
         configure_logging(level="WARNING", fmt=settings.log_format, secrets=secret_values(settings))
-    _upgrade(settings)
+    upgrade_or_exit(settings)
     if user is None:
         _bootstrap_admin(settings)  # a first run has someone to show the demo to
     raise typer.Exit(asyncio.run(run_rehearsal(settings, timeout_s=timeout, username=user)))
@@ -401,7 +402,7 @@ def serve(
     from app.service import run_service
 
     settings = settings_or_exit()
-    _upgrade(settings)
+    upgrade_or_exit(settings)
     wanted = PartsWanted(ui=ui, telephony=telephony, media=media, scheduler=scheduler)
     code = asyncio.run(run_service(settings, wanted))
     raise typer.Exit(code)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
@@ -23,6 +23,8 @@ from core.rules import RetryPolicy
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
     from app.attempt_runner import AttemptOutcome, CallAttemptRunner, PlacedCalls
     from core.scheduler import AttemptRunner, Dispatcher, SchedulerPart
     from graphs.service_part import GraphsPart
@@ -75,15 +77,17 @@ class Node:
         lifecycle_interval_s: float = 300.0,
         rehearsal_voice: bool | None = None,
         dispatcher: DispatcherFactory | None = None,
+        models: Mapping[str, BaseChatModel] | None = None,
     ) -> None:
         """`rehearsal_voice`: serve the calls' voice from the local scripted server (None: when
         the settings have no key for OpenAI's voice, see `wants_rehearsal_voice`).
-        `dispatcher`: what makes the dispatcher (default `Dispatcher`)."""
+        `dispatcher`: what makes the dispatcher (default `Dispatcher`). `models`: chat models by
+        purpose the graphs use instead of the settings' specs (a scripted analyzer, say)."""
         from graphs.service_part import GraphsPart
 
         self.settings = settings
         self.db = db
-        self.graphs: GraphsPart = GraphsPart(settings, db)
+        self.graphs: GraphsPart = GraphsPart(settings, db, models=models)
         self.telephony: TelephonyPart | None = None
         self.media: MediaPart | None = None  # the calls' media in this process
         self.workers: MediaWorkers | None = None  # or in media worker processes

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Mapping
+
+from langchain_core.language_models import BaseChatModel
 
 from app.node import Node, PartsWanted
 from core.db import Database
@@ -14,9 +17,14 @@ log = get_logger("opendeep.service")
 
 
 async def run_service(
-    settings: Settings, wanted: PartsWanted, *, stop_event: asyncio.Event | None = None
+    settings: Settings,
+    wanted: PartsWanted,
+    *,
+    stop_event: asyncio.Event | None = None,
+    models: Mapping[str, BaseChatModel] | None = None,
 ) -> int:
-    """Run until SIGINT/SIGTERM (or `stop_event`); returns the process exit code."""
+    """Run until SIGINT/SIGTERM (or `stop_event`); returns the process exit code. `models`: see
+    `Node`."""
     db = Database(settings.database_url)
     stop = stop_event or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -24,7 +32,7 @@ async def run_service(
         loop.add_signal_handler(sig, stop.set)
     code = 0
     try:
-        async with Node(settings, db, wanted) as node:
+        async with Node(settings, db, wanted, models=models) as node:
             print("OpenDeep is running (Ctrl-C to stop):", flush=True)
             for part in node.running:
                 print(f"  {part.name:10} {part.describe()}", flush=True)

@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import logging
 import os
 import platform
 import random
@@ -47,12 +46,18 @@ from typing import Any, Literal
 from agents.call_agent import call_script
 from bench import figures
 from bench.ipc import Child
-from bench.level import BenchError, LogTally, git_commit, run_to_figures
+from bench.level import (
+    BenchError,
+    LogTally,
+    close_db,
+    git_commit,
+    open_bench_db,
+    run_to_figures,
+    stop_helpers,
+)
 from bench.loop_lag import LoopLag
 from bench.procfs import cpu_seconds, loadavg
 from core.db import Database
-from core.db.migrate import upgrade
-from core.logging import configure_logging
 from core.settings import Settings
 from media.audiosocket_server import AudioSocketServer
 from media.audiosocket_session import AudioSocketSession
@@ -218,12 +223,7 @@ async def run(
     work: Path,
     log_level: str = "WARNING",
 ) -> dict[str, Any]:
-    configure_logging(level=log_level, fmt="console")
-    tally = LogTally()
-    logging.getLogger().addHandler(tally)
-    url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
-    await asyncio.to_thread(upgrade, url)
-    db = Database(url)
+    url, db, tally = await open_bench_db(work, log_level)
     settings = Settings(_env_file=None, database_url=url, data_dir=work)
     await seed(db, plan)
     load_before = loadavg()
@@ -279,10 +279,7 @@ async def run(
             await asyncio.sleep(0.1)
         await registry.prewarmer.aclose()
         window = [started_at, ended_at]
-        await peers.send("stop", window=window)
-        peers_done = await peers.expect("done", 120)
-        await sim.send("stop", window=window)
-        sim_done = await sim.expect("done", 120)
+        peers_done, sim_done = await stop_helpers(peers, sim, window)
     finally:
         await lag.stop()
         await sessions.stop()
@@ -291,8 +288,7 @@ async def run(
         await server.stop()
         await registry.aclose()
         await clients.aclose()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(db.dispose(), 10)
+        await close_db(db)
     return report(
         work,
         plan,

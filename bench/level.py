@@ -256,12 +256,7 @@ async def run(
     calls: int, seconds: float, ramp_per_s: float, work: Path, options: MediaOptions
 ) -> dict[str, Any]:
     """Run one level with its helpers' files in `work`; returns the figures."""
-    configure_logging(level="WARNING", fmt="console")
-    tally = LogTally()
-    logging.getLogger().addHandler(tally)
-    url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
-    await asyncio.to_thread(upgrade, url)
-    db = Database(url)
+    url, db, tally = await open_bench_db(work)
     warmup_uuids = [str(uuid.uuid4()) for _ in range(options.workers)]
     uuids = [str(uuid.uuid4()) for _ in range(calls)]
     await seed(db, [*warmup_uuids, *uuids])
@@ -345,16 +340,12 @@ async def run(
         await watch.poll(keep=False)  # what the workers logged up to the end of the window
         for logged in watch.logged:
             tally.counts.update(logged)
-        await peers.send("stop", window=list(window))
-        peers_done = await peers.expect("done", 120)
-        await sim.send("stop", window=list(window))
-        sim_done = await sim.expect("done", 120)
+        peers_done, sim_done = await stop_helpers(peers, sim, window)
     finally:
         await peers.finish()
         await sim.finish()
         await media.stop()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(db.dispose(), 10)
+        await close_db(db)
 
     worker_lag = {
         f"media worker {i}": _plain(
@@ -387,6 +378,35 @@ async def run(
         options=options,
         workers=workers,
     )
+
+
+async def open_bench_db(work: Path, log_level: str = "WARNING") -> tuple[str, Database, LogTally]:
+    """The measured process's set-up: its logging (warnings and errors tallied) and its SQLite
+    database in `work`, migrated."""
+    configure_logging(level=log_level, fmt="console")
+    tally = LogTally()
+    logging.getLogger().addHandler(tally)
+    url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
+    await asyncio.to_thread(upgrade, url)
+    return url, Database(url), tally
+
+
+async def stop_helpers(
+    peers: Child, sim: Child, window: tuple[float, float] | list[float]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Stop the peers, then the local Realtime server, each writing its figures over `window`;
+    what each said when done (peers, server)."""
+    await peers.send("stop", window=list(window))
+    peers_done = await peers.expect("done", 120)
+    await sim.send("stop", window=list(window))
+    sim_done = await sim.expect("done", 120)
+    return peers_done, sim_done
+
+
+async def close_db(db: Database) -> None:
+    """Dispose of the bench's database, giving up after 10 s (a wedged pool must not hang it)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(db.dispose(), 10)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,13 +41,13 @@ from typing import Any
 
 from agents.call_agent import call_script
 from app.attempt_runner import PlacedCalls
-from app.rehearsal import free_port
 from bench import figures
-from bench.level import git_commit
+from bench.level import close_db, git_commit
 from bench.procfs import loadavg
 from core.db import Database
 from core.db.migrate import upgrade
 from core.logging import configure_logging
+from core.ports import free_port
 from core.settings import SettingsError, load_settings
 from media.audiosocket_server import AudioSocketServer
 from media.audiosocket_session import AudioSocketSession
@@ -299,8 +299,7 @@ async def run(
             await server.stop()
             await registry.aclose()
             await clients.aclose()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(db.dispose(), 10)
+            await close_db(db)
     return report(calls, counts.to_json(), open_at_server, connect_ms, model_ms, load_before)
 
 

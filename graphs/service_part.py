@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from agents.prompts import preload_prompts
@@ -14,6 +14,8 @@ from core.logging import get_logger
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
     from graphs.runner import Analysis, GraphRunner
 
 log = get_logger("opendeep.graphs")
@@ -32,10 +34,14 @@ class GraphsPart:
         db: Database,
         *,
         clock: Callable[[], dt.datetime] | None = None,
+        models: Mapping[str, BaseChatModel] | None = None,
     ) -> None:
+        """`models`: chat models by purpose that the graphs use instead of the settings' specs
+        (a scripted analyzer in a rehearsal or a test)."""
         self._settings = settings
         self._db = db
         self._clock = clock
+        self._models = models
         self._stack = contextlib.AsyncExitStack()
         self._runner: GraphRunner | None = None
 
@@ -57,7 +63,7 @@ class GraphsPart:
         # loop: no graph run and no call waits on the disk for them.
         await asyncio.to_thread(preload_prompts)
         self._runner = await self._stack.enter_async_context(
-            GraphRunner.open(self._db, self._settings, clock=self._clock)
+            GraphRunner.open(self._db, self._settings, clock=self._clock, models=self._models)
         )
 
     async def stop(self) -> None:

@@ -46,16 +46,14 @@ def test_unreadable_answers_say_so(text: str) -> None:
 
 
 async def test_the_scripted_model_goes_through_with_structured_output() -> None:
-    register_script(
-        "verdict-test",
-        lambda purpose: (
-            lambda _msgs: AIMessage(
-                content="",
-                tool_calls=[{"name": "Verdict", "args": {"ok": True, "why": purpose}, "id": "v"}],
-            )
+    model = ScriptedChatModel(
+        script="verdict-test",
+        purpose="analyzer",
+        responder=lambda _msgs: AIMessage(
+            content="",
+            tool_calls=[{"name": "Verdict", "args": {"ok": True, "why": "analyzer"}, "id": "v"}],
         ),
     )
-    model = scripted_model("verdict-test", "analyzer")
     assert await ainvoke_structured(model, Verdict, []) == Verdict(ok=True, why="analyzer")
 
 

@@ -23,7 +23,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from agents.call_agent.rehearsal import script_selector
 from agents.schemas import CampaignPlan, Target
-from agents.scripted import register_script
+from agents.scripted import ScriptedChatModel
 from app.attempt_runner import CALL_ENDED, AttemptOutcome
 from app.node import Node, PartsWanted
 from app.rehearsal import node_settings
@@ -66,7 +66,7 @@ ASKS = Script(
 
 
 class Analyzer:
-    """A scripted analyzer (`scripted:owner-loops`) that doubts every call, and holds each
+    """A scripted analyzer (handed to the node) that doubts every call, and holds each
     reading until the test lets it go (so the task is seen `analyzing`)."""
 
     def __init__(self) -> None:
@@ -100,7 +100,6 @@ class Loops:
 @pytest.fixture
 async def loops(db: Database, pbx_settings: Settings) -> AsyncIterator[Loops]:
     analyzer = Analyzer()
-    register_script("owner-loops", lambda _purpose: analyzer.respond)
     async with RealtimeTestServer(
         Script(responses=[]),
         options=SimOptions(realtime_factor=2.0),
@@ -110,7 +109,6 @@ async def loops(db: Database, pbx_settings: Settings) -> AsyncIterator[Loops]:
             update={
                 "database_url": db.url,
                 "max_concurrent_calls": 1,
-                "analyzer_model": "scripted:owner-loops",
                 "feedback_timeout_s": 240.0,  # the callee hangs up long before
             }
         )
@@ -124,6 +122,11 @@ async def loops(db: Database, pbx_settings: Settings) -> AsyncIterator[Loops]:
             on_outcome=outcomes.append,
             safety_interval_s=0.5,
             lifecycle_interval_s=3600,
+            models={
+                "analyzer": ScriptedChatModel(
+                    script="owner-loops", purpose="analyzer", responder=analyzer.respond
+                )
+            },
         )
         user_id = await make_user(db, "owner", display_name="Alex Morgan")
         try:

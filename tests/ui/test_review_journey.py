@@ -1,7 +1,7 @@
 """An owner's review that acts, walked in a real browser on the served app and the real PBX.
 
 `opendeep serve` (telephony, media, scheduler, UI; the rehearsal voice; the development PBX;
-SQLite or PostgreSQL) with an analyzer that is never sure (`scripted:doubtful`): a call is
+SQLite or PostgreSQL) with an analyzer that is never sure (`tests/ui/review_node.py`): a call is
 placed → the analysis goes to the owner as a review → the owner answers in Approvals "call them
 again at <time>", a time read off the review card's own clock for the callee → the task is
 rescheduled at that time → the next call happens then → the owner presses "Done" on its review
@@ -41,10 +41,9 @@ NODE = [sys.executable, "-m", "tests.ui.review_node"]
 def review_node(whole_node: WholeNode) -> ServedApp:
     """`opendeep serve` with every part and a doubtful analyzer, its data in a folder of the
     test's own, used by alice."""
-    whole_node.env["ANALYZER_MODEL"] = "scripted:doubtful"
     password = "alice-password-123"
     user_id = add_user(PROJECT, whole_node.env, "alice", password, "Alice Example")
-    whole_node.start([*NODE, "serve"], timeout=180)
+    whole_node.start(NODE, timeout=180)
     return whole_node.app(Account("alice", password, "Alice Example", user_id))
 
 
