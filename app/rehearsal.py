@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from app.node import Node, PartsWanted
 from core.db import Database
 from core.domain import FeedbackKind, TaskStatus
 from core.logging import get_logger
+from core.ports import free_port
 from core.rules import RetryPolicy
 from core.settings import Settings
 
@@ -62,27 +62,6 @@ def rehearsal_retry() -> RetryPolicy:
         "failed": dt.timedelta(seconds=8),
     }
     return RetryPolicy(delays=delays)
-
-
-def free_port(count: int = 1) -> int:
-    """A port free on loopback now; with `count` above 1, the first of that many in a row (a
-    node's media workers listen on one each, from AUDIOSOCKET_PORT on)."""
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            first = int(sock.getsockname()[1])
-        if first + count - 1 <= 65535 and all(_bindable(first + i) for i in range(1, count)):
-            return first
-    raise OSError(f"found no {count} free ports in a row on 127.0.0.1")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def node_settings(settings: Settings, realtime_url: str | None = None) -> Settings:

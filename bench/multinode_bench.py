@@ -28,13 +28,15 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from core.ports import free_port
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from bench.multinode.ami_tripwire import AmiTripwire
@@ -76,12 +78,6 @@ class NodeProcess:
         return self.proc.returncode is None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def node_env(
     database_url: str, node_id: str, port: int, max_calls: int, ami_port: int | None = None
 ) -> dict[str, str]:
@@ -115,7 +111,7 @@ async def start_node(
     ami_port: int | None = None,
 ) -> NodeProcess:
     node_id = f"bench-node-{chr(ord('a') + index)}"
-    port = _free_port()
+    port = free_port(Settings(_env_file=None).effective_media_workers)
     events, log = work / f"{node_id}.events.jsonl", work / f"{node_id}.log"
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

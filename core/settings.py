@@ -113,13 +113,13 @@ class Settings(BaseSettings):
     )
     audiosocket_port: int = Field(9092, ge=1, le=65535, description="AudioSocket server TCP port.")
     media_workers: int = Field(
-        1,
+        0,
         ge=0,
         le=64,
         description="Media worker processes carrying the calls' audio, each with its own event "
         "loop and AudioSocket port (AUDIOSOCKET_PORT, AUDIOSOCKET_PORT+1, …; each call's "
-        "Originate names its worker's). 1: the calls' audio runs in the node's own process. 0: "
-        "one per CPU core.",
+        "Originate names its worker's). 0 (the default): one per CPU core. 1: the calls' audio "
+        "runs in the node's own process (as on a one-core machine).",
     )
     realtime_append_ms: Literal[20, 40, 60] = Field(
         20,

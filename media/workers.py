@@ -1,10 +1,10 @@
 """Several media worker processes per node: every core carries calls.
 
-With `MEDIA_WORKERS` above 1 the node's media part is this one: it starts that many
-`media.worker_process` processes, each with its own event loop, frame clock and AudioSocket
-server, and keeps everything else — AMI, the scheduler, the database, the UI — in the node's
-own process. (`MEDIA_WORKERS=1`, the default, keeps the media path in the node's own event loop:
-`media.bridge_registry.MediaPart`.)
+With more than one media worker (`MEDIA_WORKERS`: 0, the default, is one per core) the node's
+media part is this one: it starts that many `media.worker_process` processes, each with its own
+event loop, frame clock and AudioSocket server, and keeps everything else — AMI, the scheduler,
+the database, the UI — in the node's own process. (`MEDIA_WORKERS=1`, or a one-core machine,
+keeps the media path in the node's own event loop: `media.bridge_registry.MediaPart`.)
 
 **One port per worker, chosen per call.** Worker i listens on `AUDIOSOCKET_PORT + i`. The node
 picks the worker of each call when it expects it (the one carrying the fewest calls) and the

@@ -30,10 +30,11 @@ from agents.schemas import CampaignPlan, Target
 from app.checks import Check, render
 from app.node import Node, PartsWanted
 from app.pbx_probe import check_pbx
-from app.rehearsal import free_port, node_settings
+from app.rehearsal import node_settings
 from core.db import Database
 from core.db.migrate import upgrade
 from core.db.models import Call, CallState
+from core.ports import free_port
 from core.settings import Settings
 from media.realtime_server import RealtimeTestServer, Say, Script, ScriptedResponse
 from media.realtime_server.responses import SimOptions

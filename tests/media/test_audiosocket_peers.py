@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import socket
 import uuid
 from collections.abc import AsyncIterator
 
@@ -22,6 +21,7 @@ from media.bridge_registry import BridgeRegistry, MediaPart
 from media.expected_calls import ExpectedCalls
 from media.playout import PlayoutBuffer
 from media.session import EndReason, SessionControl, SessionEvent, SessionHandler
+from tests.helpers import free_port
 from tests.kit import until
 from tests.media.fake_asterisk import FakeAsterisk
 
@@ -163,12 +163,6 @@ def test_expectations_are_forgotten() -> None:
     expected.forget(str(STRANGER))
     assert CALL in expected and STRANGER not in expected and len(expected) == 1
     assert expected.take(CALL) and not expected.take(CALL)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_the_media_part_serves_the_configured_peers_and_expected_calls_only(

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
 from agents.call_agent import call_script
 from core.db import Database
 from core.settings import Settings
 from media.bridge_registry import BridgeRegistry, MediaPart
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import free_port
 
 
 async def test_the_shared_writer_and_sdk_client_live_as_long_as_the_part(db: Database) -> None:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import pytest
 
 from core.db import Database
+from core.settings import Settings
 from tests.conftest import _reset_postgres
 from tests.helpers import PROJECT, free_port, wait_for_line
 from tests.kit import not_tested
@@ -150,7 +151,10 @@ class WholeNode:
                 "DATA_DIR": str(data),
                 "DATABASE_URL": database_url,
                 "UI_PORT": str(port),
-                "AUDIOSOCKET_PORT": str(free_port()),
+                # One port per media worker (one per core by default).
+                "AUDIOSOCKET_PORT": str(
+                    free_port(Settings(_env_file=None).effective_media_workers)
+                ),
                 "LOG_FORMAT": "console",
                 "GRADIO_ANALYTICS_ENABLED": "False",
                 # A journey must pass at any hour: the callee-local calling window (8 am–9 pm by
