@@ -44,7 +44,7 @@ from agents.call_agent import call_script
 from bench import figures
 from bench.agent_audio import VARIANT_SECONDS
 from bench.ipc import Child, ChildError
-from bench.procfs import cpu_seconds, loadavg, machine_cpu, rss_bytes
+from bench.procfs import Placement, cpu_seconds, loadavg, machine_cpu, pin, placement, rss_bytes
 from core.db import Database
 from core.db.migrate import upgrade
 from core.domain import TurnTaking
@@ -293,6 +293,13 @@ async def run(
         "peers", "bench.peer_process", "--port", str(media.workers[0].port), "--dir", str(work)
     )
     watch = Watch(media, uuids)
+    # The media path and the helpers on cores apart where the machine has enough of them.
+    cores = placement(sorted(os.sched_getaffinity(0)), options.workers)
+    if cores.apart:
+        for pid in [os.getpid(), *(pid for pid in media.pids if pid)]:
+            pin(pid, cores.media)
+        for pid in (sim.pid, peers.pid):
+            pin(pid, cores.helpers)
     try:
         await peers.expect("ready", 60)
         # One warm-up call per worker at once: first-use imports are not per-call memory.
@@ -369,6 +376,7 @@ async def run(
         work,
         Outcome(calls, seconds, len(live), ramp_s, load_before, memory, start, end),
         worker_lag,
+        cores=cores,
         helpers_lag={
             "realtime server": sim_done["loop_lag_ms"],
             "peers": peers_done["loop_lag_ms"],
@@ -445,6 +453,7 @@ def report(
     log_tally: LogTally,
     options: MediaOptions,
     workers: list[dict[str, Any]],
+    cores: Placement,
 ) -> dict[str, Any]:
     """The figures: the media process's own, and those correlated with the helpers' files."""
     start, end = outcome.start, outcome.end
@@ -493,6 +502,7 @@ def report(
             "python": platform.python_version(),
             "loadavg_before": outcome.load_before,
             "loadavg_after": loadavg(),
+            **cores.to_json(),
         },
         "media": options.to_json(),
         "workers": workers,

@@ -244,6 +244,18 @@ def table_rows(result: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def _where(machine: dict[str, Any]) -> str:
+    """Where the processes ran: the media path and the helpers on cores apart, or sharing."""
+    if "media_cores" not in machine:
+        return "cores: not recorded"
+    if machine["apart"]:
+        return (
+            f"cores: media path on {machine['media_cores']}, "
+            f"Realtime server and peers on {machine['helper_cores']}"
+        )
+    return "cores: media path and helpers share every core (too few cores to keep them apart)"
+
+
 def context_lines(result: dict[str, Any]) -> list[str]:
     cpu, c = result["cpu"], result["counters"]
     lags = "; ".join(
@@ -269,6 +281,7 @@ def context_lines(result: dict[str, Any]) -> list[str]:
         f"Realtime server {cpu['realtime_server_cores']:.2f}, peers {cpu['peers_cores']:.2f}, "
         f"other work {cpu['other_work_cores']:.2f}; "
         f"machine busy {cpu['machine_busy_fraction']:.0%}",
+        _where(result["machine"]),
         f"event-loop lag, ms (a 10 ms sleep's lateness): {lags}",
         f"calls live {result['calls_live']}/{result['calls']}; dropped by OpenDeep "
         f"before the window {c['calls_dropped_before_window']}, "

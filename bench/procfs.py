@@ -41,3 +41,42 @@ def machine_cpu() -> MachineCpu:
 def loadavg() -> tuple[float, float, float]:
     one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
     return float(one), float(five), float(fifteen)
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Which cores the measured media path and the benchmark's helpers run on."""
+
+    media: tuple[int, ...]  # the media workers and the node's side
+    helpers: tuple[int, ...]  # the local Realtime server and the simulated peers
+
+    @property
+    def apart(self) -> bool:
+        return not set(self.media) & set(self.helpers)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "media_cores": list(self.media),
+            "helper_cores": list(self.helpers),
+            "apart": self.apart,
+        }
+
+
+def placement(cores: list[int], workers: int) -> Placement:
+    """Cores for the media path and for the helpers: apart where the machine has a core for
+    each worker and at least one more (the workers on the first, the helpers on the rest);
+    otherwise everything shares every core (as on a 2-core machine with 2 workers)."""
+    ordered = tuple(sorted(cores))
+    if len(ordered) > workers >= 1:
+        return Placement(ordered[:workers], ordered[workers:])
+    return Placement(ordered, ordered)
+
+
+def pin(pid: int, cores: tuple[int, ...]) -> None:
+    """Keep every thread of process `pid` on `cores` (threads it starts later inherit it)."""
+    tasks = Path(f"/proc/{pid}/task")
+    for tid in [int(t.name) for t in tasks.iterdir()] if tasks.exists() else [pid]:
+        try:
+            os.sched_setaffinity(tid, cores)
+        except (ProcessLookupError, PermissionError):
+            continue  # a thread that ended meanwhile
