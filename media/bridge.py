@@ -99,6 +99,13 @@ CLOSE_WAIT_S = 2.0
 PLAYOUT_POLL_S = 0.02  # the pacer drains the buffer on its own clock: its frame rate is enough
 
 
+@dataclass(frozen=True, slots=True)
+class _Commands:
+    """Commands the conversation gave for a callee frame handled at once, to carry out in turn."""
+
+    commands: list[Command]
+
+
 @dataclass(slots=True)
 class BridgeStats:
     """Timings and counts of one call, for the benchmarks (monotonic seconds)."""
@@ -173,7 +180,9 @@ class RealtimeBridge:
             ),
             logger=self._log,
         )
-        self._inputs: asyncio.Queue[Input] = asyncio.Queue(INPUT_QUEUE)
+        self._inputs: asyncio.Queue[Input | _Commands] = asyncio.Queue(INPUT_QUEUE)
+        # The conversation task waits for its next input (callee frames are handled at once).
+        self._idle = False
         self._inbound: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue(inbound_queue_frames)
         self._playout = PlayoutBuffer()
         self._line = line
@@ -224,7 +233,7 @@ class RealtimeBridge:
             # Every frame the line played since the previous callee frame: the echo check
             # follows the agent's voice frame by frame, however bunched the callee's arrive.
             played = self._playout.take_levels()
-            self._offer(inputs.CalleeAudio(duration_ms, level, played))
+            self._callee_audio(inputs.CalleeAudio(duration_ms, level, played))
             if self._inbound.full():
                 # Keep the newest audio: drop the oldest frame rather than block Asterisk.
                 with contextlib.suppress(asyncio.QueueEmpty):
@@ -263,12 +272,31 @@ class RealtimeBridge:
 
     # --- the conversation ----------------------------------------------------------------
 
-    def _offer(self, event: Input) -> None:
+    def _offer(self, event: Input | _Commands) -> None:
         """Hand in an input without waiting: the AudioSocket session must never wait for us."""
         try:
             self._inputs.put_nowait(event)
         except asyncio.QueueFull:
             self.stats.inputs_dropped += 1
+
+    def _callee_audio(self, event: inputs.CalleeAudio) -> None:
+        """A callee frame, the commonest input (50 a second), which nearly always gives no
+        command: handled at once when the conversation waits for its next input — no queue and
+        no task wake-up per frame. Otherwise queued behind what is pending, so the order in which
+        the conversation sees its inputs never changes; commands it gives are queued to be
+        carried out before any later input."""
+        if not self._idle or not self._inputs.empty():
+            self._offer(event)
+            return
+        try:
+            commands = self._conversation.handle(event, _now_ms())
+        except Exception:
+            self._log.exception("bridge failed", input=type(event).__name__)
+            self._offer(inputs.BridgeFailed())
+            return
+        if commands:
+            self._idle = False
+            self._offer(_Commands(commands))
 
     async def _converse(self) -> None:
         try:
@@ -283,9 +311,14 @@ class RealtimeBridge:
                 self._store.user_id, self._store.call_id, self._note_arrived
             )
         while True:
+            self._idle = True
             event = await self._inputs.get()
+            self._idle = False
             try:
-                await self._feed(event)
+                if isinstance(event, _Commands):
+                    await self._carry_out(event.commands)
+                else:
+                    await self._feed(event)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -302,7 +335,10 @@ class RealtimeBridge:
     async def _feed(self, event: Input) -> None:
         """Hand `event` to the conversation and carry out its commands in order; a command's
         answer (`PlayoutCleared` to `ClearPlayout`, …) is handed in before the next one."""
-        pending = deque(self._conversation.handle(event, _now_ms()))
+        await self._carry_out(self._conversation.handle(event, _now_ms()))
+
+    async def _carry_out(self, commands: list[Command]) -> None:
+        pending = deque(commands)
         while pending:
             answer = await self._execute(pending.popleft())
             if answer is not None:
