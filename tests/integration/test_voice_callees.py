@@ -1,12 +1,13 @@
 """Callees people meet on real lines, through the development PBX and the local Realtime server:
 a receptionist who puts the agent on hold (hold music), a call screener, a line that echoes
 the agent's voice, a person who says "Hello?" and nothing more, and one who talks over the
-greeting. Each test reads the call back from the database and measures the simulated callee's
+greeting, and a mailbox that asks for a message after its tone. Each test reads the call back from the database and measures the simulated callee's
 recordings (`-heard.wav`: the agent as the callee heard it; `-said.wav`: the callee's side);
 the figures are printed (`pytest -s`)."""
 
 from __future__ import annotations
 
+import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,21 @@ from core.db import Database
 from core.db.models import Call, CallOutcome
 from core.settings import Settings
 from media.realtime_server import CallTool, Say, Script, ScriptedResponse
-from tests.integration.voice_rig import Rig, call, open_rig, recording, spans, voiced_ms
+from tests.integration.voice_rig import (
+    Rig,
+    call,
+    host_path,
+    open_rig,
+    recording,
+    spans,
+    voiced_ms,
+)
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow]
 
 HOLD, SCREENER, ECHO, SILENT, TALKER = (f"+1212555011{n}" for n in range(5))
+MAILBOX = "+12125550105"  # John Doe's voicemail: greeting, tone, then it records
+MESSAGE = "Hi John, this is an AI assistant for Alex Morgan about her check-up, please call back."
 
 GREETING = "Hi, this is an AI assistant calling on behalf of Alex Morgan about a check-up."
 LONG = (
@@ -107,6 +118,16 @@ SCRIPTS = {
         ]
     ),
     "Quiet Street Dental": Script(responses=[ScriptedResponse(outputs=[Say(text=GREETING)])]),
+    # The mailbox's greeting is a turn the server answers on its own (a machine's turns are
+    # answered as they end), as a model would: the agent cancels that answer and leaves the
+    # message instead, once the greeting and its tone are over.
+    "John Doe": Script(
+        responses=[ScriptedResponse(outputs=[Say(text="Hello, is this John?")])],
+        caller_transcripts=[
+            "You have reached the voicemail of John Doe. Please leave a message after the tone."
+        ],
+        replies={MESSAGE: ScriptedResponse(outputs=[Say(text=MESSAGE)])},
+    ),
     "Chatty Dental": Script(
         responses=[
             ScriptedResponse(outputs=[Say(text=LONG)]),
@@ -284,4 +305,48 @@ async def test_a_person_who_talks_over_the_greeting_takes_the_turn(rig: Rig) -> 
         amd=amd(rig, result),
         overlap_ms=overlap,
         heard_of_greeting_ms=conn.truncations[0].audio_end_ms,
+    )
+
+
+def sound_ms(name: str) -> int:
+    """The length of one of the development PBX's prompts."""
+    with wave.open(str(host_path(f"/var/lib/asterisk/sounds/opendeep/{name}.wav"))) as w:
+        return int(w.getnframes() * 1000 // w.getframerate())
+
+
+async def test_a_mailbox_gets_the_message_after_its_tone_never_over_its_greeting(
+    rig: Rig,
+) -> None:
+    result = await call(rig, "John Doe", MAILBOX, voicemail_message=MESSAGE)
+    assert result.outcome is CallOutcome.VOICEMAIL
+    assert amd(rig, result) == "MACHINE"
+    heard, _ = await recordings(rig, result)
+    (mailbox,) = rig.user_events("SimVoicemail", result.call_uuid)
+    message = await recording(mailbox["MessageFile"])
+    # The greeting and the tone play from the answer on (the callee's recording starts there).
+    tone_ends = sound_ms("vm-greeting") + sound_ms("beep")
+    agent = spans(heard)
+    assert agent, "the mailbox heard nothing of the agent"
+    assert voiced_ms(heard, 0, tone_ends) == 0, agent
+    # The race of the mailbox's turn: the server answered the greeting on its own as the
+    # agent asked for the message ("conversation_already_has_active_response"); the agent
+    # cancelled the server's answer and asked again once that was confirmed. The message was
+    # spoken once, last, and the mailbox recorded it after its tone.
+    conn = rig.connection()
+    errors = [e["error"].get("code") for e in conn.sent if e.get("type") == "error"]
+    assert set(errors) <= {"conversation_already_has_active_response"}
+    if errors:
+        assert "response.cancel" in conn.received_types()
+    spoken = said_by(result, "agent")
+    assert spoken[-1] == MESSAGE and spoken.count(MESSAGE) == 1
+    recorded = voiced_ms(message)
+    assert recorded >= 2000
+    measured(
+        "mailbox",
+        tone_ends_ms=tone_ends,
+        agent_starts_ms=agent[0][0],
+        agent_voiced_ms=voiced_ms(heard),
+        message_recorded_voiced_ms=recorded,
+        server_answers_cancelled=conn.received_types().count("response.cancel"),
+        races=len(errors),
     )
