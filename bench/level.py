@@ -294,7 +294,7 @@ async def run(
     )
     watch = Watch(media, uuids)
     # The media path and the helpers on cores apart where the machine has enough of them.
-    cores = placement(sorted(os.sched_getaffinity(0)), options.workers)
+    cores = placement(list(os.sched_getaffinity(0)), options.workers)
     if cores.apart:
         for pid in [os.getpid(), *(pid for pid in media.pids if pid)]:
             pin(pid, cores.media)

@@ -78,5 +78,5 @@ def pin(pid: int, cores: tuple[int, ...]) -> None:
     for tid in [int(t.name) for t in tasks.iterdir()] if tasks.exists() else [pid]:
         try:
             os.sched_setaffinity(tid, cores)
-        except (ProcessLookupError, PermissionError):
+        except ProcessLookupError:
             continue  # a thread that ended meanwhile
